@@ -1,0 +1,73 @@
+# Pipeworks - build, grade and test the kit. `make help` lists every target.
+#
+# Everything is built out of tree under build/. Each lesson is built by its own
+# sub-make (tests/grader/lesson.mk), so one lesson's compile error never stops another.
+
+LESSONS := $(patsubst lessons/%.md,%,$(sort $(wildcard lessons/[0-9][0-9]-*.md)))
+PYTHON ?= python3
+GRADER := $(PYTHON) tests/grader/grade.py
+LESSON_MAKE := $(MAKE) --no-print-directory -f tests/grader/lesson.mk
+SRC ?= exercises
+LESSON ?=
+
+include tests/grader/common.mk
+
+.DEFAULT_GOAL := all
+.PHONY: all help grade test selftest catalogue clean
+
+# ---- building -------------------------------------------------------------------
+# One target per (tree, lesson): build.exercises.01-pipe-echo, build.solutions.01-pipe-echo.
+# Each depends on shared.<lesson>, the test objects both trees link, built once.
+EXERCISE_BUILDS := $(addprefix build.exercises.,$(LESSONS))
+SOLUTION_BUILDS := $(addprefix build.solutions.,$(LESSONS))
+SHARED_BUILDS := $(addprefix shared.,$(LESSONS))
+BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
+.PHONY: $(BUILDS) $(SHARED_BUILDS)
+
+all: $(BUILDS) selftest-build ## build every program and test, exercises and solutions
+
+# Static pattern rules: plain pattern rules are never searched for .PHONY targets.
+$(SHARED_BUILDS): shared.%: $(SUPPORT_LIB)
+	+@$(LESSON_MAKE) LESSON=$* shared
+
+$(EXERCISE_BUILDS): build.exercises.%: shared.%
+	+@$(LESSON_MAKE) LESSON=$* SRC=exercises programs tests
+
+$(SOLUTION_BUILDS): build.solutions.%: shared.%
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions programs tests
+
+# ---- the grader's own proof: deliberately bad programs run through the sandbox -------
+PROOF := tests/support/proof
+PROOF_PROGRAMS := $(patsubst $(PROOF)/%.cpp,$(SHARED)/proof/bin/%,$(filter-out %_test.cpp,$(wildcard $(PROOF)/*.cpp)))
+PROOF_TEST := $(SHARED)/proof/sandbox_test
+
+.PHONY: selftest-build
+selftest-build: $(PROOF_PROGRAMS) $(PROOF_TEST)
+
+$(SHARED)/proof/bin/%: $(PROOF)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) $< -o $@
+
+$(SHARED)/proof/%.o: $(PROOF)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -c $< -o $@
+
+$(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
+	$(CXX) $^ $(GTEST_LIBS) -o $@
+
+-include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
+
+# ---- grading and testing --------------------------------------------------------
+grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference)
+	@$(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON))
+
+test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistake catalogue
+	@$(MAKE) --no-print-directory selftest-build
+	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
+
+clean: ## remove build/
+	rm -rf build
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort -u | \
+	  awk -F'\t' '{ printf "  make %-12s %s\n", $$1, $$2 }'

@@ -1,0 +1,28 @@
+# common.mk - compiler flags and the support library, shared by the top-level
+# Makefile and by lesson.mk (the build of one lesson from one source tree).
+
+CXX ?= g++
+# Set GTEST_INCLUDE when GoogleTest is not in a system include path (e.g. Homebrew).
+GTEST_INCLUDE ?=
+GTEST_LIBS ?= -lgtest -lgtest_main -pthread
+
+# Warnings are errors in the kit's own code (solutions, tests, support). In a
+# learner's tree they are shown but do not stop grading.
+BASE_FLAGS := -std=c++17 -O2 -g -Wall -Wextra -Wpedantic -MMD -MP
+KIT_FLAGS := $(BASE_FLAGS) -Werror
+TEST_FLAGS := $(KIT_FLAGS) $(if $(GTEST_INCLUDE),-isystem $(GTEST_INCLUDE)) -Itests/support
+
+SHARED := build/shared
+SUPPORT_SOURCES := $(wildcard tests/support/*.cpp)
+SUPPORT_OBJECTS := $(patsubst tests/support/%.cpp,$(SHARED)/support/%.o,$(SUPPORT_SOURCES))
+SUPPORT_LIB := $(SHARED)/support/libpipeworks_support.a
+
+$(SHARED)/support/%.o: tests/support/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -c $< -o $@
+
+$(SUPPORT_LIB): $(SUPPORT_OBJECTS)
+	@rm -f $@
+	ar rcs $@ $^
+
+-include $(SUPPORT_OBJECTS:.o=.d)

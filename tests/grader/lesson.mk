@@ -1,0 +1,70 @@
+# lesson.mk - builds ONE lesson from ONE source tree, so that a compile error in one
+# lesson never stops another from being graded.
+#
+# Usage: make -f tests/grader/lesson.mk LESSON=01-pipe-echo SRC=exercises [OUT=build/exercises] GOAL
+#   shared    the lesson's test objects (compiled once, whatever the tree)
+#   programs  $(OUT)/LESSON/bin/<program> for every program of the lesson
+#   tests     $(OUT)/LESSON/test/LESSON_test, linked with the tree's files where the
+#             lesson's tests are white-box
+#
+# Each lesson describes itself in tests/LESSON/lesson.mk:
+#   PROGRAMS := pipe_echo                  programs the lesson builds
+#   pipe_echo_SOURCES := pipe_echo.cpp     their files: from the tree (SRC/LESSON/), or
+#                                          given/x.cpp from tests/LESSON/given/
+#   TEST_LINKS :=                          tree files linked into the test binary
+
+ifndef LESSON
+$(error LESSON is not set, e.g. LESSON=01-pipe-echo)
+endif
+SRC ?= exercises
+OUT ?= build/$(SRC)
+
+include tests/grader/common.mk
+include tests/$(LESSON)/lesson.mk
+
+GIVEN := tests/$(LESSON)/given
+L := $(OUT)/$(LESSON)
+# A learner's tree gets warnings without -Werror; the reference solutions get -Werror.
+TREE_FLAGS := $(if $(filter solutions,$(SRC)),$(KIT_FLAGS),$(BASE_FLAGS)) -I$(SRC)/$(LESSON) -I$(GIVEN)
+
+obj = $(patsubst %.cpp,$(L)/obj/%.o,$(1))
+TEST_SOURCES := $(wildcard tests/$(LESSON)/*_test.cpp)
+TEST_OBJECTS := $(patsubst tests/$(LESSON)/%.cpp,$(SHARED)/tests/$(LESSON)/%.o,$(TEST_SOURCES))
+TEST_BINARY := $(L)/test/$(LESSON)_test
+BINARIES := $(addprefix $(L)/bin/,$(PROGRAMS))
+
+.PHONY: shared programs tests
+shared: $(TEST_OBJECTS) $(SUPPORT_LIB)
+programs: $(BINARIES)
+tests: $(TEST_BINARY)
+
+# The learner's (or solution's) files.
+$(L)/obj/%.o: $(SRC)/$(LESSON)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TREE_FLAGS) -c $< -o $@
+
+# Given files: headers and mains the learner does not edit.
+$(L)/obj/given/%.o: $(GIVEN)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TREE_FLAGS) -c $< -o $@
+
+# The lesson's tests, compiled once and linked against each tree.
+$(SHARED)/tests/$(LESSON)/%.o: tests/$(LESSON)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -I$(GIVEN) -DPW_LESSON='"$(LESSON)"' -c $< -o $@
+
+# Keep objects: they are prerequisites found through a pattern, which make would
+# otherwise delete as intermediate files.
+.SECONDARY:
+# A half-written file (an interrupted link) must not look up to date next time.
+.DELETE_ON_ERROR:
+.SECONDEXPANSION:
+$(L)/bin/%: $$(call obj,$$($$*_SOURCES))
+	@mkdir -p $(@D)
+	$(CXX) $(BASE_FLAGS) $^ -o $@ -pthread
+
+$(TEST_BINARY): $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB) $(GTEST_LIBS) -o $@
+
+-include $(wildcard $(L)/obj/*.d $(L)/obj/given/*.d $(SHARED)/tests/$(LESSON)/*.d)

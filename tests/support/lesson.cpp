@@ -1,0 +1,133 @@
+// lesson.cpp - program paths, failure messages and hygiene checks for lesson tests.
+#include "lesson.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "process_table.hpp"
+
+namespace pw {
+
+std::string program(const std::string& name) {
+    const char* dir = std::getenv("PIPEWORKS_BIN_DIR");
+    if (!dir || !*dir) {
+        std::fprintf(stderr, "PIPEWORKS_BIN_DIR is not set: run the tests with 'make grade', which sets it.\n");
+        std::exit(2);
+    }
+    return std::string(dir) + "/" + name;
+}
+
+std::string quote(const std::string& bytes, std::size_t max_shown) {
+    std::string s = "\"";
+    std::size_t shown = bytes.size() < max_shown ? bytes.size() : max_shown;
+    for (std::size_t i = 0; i < shown; ++i) {
+        unsigned char c = static_cast<unsigned char>(bytes[i]);
+        if (c == '\n') s += "\\n";
+        else if (c == '\t') s += "\\t";
+        else if (c == '"') s += "\\\"";
+        else if (c == '\\') s += "\\\\";
+        else if (c < 32 || c >= 127) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            s += hex;
+        } else {
+            s += static_cast<char>(c);
+        }
+    }
+    s += "\"";
+    if (shown < bytes.size()) s += "...";
+    return s + " (" + std::to_string(bytes.size()) + " bytes)";
+}
+
+namespace {
+
+std::string shell_word(const std::string& w) {
+    if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
+                          std::string::npos)
+        return w;
+    std::string s = "'";
+    for (char c : w) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return s + "'";
+}
+
+}  // namespace
+
+std::string reproduce(const RunResult& r) {
+    std::string cmd;
+    for (const auto& a : r.argv) {
+        if (!cmd.empty()) cmd += " ";
+        cmd += a.size() > 200 ? "<a " + std::to_string(a.size()) + "-byte argument>" : shell_word(a);
+    }
+    if (!r.stdin_data.empty()) {
+        if (r.stdin_data.size() <= 200 && r.stdin_data.find('\0') == std::string::npos)
+            cmd = "printf '%s' " + shell_word(r.stdin_data) + " | " + cmd;
+        else
+            cmd += "   # with " + std::to_string(r.stdin_data.size()) + " bytes of test data on stdin";
+    }
+    return cmd;
+}
+
+std::string explain_check(const std::string& expected, const std::string& got, const std::string& cause,
+                          const std::string& lesson_section, const std::string& how_to_reproduce) {
+    std::string s;
+    s += "expected:     " + expected + "\n";
+    s += "got:          " + got + "\n";
+    s += "likely cause: " + cause + "\n";
+    s += "read:         " + lesson_section + "\n";
+    s += "reproduce:    " + how_to_reproduce + "\n";
+    return s;
+}
+
+std::string explain_run(const RunResult& r, const std::string& expected, const std::string& cause,
+                        const std::string& lesson_section, const std::string& reproduce_override) {
+    std::string got = r.status();
+    got += "\n              stdout " + quote(r.out) + (r.out_truncated ? " [cut at the output cap]" : "");
+    got += "\n              stderr " + quote(r.err) + (r.err_truncated ? " [cut at the output cap]" : "");
+    if (!r.left_behind.empty())
+        got += "\n              processes left behind when it exited (the sandbox killed them):\n" +
+               r.left_behind_report();
+    if (r.timed_out && !r.stuck_report.empty())
+        got += "\n              when time ran out:\n" + r.stuck_report;
+    if (!r.sandbox_note.empty()) got += "\n              note: " + r.sandbox_note;
+    while (!got.empty() && got.back() == '\n') got.pop_back();
+    return explain_check(expected, got, cause, lesson_section,
+                         reproduce_override.empty() ? reproduce(r) : reproduce_override);
+}
+
+std::string random_word(std::size_t length) {
+    static std::mt19937 gen{std::random_device{}()};
+    std::uniform_int_distribution<int> letter('a', 'z');
+    std::string w;
+    for (std::size_t i = 0; i < length; ++i) w += static_cast<char>(letter(gen));
+    return w;
+}
+
+std::vector<int> open_fds() {
+    std::vector<int> fds;
+    const char* dir_path = process_table::available() ? "/proc/self/fd" : "/dev/fd";
+    DIR* d = opendir(dir_path);
+    if (!d) return fds;
+    int own = dirfd(d);
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = std::atoi(e->d_name);
+        if (fd != own) fds.push_back(fd);
+    }
+    closedir(d);
+    std::sort(fds.begin(), fds.end());
+    return fds;
+}
+
+std::vector<ProcessInfo> children_of_this_process() {
+    std::vector<ProcessInfo> kids;
+    for (const auto& p : process_table::descendants(getpid(), false))
+        if (p.info.ppid == getpid()) kids.push_back(p.info);
+    return kids;
+}
+
+}  // namespace pw

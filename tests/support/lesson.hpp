@@ -1,0 +1,63 @@
+// lesson.hpp - what a lesson's tests need besides the sandbox: where the learner's
+// programs were built, how to word a failure so that it teaches, and hygiene checks
+// (open descriptors, children left unreaped) for white-box tests.
+//
+// Failure text always has the same five parts, so a learner learns to read it once:
+//   expected / got / likely cause / read (a lesson section) / reproduce (a command).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sandbox.hpp"
+
+namespace pw {
+
+// Path of a learner's program built for this lesson (from PIPEWORKS_BIN_DIR, which
+// the grader sets to build/<tree>/<lesson>/bin).
+std::string program(const std::string& name);
+
+// A shell command that reruns what r ran, from the kit's top folder.
+std::string reproduce(const RunResult& r);
+
+// The failure message for a run: what was expected, what happened (status, output,
+// processes left behind, what a hung program was blocked in), the likely cause, the
+// lesson section to read and the command to reproduce it. reproduce_override replaces
+// the generated command when the run cannot be typed in (e.g. a huge argument).
+// lesson_section is a path such as "lessons/01-pipe-echo.md#closing-the-ends-you-do-not-use".
+std::string explain_run(const RunResult& r, const std::string& expected, const std::string& cause,
+                        const std::string& lesson_section, const std::string& reproduce_override = "");
+
+// The same five parts for a failure that is not about one run (white-box checks).
+std::string explain_check(const std::string& expected, const std::string& got, const std::string& cause,
+                          const std::string& lesson_section, const std::string& how_to_reproduce);
+
+// A printable, shortened rendering of bytes: "hello\n" (5 bytes), with escapes.
+std::string quote(const std::string& bytes, std::size_t max_shown = 160);
+
+// Random lowercase words, different on every run, so that hard-coded output fails.
+std::string random_word(std::size_t length);
+
+// The calling process's open file descriptors (Linux /proc/self/fd, else /dev/fd).
+std::vector<int> open_fds();
+
+// Children of the calling process that are still running or unreaped (Linux).
+std::vector<ProcessInfo> children_of_this_process();
+
+// Lesson tests are compiled with -DPW_LESSON="NN-topic" (the Makefile does it), so
+// they name a section by its anchor alone: explain(r, expected, cause, "closing-the-ends").
+#ifdef PW_LESSON
+inline std::string section(const std::string& anchor) {
+    return std::string("lessons/") + PW_LESSON + ".md#" + anchor;
+}
+inline std::string explain(const RunResult& r, const std::string& expected, const std::string& cause,
+                           const std::string& anchor, const std::string& reproduce_override = "") {
+    return explain_run(r, expected, cause, section(anchor), reproduce_override);
+}
+inline std::string explain(const std::string& expected, const std::string& got, const std::string& cause,
+                           const std::string& anchor, const std::string& how_to_reproduce) {
+    return explain_check(expected, got, cause, section(anchor), how_to_reproduce);
+}
+#endif
+
+}  // namespace pw

@@ -1,0 +1,256 @@
+// process_table.cpp - reads /proc to describe a process tree and explain a hang.
+#include "process_table.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace pw {
+namespace process_table {
+namespace {
+
+std::string read_small_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and parens.
+bool read_stat(pid_t pid, ProcessInfo& info) {
+    std::string s = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+    auto open = s.find('('), close = s.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 4 > s.size()) return false;
+    info.pid = pid;
+    info.command = s.substr(open + 1, close - open - 1);
+    info.state = s[close + 2];
+    info.ppid = static_cast<pid_t>(std::atol(s.c_str() + close + 4));
+    return true;
+}
+
+void read_details(ProcessSnapshot& p) {
+    std::string dir = "/proc/" + std::to_string(p.info.pid);
+    std::string sc = read_small_file(dir + "/syscall");
+    if (sc.rfind("running", 0) == 0) {
+        p.syscall_nr = -1;
+    } else if (!sc.empty()) {
+        std::istringstream in(sc);
+        std::string arg0;
+        in >> p.syscall_nr >> arg0;
+        p.syscall_arg0 = std::strtoull(arg0.c_str(), nullptr, 16);
+    }
+    p.wchan = read_small_file(dir + "/wchan");
+    if (p.wchan == "0") p.wchan.clear();
+
+    DIR* d = opendir((dir + "/fd").c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        int fd = std::atoi(e->d_name);
+        std::string link_path = dir + "/fd/" + e->d_name;
+        char target[512];
+        ssize_t n = readlink(link_path.c_str(), target, sizeof target - 1);
+        if (n < 0) continue;
+        target[n] = '\0';
+        struct stat st;
+        if (stat(link_path.c_str(), &st) != 0) continue;
+        if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) continue;
+        OpenChannel ch;
+        ch.fd = fd;
+        ch.inode = st.st_ino;
+        std::string t = target;
+        if (t.rfind("pipe:", 0) == 0) ch.object = "pipe " + std::to_string(st.st_ino);
+        else if (t.rfind("socket:", 0) == 0) ch.object = "socket " + std::to_string(st.st_ino);
+        else ch.object = "FIFO " + t;
+        // fdinfo's "flags:" is octal; the access mode is in its low two bits.
+        std::string info = read_small_file(dir + "/fdinfo/" + e->d_name);
+        auto at = info.find("flags:");
+        int mode = O_RDWR;
+        if (at != std::string::npos) mode = static_cast<int>(std::strtol(info.c_str() + at + 6, nullptr, 8)) & O_ACCMODE;
+        ch.readable = mode == O_RDONLY || mode == O_RDWR;
+        ch.writable = mode == O_WRONLY || mode == O_RDWR;
+        p.channels.push_back(ch);
+    }
+    closedir(d);
+}
+
+// The system calls a learner's process is usually stuck in, in words.
+enum class Blocked { Read, Write, Wait, Open, Poll, Sleep, Signal, Futex, Accept, Other };
+
+Blocked classify(long nr) {
+#ifndef __linux__
+    (void)nr;
+    return Blocked::Other;
+#else
+    switch (nr) {
+        case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
+            return Blocked::Read;
+        case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto: case SYS_sendmsg:
+            return Blocked::Write;
+        case SYS_wait4: case SYS_waitid:
+            return Blocked::Wait;
+        case SYS_openat:
+#ifdef SYS_open
+        case SYS_open:
+#endif
+            return Blocked::Open;
+        case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait:
+#ifdef SYS_poll
+        case SYS_poll:
+#endif
+#ifdef SYS_select
+        case SYS_select:
+#endif
+#ifdef SYS_epoll_wait
+        case SYS_epoll_wait:
+#endif
+            return Blocked::Poll;
+        case SYS_nanosleep: case SYS_clock_nanosleep:
+            return Blocked::Sleep;
+        case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait:
+#ifdef SYS_pause
+        case SYS_pause:
+#endif
+            return Blocked::Signal;
+        case SYS_futex:
+            return Blocked::Futex;
+        case SYS_accept: case SYS_accept4:
+            return Blocked::Accept;
+        default:
+            return Blocked::Other;
+    }
+#endif
+}
+
+std::string who(const ProcessSnapshot& p, pid_t main_pid) {
+    std::string s = "pid " + std::to_string(p.info.pid) + " (" + p.info.command;
+    if (p.info.pid == main_pid) s += ", the program you ran";
+    else s += ", child of " + std::to_string(p.info.ppid);
+    return s + ")";
+}
+
+// "the program you ran (pid 812, fd 4), the same process (fd 5)"
+std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& self,
+                    unsigned long long inode, bool want_write, pid_t main_pid) {
+    std::string out;
+    for (const auto& p : tree) {
+        for (const auto& ch : p.channels) {
+            if (ch.inode != inode || (want_write ? !ch.writable : !ch.readable)) continue;
+            if (!out.empty()) out += ", ";
+            if (p.info.pid == self.info.pid) out += "the same process (fd " + std::to_string(ch.fd) + ")";
+            else out += who(p, main_pid) + " at fd " + std::to_string(ch.fd);
+        }
+    }
+    return out;
+}
+
+const OpenChannel* channel_at(const ProcessSnapshot& p, unsigned long long fd) {
+    for (const auto& ch : p.channels)
+        if (static_cast<unsigned long long>(ch.fd) == fd) return &ch;
+    return nullptr;
+}
+
+std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& p, pid_t main_pid) {
+    std::string me = who(p, main_pid);
+    if (p.info.state == 'Z') return me + " has exited, but its parent never waited for it (a zombie).";
+    if (p.info.state == 'T' || p.info.state == 't') return me + " is stopped.";
+    if (p.syscall_nr == -1) return me + " is running, not blocked: a busy loop that never ends?";
+    if (p.syscall_nr == -2) {
+        if (!p.wchan.empty()) return me + " sleeps in the kernel in " + p.wchan + ".";
+        return me + " is blocked (what in is not readable here).";
+    }
+    const OpenChannel* ch = channel_at(p, p.syscall_arg0);
+    switch (classify(p.syscall_nr)) {
+        case Blocked::Read: {
+            if (!ch) return me + " waits in read() on fd " + std::to_string(p.syscall_arg0) + ".";
+            std::string w = holders(tree, p, ch->inode, true, main_pid);
+            std::string s = me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) + ")";
+            if (w.empty()) return s + "; no process of the program holds its write end, so the writer is outside (the test's stdin?).";
+            return s + ", whose write end is still open in: " + w +
+                   ". read() returns EOF only when every write end is closed.";
+        }
+        case Blocked::Write: {
+            if (!ch) return me + " waits in write() on fd " + std::to_string(p.syscall_arg0) + ".";
+            std::string r = holders(tree, p, ch->inode, false, main_pid);
+            std::string s = me + " waits in write() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
+                            "), which is full: nobody is reading it";
+            if (ch->fd == 1) s += " (that is its stdout)";
+            if (r.empty()) return s + ".";
+            return s + ". Its read end is open in: " + r + ".";
+        }
+        case Blocked::Wait: {
+            std::string kids;
+            for (const auto& k : tree)
+                if (k.info.ppid == p.info.pid) kids += (kids.empty() ? "" : ", ") + std::to_string(k.info.pid);
+            return me + " waits for a child to exit (wait/waitpid)" +
+                   (kids.empty() ? std::string(".") : "; its children still there: " + kids + ".");
+        }
+        case Blocked::Open:
+            return me + " waits in open(): opening a FIFO blocks until the other side opens it too.";
+        case Blocked::Poll: return me + " waits in poll()/select() for one of its descriptors.";
+        case Blocked::Sleep: return me + " is sleeping (sleep/nanosleep).";
+        case Blocked::Signal: return me + " waits for a signal (pause/sigsuspend).";
+        case Blocked::Futex: return me + " waits on a lock or another thread (futex).";
+        case Blocked::Accept: return me + " waits in accept() for a connection.";
+        case Blocked::Other: break;
+    }
+    return me + " is blocked in system call " + std::to_string(p.syscall_nr) +
+           (p.wchan.empty() ? "" : " (" + p.wchan + ")") + ".";
+}
+
+}  // namespace
+
+bool available() {
+#ifdef __linux__
+    return access("/proc/self/stat", R_OK) == 0;
+#else
+    return false;
+#endif
+}
+
+std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
+    std::vector<ProcessSnapshot> out;
+    if (!available()) return out;
+    std::map<pid_t, std::vector<ProcessInfo>> children;
+    DIR* d = opendir("/proc");
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        char* end;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0) continue;
+        ProcessInfo info;
+        if (read_stat(static_cast<pid_t>(pid), info)) children[info.ppid].push_back(info);
+    }
+    closedir(d);
+    std::vector<pid_t> todo{root};
+    std::set<pid_t> seen{root};
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+        for (const auto& c : children[todo[i]]) {
+            if (!seen.insert(c.pid).second) continue;
+            ProcessSnapshot p;
+            p.info = c;
+            if (with_details && c.state != 'Z') read_details(p);
+            out.push_back(p);
+            todo.push_back(c.pid);
+        }
+    }
+    return out;
+}
+
+std::string explain_hang(const std::vector<ProcessSnapshot>& tree, pid_t main_pid) {
+    std::string out;
+    for (const auto& p : tree) out += "  - " + explain_one(tree, p, main_pid) + "\n";
+    return out;
+}
+
+}  // namespace process_table
+}  // namespace pw

@@ -1,0 +1,448 @@
+// sandbox.cpp - the warden process that runs learner code, and the test-side loop that
+// feeds it stdin, collects its output and reads the warden's report.
+#include "sandbox.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "process_table.hpp"
+
+extern char** environ;
+
+namespace pw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// A pipe whose ends are not inherited across exec (the learner's program gets only
+// the ends we dup2 onto 0, 1 and 2).
+void make_pipe(int fds[2]) {
+    if (pipe(fds) != 0) {
+        std::perror("sandbox: pipe");
+        std::abort();  // the test machine itself is out of descriptors: nothing sensible to do
+    }
+    for (int i = 0; i < 2; ++i) fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+}
+
+void close_fds_from(int lowest) {
+#if defined(__linux__) && defined(SYS_close_range)
+    if (syscall(SYS_close_range, lowest, ~0U, 0) == 0) return;
+#endif
+    struct rlimit rl;
+    long max = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) ? static_cast<long>(rl.rlim_cur) : 4096;
+    if (max > 65536) max = 65536;
+    for (long fd = lowest; fd < max; ++fd) close(static_cast<int>(fd));
+}
+
+// write() all of buf, or give up quietly: used only for the warden's report.
+void write_all_quiet(int fd, const std::string& buf) {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+        ssize_t n = write(fd, buf.data() + done, buf.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+// ---- the warden's report: "key value" lines; text fields are length-prefixed ----
+
+void put_text(std::string& rep, const char* key, const std::string& text) {
+    rep += std::string(key) + " " + std::to_string(text.size()) + "\n" + text;
+}
+
+struct Pipes {
+    int in[2], out[2], err[2], report[2];
+};
+
+// What the learner's process runs: exec argv, or call body.
+struct Payload {
+    const std::vector<std::string>* argv = nullptr;
+    const std::function<int()>* body = nullptr;
+};
+
+[[noreturn]] void become_learner(const Pipes& p, const Payload& what, const RunOptions& opt) {
+    setpgid(0, 0);  // own process group: the warden can signal the whole group
+    // Undo anything the test binary changed that exec would keep.
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+
+    if (dup2(p.in[0], 0) < 0 || dup2(p.out[1], 1) < 0 || dup2(p.err[1], 2) < 0) _exit(126);
+    if (what.argv) {
+        close_fds_from(3);  // the program sees exactly 0, 1 and 2
+    } else {
+        for (int fd : {p.in[0], p.out[1], p.err[1], p.report[1]})
+            if (fd > 2) close(fd);
+    }
+    if (opt.max_open_files >= 0) {
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(opt.max_open_files);
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (!opt.working_dir.empty() && chdir(opt.working_dir.c_str()) != 0) {
+        dprintf(2, "sandbox: chdir %s: %s\n", opt.working_dir.c_str(), std::strerror(errno));
+        _exit(126);
+    }
+    for (const auto& kv : opt.extra_env) putenv(const_cast<char*>(kv.c_str()));
+
+    if (what.body) {
+        int rc;
+        try {
+            rc = (*what.body)();
+        } catch (const std::exception& e) {
+            dprintf(2, "uncaught exception: %s\n", e.what());
+            rc = 70;
+        } catch (...) {
+            dprintf(2, "uncaught exception\n");
+            rc = 70;
+        }
+        std::cout.flush();
+        std::cerr.flush();
+        std::fflush(nullptr);
+        _exit(rc);
+    }
+    std::vector<char*> args;
+    for (const auto& a : *what.argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    dprintf(2, "sandbox: cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+}
+
+// Kills every process below the warden and reaps them all; returns the main
+// program's wait status (if it had not been reaped yet).
+void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped) {
+    killpg(main_pid, SIGKILL);
+    auto t0 = Clock::now();
+    for (;;) {
+        for (const auto& p : process_table::descendants(getpid(), false))
+            if (p.info.state != 'Z') kill(p.info.pid, SIGKILL);
+        int st;
+        pid_t w;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (w == main_pid) {
+                main_status = st;
+                main_reaped = true;
+            }
+        }
+        if (w < 0 && errno == ECHILD) return;
+        if (!process_table::available()) {
+            // No /proc: block for the direct children (the group was killed above).
+            while ((w = waitpid(-1, &st, 0)) > 0)
+                if (w == main_pid) main_status = st, main_reaped = true;
+            return;
+        }
+        if (seconds_since(t0) > 20) return;  // something unkillable: report what we have
+        sleep_ms(1);
+    }
+}
+
+[[noreturn]] void be_warden(const Pipes& p, const Payload& what, const RunOptions& opt, pid_t test_pid) {
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);       // if the test dies, so does the warden
+    prctl(PR_SET_CHILD_SUBREAPER, 1);       // orphans of the program come back to us
+#endif
+    if (getppid() != test_pid) _exit(1);
+    close(p.in[1]);
+    close(p.out[0]);
+    close(p.err[0]);
+    close(p.report[0]);
+    signal(SIGPIPE, SIG_IGN);
+
+    auto t0 = Clock::now();
+    pid_t main_pid = fork();
+    if (main_pid < 0) {
+        std::string rep;
+        put_text(rep, "note", std::string("sandbox: fork: ") + std::strerror(errno));
+        write_all_quiet(p.report[1], rep);
+        _exit(1);
+    }
+    if (main_pid == 0) become_learner(p, what, opt);
+    setpgid(main_pid, main_pid);  // also here, so that killpg works whoever runs first
+    close(p.in[0]);
+    close(p.out[1]);
+    close(p.err[1]);
+
+    // Wait for the program to end, without reaping it (WNOWAIT) so that its orphans
+    // and zombies can still be seen. Orphaned grandchildren that die meanwhile are
+    // reaped as they come, since they are not the program's direct children.
+    bool exited = false, timed_out = false;
+    for (;;) {
+        siginfo_t si;
+        std::memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+            if (si.si_pid == main_pid) {
+                exited = true;
+                break;
+            }
+            waitpid(si.si_pid, nullptr, 0);
+            continue;
+        }
+        if (seconds_since(t0) >= opt.timeout_seconds) {
+            timed_out = true;
+            break;
+        }
+        sleep_ms(2);
+    }
+
+    std::string rep;
+    auto tree = process_table::descendants(getpid(), timed_out);
+    if (exited) {
+        for (const auto& q : tree) {
+            if (q.info.pid == main_pid) continue;
+            rep += "left " + std::to_string(q.info.pid) + " " + std::to_string(q.info.ppid) + " " + q.info.state +
+                   " " + q.info.command + "\n";
+        }
+    }
+    if (timed_out) put_text(rep, "stuck", process_table::explain_hang(tree, main_pid));
+    if (!process_table::available())
+        put_text(rep, "note", "no /proc here: left-behind processes and hang explanations are not reported");
+
+    int status = 0;
+    bool reaped = false;
+    kill_and_reap_tree(main_pid, status, reaped);
+    rep += "seconds " + std::to_string(seconds_since(t0)) + "\n";
+    rep += "pid " + std::to_string(main_pid) + "\n";
+    if (timed_out) rep += "timedout 1\n";
+    else if (reaped && WIFEXITED(status)) rep += "exit " + std::to_string(WEXITSTATUS(status)) + "\n";
+    else if (reaped && WIFSIGNALED(status)) rep += "signal " + std::to_string(WTERMSIG(status)) + "\n";
+    write_all_quiet(p.report[1], rep);
+    _exit(0);
+}
+
+void parse_report(const std::string& rep, RunResult& r) {
+    std::size_t at = 0;
+    while (at < rep.size()) {
+        std::size_t eol = rep.find('\n', at);
+        if (eol == std::string::npos) break;
+        std::istringstream line(rep.substr(at, eol - at));
+        at = eol + 1;
+        std::string key;
+        line >> key;
+        if (key == "stuck" || key == "note") {
+            std::size_t len = 0;
+            line >> len;
+            std::string text = rep.substr(at, len);
+            at += len;
+            if (key == "stuck") r.stuck_report = text;
+            else r.sandbox_note += text;
+        } else if (key == "left") {
+            ProcessInfo q;
+            line >> q.pid >> q.ppid >> q.state;
+            std::getline(line >> std::ws, q.command);
+            r.left_behind.push_back(q);
+        } else if (key == "seconds") {
+            line >> r.seconds;
+        } else if (key == "pid") {
+            line >> r.pid;
+        } else if (key == "timedout") {
+            r.timed_out = true;
+        } else if (key == "exit") {
+            line >> r.exit_code;
+        } else if (key == "signal") {
+            line >> r.term_signal;
+        }
+    }
+}
+
+// Part of interrupt_blocked_writes: stop and continue, once each, every process of
+// the tree that sits in write(). Returns true when there was at least one and none is
+// left un-interrupted, i.e. when stdout may be released.
+bool interrupt_writers(pid_t warden, std::set<pid_t>& done, std::vector<ProcessInfo>& seen) {
+#ifdef __linux__
+    bool pending = false;
+    for (const auto& p : process_table::descendants(warden, true)) {
+        bool known = false;
+        for (const auto& s : seen) known = known || s.pid == p.info.pid;
+        if (!known) seen.push_back(p.info);
+        bool in_write = p.syscall_nr == SYS_write || p.syscall_nr == SYS_writev;
+        if (!in_write || done.count(p.info.pid)) continue;
+        pending = true;
+        kill(p.info.pid, SIGSTOP);
+        for (int i = 0; i < 1000; ++i) {  // wait until it is really stopped
+            auto now = process_table::descendants(warden, false);
+            bool stopped = true;
+            for (const auto& q : now)
+                if (q.info.pid == p.info.pid) stopped = q.info.state == 'T' || q.info.state == 't';
+            if (stopped) break;
+            sleep_ms(1);
+        }
+        kill(p.info.pid, SIGCONT);
+        done.insert(p.info.pid);
+    }
+    return !done.empty() && !pending;
+#else
+    (void)warden;
+    (void)done;
+    (void)seen;
+    return true;
+#endif
+}
+
+RunResult run_payload(const Payload& what, const RunOptions& opt) {
+    RunResult r;
+    if (what.argv) r.argv = *what.argv;
+    r.stdin_data = opt.stdin_data;
+    r.timeout_seconds = opt.timeout_seconds;
+
+    Pipes p;
+    make_pipe(p.in);
+    make_pipe(p.out);
+    make_pipe(p.err);
+    make_pipe(p.report);
+#if defined(__linux__) && defined(F_SETPIPE_SZ)
+    if (opt.interrupt_blocked_writes) fcntl(p.out[1], F_SETPIPE_SZ, 4096);
+#endif
+    // Buffered output of the test binary must not be copied into the child.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a program that exits without reading stdin must not kill the test
+
+    pid_t test_pid = getpid();
+    pid_t warden = fork();
+    if (warden < 0) {
+        r.sandbox_note = std::string("sandbox: fork: ") + std::strerror(errno);
+        for (int* fds : {p.in, p.out, p.err, p.report}) close(fds[0]), close(fds[1]);
+        return r;
+    }
+    if (warden == 0) be_warden(p, what, opt, test_pid);
+    close(p.in[0]);
+    close(p.out[1]);
+    close(p.err[1]);
+    close(p.report[1]);
+
+    fcntl(p.in[1], F_SETFL, O_NONBLOCK);
+    std::size_t fed = 0;
+    int in_fd = p.in[1];
+    if (opt.stdin_data.empty()) close(in_fd), in_fd = -1;
+    int out_fd = p.out[0], err_fd = p.err[0], rep_fd = p.report[0];
+    std::string report;
+    bool stall = opt.interrupt_blocked_writes;
+    std::set<pid_t> interrupted;
+    auto t0 = Clock::now();
+    const double hard_limit = opt.timeout_seconds + 30;  // the warden itself is stuck
+
+    while (out_fd >= 0 || err_fd >= 0 || rep_fd >= 0) {
+        if (stall && (interrupt_writers(warden, interrupted, r.seen_while_stalled) || seconds_since(t0) > 2)) stall = false;
+        std::vector<pollfd> fds;
+        if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
+        if (out_fd >= 0 && !stall) fds.push_back({out_fd, POLLIN, 0});
+        if (err_fd >= 0) fds.push_back({err_fd, POLLIN, 0});
+        if (rep_fd >= 0) fds.push_back({rep_fd, POLLIN, 0});
+        int n = poll(fds.data(), fds.size(), stall ? 5 : 200);
+        if (n < 0 && errno != EINTR) break;
+        if (seconds_since(t0) > hard_limit) {
+            for (const auto& q : process_table::descendants(warden, false)) kill(q.info.pid, SIGKILL);
+            kill(warden, SIGKILL);
+            r.sandbox_note += "sandbox: the warden did not report in time and was killed\n";
+            break;
+        }
+        for (const auto& f : fds) {
+            if (!f.revents) continue;
+            if (f.fd == in_fd) {
+                ssize_t w = write(in_fd, opt.stdin_data.data() + fed, opt.stdin_data.size() - fed);
+                if (w > 0) fed += static_cast<std::size_t>(w);
+                if ((w < 0 && errno != EAGAIN && errno != EINTR) || fed == opt.stdin_data.size()) {
+                    close(in_fd);  // EOF for the program (or it stopped reading: EPIPE)
+                    in_fd = -1;
+                }
+                continue;
+            }
+            char buf[65536];
+            ssize_t got = read(f.fd, buf, sizeof buf);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (got <= 0) {
+                close(f.fd);
+                if (f.fd == out_fd) out_fd = -1;
+                if (f.fd == err_fd) err_fd = -1;
+                if (f.fd == rep_fd) rep_fd = -1;
+                continue;
+            }
+            std::size_t g = static_cast<std::size_t>(got);
+            if (f.fd == rep_fd) {
+                report.append(buf, g);
+            } else {
+                std::string& dst = f.fd == out_fd ? r.out : r.err;
+                bool& cut = f.fd == out_fd ? r.out_truncated : r.err_truncated;
+                std::size_t room = opt.output_cap > dst.size() ? opt.output_cap - dst.size() : 0;
+                dst.append(buf, g < room ? g : room);  // drain the rest: a flood costs no memory
+                if (g > room) cut = true;
+            }
+        }
+    }
+    for (int fd : {in_fd, out_fd, err_fd, rep_fd})
+        if (fd >= 0) close(fd);
+    waitpid(warden, nullptr, 0);
+    parse_report(report, r);
+    if (r.seconds == 0) r.seconds = seconds_since(t0);
+    return r;
+}
+
+}  // namespace
+
+std::string RunResult::status() const {
+    char buf[160];
+    if (timed_out) {
+        std::snprintf(buf, sizeof buf, "timed out after %g s (the sandbox killed it)", timeout_seconds);
+    } else if (term_signal) {
+        std::snprintf(buf, sizeof buf, "killed by signal %d (%s)", term_signal, strsignal(term_signal));
+    } else if (exit_code >= 0) {
+        std::snprintf(buf, sizeof buf, "exited with status %d", exit_code);
+    } else {
+        std::snprintf(buf, sizeof buf, "did not run (%s)", sandbox_note.c_str());
+    }
+    return buf;
+}
+
+std::string RunResult::left_behind_report() const {
+    std::string s;
+    for (const auto& q : left_behind) {
+        s += "  - pid " + std::to_string(q.pid) + " (" + q.command + ") ";
+        s += q.state == 'Z' ? "had exited but was never reaped: a zombie nobody waited for"
+                            : "was still running after the program exited";
+        s += "\n";
+    }
+    return s;
+}
+
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
+    Payload what;
+    what.argv = &argv;
+    return run_payload(what, options);
+}
+
+RunResult run_function(const std::function<int()>& body, const RunOptions& options) {
+    Payload what;
+    what.body = &body;
+    return run_payload(what, options);
+}
+
+}  // namespace pw
