@@ -12,6 +12,8 @@
 #   pipe_echo_SOURCES := pipe_echo.cpp     their files: from the tree (SRC/LESSON/), or
 #                                          given/x.cpp from tests/LESSON/given/
 #   TEST_LINKS :=                          tree files linked into the test binary
+#   TOOLS := list_fds                      grader helpers from tests/LESSON/tools/*.cpp,
+#                                          built once into build/shared/tools/LESSON/
 
 ifndef LESSON
 $(error LESSON is not set, e.g. LESSON=01-pipe-echo)
@@ -32,9 +34,10 @@ TEST_SOURCES := $(wildcard tests/$(LESSON)/*_test.cpp)
 TEST_OBJECTS := $(patsubst tests/$(LESSON)/%.cpp,$(SHARED)/tests/$(LESSON)/%.o,$(TEST_SOURCES))
 TEST_BINARY := $(L)/test/$(LESSON)_test
 BINARIES := $(addprefix $(L)/bin/,$(PROGRAMS))
+TOOL_BINARIES := $(addprefix $(SHARED)/tools/$(LESSON)/,$(TOOLS))
 
 .PHONY: shared programs tests
-shared: $(TEST_OBJECTS) $(SUPPORT_LIB)
+shared: $(TEST_OBJECTS) $(SUPPORT_LIB) $(TOOL_BINARIES)
 programs: $(BINARIES)
 tests: $(TEST_BINARY)
 
@@ -55,6 +58,11 @@ $(SHARED)/tests/$(LESSON)/%.o: tests/$(LESSON)/%.cpp
 
 # Keep objects: they are prerequisites found through a pattern, which make would
 # otherwise delete as intermediate files.
+# The grader's own helper programs for this lesson (not the learner's).
+$(SHARED)/tools/$(LESSON)/%: tests/$(LESSON)/tools/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) $< -o $@ -pthread
+
 .SECONDARY:
 # A half-written file (an interrupted link) must not look up to date next time.
 .DELETE_ON_ERROR:
@@ -67,4 +75,4 @@ $(TEST_BINARY): $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB) $(GTEST_LIBS) -o $@
 
--include $(wildcard $(L)/obj/*.d $(L)/obj/given/*.d $(SHARED)/tests/$(LESSON)/*.d)
+-include $(wildcard $(L)/obj/*.d $(L)/obj/given/*.d $(SHARED)/tests/$(LESSON)/*.d $(SHARED)/tools/$(LESSON)/*.d)

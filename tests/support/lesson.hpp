@@ -47,6 +47,10 @@ std::vector<ProcessInfo> children_of_this_process();
 // Lesson tests are compiled with -DPW_LESSON="NN-topic" (the Makefile does it), so
 // they name a section by its anchor alone: explain(r, expected, cause, "closing-the-ends").
 #ifdef PW_LESSON
+// A grader helper program of this lesson (tests/NN-topic/tools/NAME.cpp).
+inline std::string tool(const std::string& name) {
+    return std::string("build/shared/tools/") + PW_LESSON + "/" + name;
+}
 inline std::string section(const std::string& anchor) {
     return std::string("lessons/") + PW_LESSON + ".md#" + anchor;
 }
