@@ -138,7 +138,7 @@ struct Payload {
 
 // Kills every process below the warden and reaps them all; returns the main
 // program's wait status (if it had not been reaped yet).
-void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped) {
+void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, long& main_rss_kb) {
     killpg(main_pid, SIGKILL);
     auto t0 = Clock::now();
     for (;;) {
@@ -146,10 +146,12 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped) {
             if (p.info.state != 'Z') kill(p.info.pid, SIGKILL);
         int st;
         pid_t w;
-        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+        struct rusage ru;
+        while ((w = wait4(-1, &st, WNOHANG, &ru)) > 0) {
             if (w == main_pid) {
                 main_status = st;
                 main_reaped = true;
+                main_rss_kb = ru.ru_maxrss;  // KiB on Linux (bytes on macOS)
             }
         }
         if (w < 0 && errno == ECHILD) return;
@@ -227,7 +229,9 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped) {
 
     int status = 0;
     bool reaped = false;
-    kill_and_reap_tree(main_pid, status, reaped);
+    long rss_kb = -1;
+    kill_and_reap_tree(main_pid, status, reaped, rss_kb);
+    rep += "rss " + std::to_string(rss_kb) + "\n";
     rep += "seconds " + std::to_string(seconds_since(t0)) + "\n";
     rep += "pid " + std::to_string(main_pid) + "\n";
     if (timed_out) rep += "timedout 1\n";
@@ -260,6 +264,8 @@ void parse_report(const std::string& rep, RunResult& r) {
             r.left_behind.push_back(q);
         } else if (key == "seconds") {
             line >> r.seconds;
+        } else if (key == "rss") {
+            line >> r.max_rss_kb;
         } else if (key == "pid") {
             line >> r.pid;
         } else if (key == "timedout") {

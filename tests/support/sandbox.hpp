@@ -59,6 +59,7 @@ struct RunResult {
     int term_signal = 0;     // the signal that killed it (not counting the sandbox's own kill)
     double seconds = 0;      // wall time
     pid_t pid = 0;           // the program's pid
+    long max_rss_kb = -1;    // the program's own peak resident memory (not its children's), KiB
     // Processes still in the tree when the program exited: running children it did
     // not wait for, or zombies it never reaped. All of them were killed and reaped.
     std::vector<ProcessInfo> left_behind;

@@ -131,6 +131,18 @@ TEST(SandboxProof, StdinIsFedAndClosed) {
     EXPECT_EQ(r.out, "1048576\n");
 }
 
+TEST(SandboxProof, PeakMemoryOfTheProgramIsMeasured) {
+    pw::RunResult small = pw::run({"/bin/true"}, quick(5));
+    pw::RunResult big = pw::run_function([] {
+        std::string block(64 << 20, 'x');  // touch 64 MiB
+        return block[12345] == 'x' ? 0 : 1;
+    }, quick(10));
+    ASSERT_TRUE(small.ok() && big.ok()) << describe(small) << describe(big);
+    EXPECT_GT(small.max_rss_kb, 0);
+    EXPECT_LT(small.max_rss_kb, 32 * 1024);
+    EXPECT_GT(big.max_rss_kb, 64 * 1024);
+}
+
 TEST(SandboxProof, FunctionRunsInAChildAndCanHang) {
     pw::RunResult ok = pw::run_function([] {
         std::printf("from the child %d\n", 42);
