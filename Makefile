@@ -61,13 +61,23 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference)
 	@$(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON))
 
-test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistake catalogue
+test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
 	@$(MAKE) --no-print-directory selftest-build
 	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
+
+format-check: ## check the kit's C++ (solutions/, tests/) against .clang-format; never exercises/
+	@$(PYTHON) tests/grader/format_check.py
+
+format: ## reformat the kit's C++ to .clang-format (never exercises/)
+	@$(PYTHON) tests/grader/format_check.py --fix
+
+.PHONY: format-check format compile_commands.json
+compile_commands.json: ## write compile_commands.json for clangd, VS Code and CLion
+	@$(PYTHON) tests/grader/compile_commands.py
 
 clean: ## remove build/
 	rm -rf build
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort -u | \
-	  awk -F'\t' '{ printf "  make %-12s %s\n", $$1, $$2 }'
+	  awk -F'\t' '{ printf "  make %-22s %s\n", $$1, $$2 }'

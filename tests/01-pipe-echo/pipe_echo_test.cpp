@@ -23,7 +23,9 @@ RunResult echo(const std::string& message, RunOptions options = {}) {
     return pw::run({pw::program(kProgram), message}, options);
 }
 
-std::string large_message() { return pw::random_word(kLargeSize); }
+std::string large_message() {
+    return pw::random_word(kLargeSize);
+}
 
 std::string large_reproduce() {
     return pw::program(kProgram) + " \"$(head -c " + std::to_string(kLargeSize) + " /dev/zero | tr '\\0' x)\" | wc -c";
@@ -38,7 +40,8 @@ std::string echo_cause(const RunResult& r, const std::string& message) {
     if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
     if (r.out.empty() && r.exit_code == 0)
         return "nothing was printed: is main still the stub? Follow the TODOs in exercises/01-pipe-echo/pipe_echo.cpp.";
-    if (r.out == message) return "the output lacks the final newline: after the copy loop ends, the child writes \"\\n\".";
+    if (r.out == message)
+        return "the output lacks the final newline: after the copy loop ends, the child writes \"\\n\".";
     if (r.out.size() < message.size() + 1)
         return "bytes went missing: write() can return less than you asked for, and the rest must be "
                "written too. Loop until every byte is out.";
@@ -49,22 +52,22 @@ TEST(PipeEcho, CopiesTheMessageToStdout) {
     std::string message = pw::random_word(12);
     RunResult r = echo(message);
     bool copied = r.out.compare(0, message.size(), message) == 0 && r.out.size() >= message.size();
-    EXPECT_TRUE(copied && !r.timed_out)
-        << explain(r, "stdout starting with " + pw::quote(message), echo_cause(r, message), "step-3-the-child-reads-until-eof");
+    EXPECT_TRUE(copied && !r.timed_out) << explain(r, "stdout starting with " + pw::quote(message),
+                                                   echo_cause(r, message), "step-3-the-child-reads-until-eof");
 }
 
 TEST(PipeEcho, EndsTheOutputWithANewline) {
     std::string message = pw::random_word(12);
     RunResult r = echo(message);
-    EXPECT_EQ(r.out, message + "\n")
-        << explain(r, "stdout " + pw::quote(message + "\n"), echo_cause(r, message), "step-3-the-child-reads-until-eof");
+    EXPECT_EQ(r.out, message + "\n") << explain(r, "stdout " + pw::quote(message + "\n"), echo_cause(r, message),
+                                                "step-3-the-child-reads-until-eof");
 }
 
 TEST(PipeEcho, EchoesAnEmptyMessage) {
     RunResult r = echo("");
-    EXPECT_TRUE(r.ok() && r.out == "\n")
-        << explain(r, "stdout \"\\n\" and exit status 0: an empty message is still a message",
-                   echo_cause(r, ""), "step-3-the-child-reads-until-eof");
+    EXPECT_TRUE(r.ok() && r.out == "\n") << explain(
+        r, "stdout \"\\n\" and exit status 0: an empty message is still a message", echo_cause(r, ""),
+        "step-3-the-child-reads-until-eof");
 }
 
 TEST(PipeEcho, ReaderSeesEofAfterWriterCloses) {
@@ -93,10 +96,10 @@ TEST(PipeEcho, HandlesPartialWrites) {
     options.timeout_seconds = 15;
     options.interrupt_blocked_writes = true;
     RunResult r = echo(message, options);
-    EXPECT_TRUE(r.ok() && r.out == message + "\n")
-        << explain(r, "every byte of the " + std::to_string(kLargeSize) + "-byte message, even when write() is interrupted",
-                   echo_cause(r, message), "when-the-message-is-bigger-than-the-pipe",
-                   large_reproduce() + "   # and press Ctrl-Z then fg while it runs");
+    EXPECT_TRUE(r.ok() && r.out == message + "\n") << explain(
+        r, "every byte of the " + std::to_string(kLargeSize) + "-byte message, even when write() is interrupted",
+        echo_cause(r, message), "when-the-message-is-bigger-than-the-pipe",
+        large_reproduce() + "   # and press Ctrl-Z then fg while it runs");
 }
 
 // While stdout is stalled, both processes are blocked; the child must be pipe_echo's.
@@ -133,16 +136,18 @@ TEST(PipeEcho, ChildDoesNotRunTheParentsCode) {
     bool clean = r.ok() && r.out == message + "\n" && r.err.empty();
     std::string cause = echo_cause(r, message);
     if (!r.err.empty() || r.out.size() > message.size() + 1 || (r.exit_code > 0 && !r.out.empty()))
-        cause = "after its work the child went on into the parent's code (a second write, close or wait, which "
-                "fails or repeats output): end the child with _exit(0).";
+        cause =
+            "after its work the child went on into the parent's code (a second write, close or wait, which "
+            "fails or repeats output): end the child with _exit(0).";
     EXPECT_TRUE(clean) << explain(r, "the echo once, nothing on stderr, exit status 0", cause,
                                   "step-2-fork-one-process-becomes-two");
 }
 
 TEST(PipeEcho, PrintsUsageWithoutArgument) {
     RunResult r = pw::run({pw::program(kProgram)});
-    std::string cause = r.term_signal ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
-                                      : "with no MESSAGE, print one usage line on stderr and return 2; check argc first.";
+    std::string cause = r.term_signal
+                            ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
+                            : "with no MESSAGE, print one usage line on stderr and return 2; check argc first.";
     EXPECT_TRUE(r.exited_with(2) && r.err.find("usage") != std::string::npos && r.out.empty())
         << explain(r, "exit status 2, a line with \"usage\" on stderr, nothing on stdout", cause, "usage-and-errors");
 }

@@ -359,6 +359,7 @@ def pristine_exercises(lessons):
 def cmd_test(args):
     lessons = pick_lessons(args.lesson)
     problems = []
+    checks_run = []
 
     print("== 1. The grader's own proof: bad programs in the sandbox")
     rc, log = run(["build/shared/proof/sandbox_test", "--gtest_brief=1"], timeout=300)
@@ -410,6 +411,18 @@ def cmd_test(args):
             problems.append(text)
     caught = sum(o[1] for o in outcomes)
 
+    print("\n== 5. Lessons that cannot rot, and the kit's editor files")
+    for name, cmd in (("lessons (shown output, anchors, front matter, index)", ["lessons_check.py"]),
+                      ("format of the kit's C++", ["format_check.py"]),
+                      ("editor files, make help and README targets", ["editor_check.py"]),
+                      ("the checkers themselves can fail", ["checks_test.py"])):
+        rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]], timeout=900)
+        print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
+        if rc != 0:
+            problems.append(f"{name}:\n{log[-6000:]}")
+        checks_run.append(name)
+    kill_leftovers()
+
     left = descendants(os.getpid())
     if left:
         problems.append(f"{len(left)} processes were left behind by the tests: {left}")
@@ -418,9 +431,10 @@ def cmd_test(args):
         print("make test FAILED:\n")
         for p in problems:
             print(" - " + p.replace("\n", "\n   "))
-    checks = 1 + len(solved) + len(stubs) + len(outcomes)
-    print(f"kit: {checks - len(problems)} passed, {len(problems)} failed"
-          f"  (sandbox proof, {len(solved)} solutions, {len(stubs)} stubs, {caught}/{len(outcomes)} mistakes caught)")
+    checks = 1 + len(solved) + len(stubs) + len(outcomes) + len(checks_run)
+    print(f"sandbox proof, {len(solved)} solutions, {len(stubs)} stubs, {caught}/{len(outcomes)} mistakes caught, "
+          f"{len(checks_run)} checks of lessons, format and editor files")
+    print(f"kit: {max(checks - len(problems), 0)} passed, {len(problems)} failed")
     return 1 if problems else 0
 
 

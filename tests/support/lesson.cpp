@@ -27,10 +27,14 @@ std::string quote(const std::string& bytes, std::size_t max_shown) {
     std::size_t shown = bytes.size() < max_shown ? bytes.size() : max_shown;
     for (std::size_t i = 0; i < shown; ++i) {
         unsigned char c = static_cast<unsigned char>(bytes[i]);
-        if (c == '\n') s += "\\n";
-        else if (c == '\t') s += "\\t";
-        else if (c == '"') s += "\\\"";
-        else if (c == '\\') s += "\\\\";
+        if (c == '\n')
+            s += "\\n";
+        else if (c == '\t')
+            s += "\\t";
+        else if (c == '"')
+            s += "\\\"";
+        else if (c == '\\')
+            s += "\\\\";
         else if (c < 32 || c >= 127) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "\\x%02x", c);
@@ -91,8 +95,7 @@ std::string explain_run(const RunResult& r, const std::string& expected, const s
     if (!r.left_behind.empty())
         got += "\n              processes left behind when it exited (the sandbox killed them):\n" +
                r.left_behind_report();
-    if (r.timed_out && !r.stuck_report.empty())
-        got += "\n              when time ran out:\n" + r.stuck_report;
+    if (r.timed_out && !r.stuck_report.empty()) got += "\n              when time ran out:\n" + r.stuck_report;
     if (!r.sandbox_note.empty()) got += "\n              note: " + r.sandbox_note;
     while (!got.empty() && got.back() == '\n') got.pop_back();
     return explain_check(expected, got, cause, lesson_section,

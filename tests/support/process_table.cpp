@@ -68,14 +68,18 @@ void read_details(ProcessSnapshot& p) {
         ch.fd = fd;
         ch.inode = st.st_ino;
         std::string t = target;
-        if (t.rfind("pipe:", 0) == 0) ch.object = "pipe " + std::to_string(st.st_ino);
-        else if (t.rfind("socket:", 0) == 0) ch.object = "socket " + std::to_string(st.st_ino);
-        else ch.object = "FIFO " + t;
+        if (t.rfind("pipe:", 0) == 0)
+            ch.object = "pipe " + std::to_string(st.st_ino);
+        else if (t.rfind("socket:", 0) == 0)
+            ch.object = "socket " + std::to_string(st.st_ino);
+        else
+            ch.object = "FIFO " + t;
         // fdinfo's "flags:" is octal; the access mode is in its low two bits.
         std::string info = read_small_file(dir + "/fdinfo/" + e->d_name);
         auto at = info.find("flags:");
         int mode = O_RDWR;
-        if (at != std::string::npos) mode = static_cast<int>(std::strtol(info.c_str() + at + 6, nullptr, 8)) & O_ACCMODE;
+        if (at != std::string::npos)
+            mode = static_cast<int>(std::strtol(info.c_str() + at + 6, nullptr, 8)) & O_ACCMODE;
         ch.readable = mode == O_RDONLY || mode == O_RDWR;
         ch.writable = mode == O_WRONLY || mode == O_RDWR;
         p.channels.push_back(ch);
@@ -92,18 +96,29 @@ Blocked classify(long nr) {
     return Blocked::Other;
 #else
     switch (nr) {
-        case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
+        case SYS_read:
+        case SYS_readv:
+        case SYS_pread64:
+        case SYS_recvfrom:
+        case SYS_recvmsg:
             return Blocked::Read;
-        case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto: case SYS_sendmsg:
+        case SYS_write:
+        case SYS_writev:
+        case SYS_pwrite64:
+        case SYS_sendto:
+        case SYS_sendmsg:
             return Blocked::Write;
-        case SYS_wait4: case SYS_waitid:
+        case SYS_wait4:
+        case SYS_waitid:
             return Blocked::Wait;
         case SYS_openat:
 #ifdef SYS_open
         case SYS_open:
 #endif
             return Blocked::Open;
-        case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait:
+        case SYS_ppoll:
+        case SYS_pselect6:
+        case SYS_epoll_pwait:
 #ifdef SYS_poll
         case SYS_poll:
 #endif
@@ -114,16 +129,19 @@ Blocked classify(long nr) {
         case SYS_epoll_wait:
 #endif
             return Blocked::Poll;
-        case SYS_nanosleep: case SYS_clock_nanosleep:
+        case SYS_nanosleep:
+        case SYS_clock_nanosleep:
             return Blocked::Sleep;
-        case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait:
+        case SYS_rt_sigsuspend:
+        case SYS_rt_sigtimedwait:
 #ifdef SYS_pause
         case SYS_pause:
 #endif
             return Blocked::Signal;
         case SYS_futex:
             return Blocked::Futex;
-        case SYS_accept: case SYS_accept4:
+        case SYS_accept:
+        case SYS_accept4:
             return Blocked::Accept;
         default:
             return Blocked::Other;
@@ -133,21 +151,25 @@ Blocked classify(long nr) {
 
 std::string who(const ProcessSnapshot& p, pid_t main_pid) {
     std::string s = "pid " + std::to_string(p.info.pid) + " (" + p.info.command;
-    if (p.info.pid == main_pid) s += ", the program you ran";
-    else s += ", child of " + std::to_string(p.info.ppid);
+    if (p.info.pid == main_pid)
+        s += ", the program you ran";
+    else
+        s += ", child of " + std::to_string(p.info.ppid);
     return s + ")";
 }
 
 // "the program you ran (pid 812, fd 4), the same process (fd 5)"
-std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& self,
-                    unsigned long long inode, bool want_write, pid_t main_pid) {
+std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& self, unsigned long long inode,
+                    bool want_write, pid_t main_pid) {
     std::string out;
     for (const auto& p : tree) {
         for (const auto& ch : p.channels) {
             if (ch.inode != inode || (want_write ? !ch.writable : !ch.readable)) continue;
             if (!out.empty()) out += ", ";
-            if (p.info.pid == self.info.pid) out += "the same process (fd " + std::to_string(ch.fd) + ")";
-            else out += who(p, main_pid) + " at fd " + std::to_string(ch.fd);
+            if (p.info.pid == self.info.pid)
+                out += "the same process (fd " + std::to_string(ch.fd) + ")";
+            else
+                out += who(p, main_pid) + " at fd " + std::to_string(ch.fd);
         }
     }
     return out;
@@ -174,7 +196,9 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
             if (!ch) return me + " waits in read() on fd " + std::to_string(p.syscall_arg0) + ".";
             std::string w = holders(tree, p, ch->inode, true, main_pid);
             std::string s = me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) + ")";
-            if (w.empty()) return s + "; no process of the program holds its write end, so the writer is outside (the test's stdin?).";
+            if (w.empty())
+                return s +
+                       "; no process of the program holds its write end, so the writer is outside (the test's stdin?).";
             return s + ", whose write end is still open in: " + w +
                    ". read() returns EOF only when every write end is closed.";
         }
@@ -196,12 +220,18 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
         }
         case Blocked::Open:
             return me + " waits in open(): opening a FIFO blocks until the other side opens it too.";
-        case Blocked::Poll: return me + " waits in poll()/select() for one of its descriptors.";
-        case Blocked::Sleep: return me + " is sleeping (sleep/nanosleep).";
-        case Blocked::Signal: return me + " waits for a signal (pause/sigsuspend).";
-        case Blocked::Futex: return me + " waits on a lock or another thread (futex).";
-        case Blocked::Accept: return me + " waits in accept() for a connection.";
-        case Blocked::Other: break;
+        case Blocked::Poll:
+            return me + " waits in poll()/select() for one of its descriptors.";
+        case Blocked::Sleep:
+            return me + " is sleeping (sleep/nanosleep).";
+        case Blocked::Signal:
+            return me + " waits for a signal (pause/sigsuspend).";
+        case Blocked::Futex:
+            return me + " waits on a lock or another thread (futex).";
+        case Blocked::Accept:
+            return me + " waits in accept() for a connection.";
+        case Blocked::Other:
+            break;
     }
     return me + " is blocked in system call " + std::to_string(p.syscall_nr) +
            (p.wchan.empty() ? "" : " (" + p.wchan + ")") + ".";

@@ -18,16 +18,16 @@ namespace pw {
 // One open file descriptor that is a pipe, a FIFO or a socket.
 struct OpenChannel {
     int fd = -1;
-    std::string object;   // "pipe 55123", "FIFO /tmp/x/to-server", "socket 8812"
+    std::string object;  // "pipe 55123", "FIFO /tmp/x/to-server", "socket 8812"
     unsigned long long inode = 0;
     bool readable = false, writable = false;
 };
 
 struct ProcessSnapshot {
     ProcessInfo info;
-    long syscall_nr = -2;            // -1 running, -2 unknown
+    long syscall_nr = -2;  // -1 running, -2 unknown
     unsigned long long syscall_arg0 = 0;
-    std::string wchan;               // kernel function it sleeps in, if readable
+    std::string wchan;  // kernel function it sleeps in, if readable
     std::vector<OpenChannel> channels;
 };
 

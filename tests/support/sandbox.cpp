@@ -37,7 +37,9 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 // A pipe whose ends are not inherited across exec (the learner's program gets only
 // the ends we dup2 onto 0, 1 and 2).
@@ -54,7 +56,8 @@ void close_fds_from(int lowest) {
     if (syscall(SYS_close_range, lowest, ~0U, 0) == 0) return;
 #endif
     struct rlimit rl;
-    long max = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) ? static_cast<long>(rl.rlim_cur) : 4096;
+    long max =
+        (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) ? static_cast<long>(rl.rlim_cur) : 4096;
     if (max > 65536) max = 65536;
     for (long fd = lowest; fd < max; ++fd) close(static_cast<int>(fd));
 }
@@ -168,8 +171,8 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
 
 [[noreturn]] void be_warden(const Pipes& p, const Payload& what, const RunOptions& opt, pid_t test_pid) {
 #ifdef __linux__
-    prctl(PR_SET_PDEATHSIG, SIGKILL);       // if the test dies, so does the warden
-    prctl(PR_SET_CHILD_SUBREAPER, 1);       // orphans of the program come back to us
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the test dies, so does the warden
+    prctl(PR_SET_CHILD_SUBREAPER, 1);  // orphans of the program come back to us
 #endif
     if (getppid() != test_pid) _exit(1);
     close(p.in[1]);
@@ -219,8 +222,8 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     if (exited) {
         for (const auto& q : tree) {
             if (q.info.pid == main_pid) continue;
-            rep += "left " + std::to_string(q.info.pid) + " " + std::to_string(q.info.ppid) + " " + q.info.state +
-                   " " + q.info.command + "\n";
+            rep += "left " + std::to_string(q.info.pid) + " " + std::to_string(q.info.ppid) + " " + q.info.state + " " +
+                   q.info.command + "\n";
         }
     }
     if (timed_out) put_text(rep, "stuck", process_table::explain_hang(tree, main_pid));
@@ -234,9 +237,12 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     rep += "rss " + std::to_string(rss_kb) + "\n";
     rep += "seconds " + std::to_string(seconds_since(t0)) + "\n";
     rep += "pid " + std::to_string(main_pid) + "\n";
-    if (timed_out) rep += "timedout 1\n";
-    else if (reaped && WIFEXITED(status)) rep += "exit " + std::to_string(WEXITSTATUS(status)) + "\n";
-    else if (reaped && WIFSIGNALED(status)) rep += "signal " + std::to_string(WTERMSIG(status)) + "\n";
+    if (timed_out)
+        rep += "timedout 1\n";
+    else if (reaped && WIFEXITED(status))
+        rep += "exit " + std::to_string(WEXITSTATUS(status)) + "\n";
+    else if (reaped && WIFSIGNALED(status))
+        rep += "signal " + std::to_string(WTERMSIG(status)) + "\n";
     write_all_quiet(p.report[1], rep);
     _exit(0);
 }
@@ -255,8 +261,10 @@ void parse_report(const std::string& rep, RunResult& r) {
             line >> len;
             std::string text = rep.substr(at, len);
             at += len;
-            if (key == "stuck") r.stuck_report = text;
-            else r.sandbox_note += text;
+            if (key == "stuck")
+                r.stuck_report = text;
+            else
+                r.sandbox_note += text;
         } else if (key == "left") {
             ProcessInfo q;
             line >> q.pid >> q.ppid >> q.state;
@@ -357,7 +365,8 @@ RunResult run_payload(const Payload& what, const RunOptions& opt) {
     const double hard_limit = opt.timeout_seconds + 30;  // the warden itself is stuck
 
     while (out_fd >= 0 || err_fd >= 0 || rep_fd >= 0) {
-        if (stall && (interrupt_writers(warden, interrupted, r.seen_while_stalled) || seconds_since(t0) > 2)) stall = false;
+        if (stall && (interrupt_writers(warden, interrupted, r.seen_while_stalled) || seconds_since(t0) > 2))
+            stall = false;
         std::vector<pollfd> fds;
         if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
         if (out_fd >= 0 && !stall) fds.push_back({out_fd, POLLIN, 0});

@@ -26,12 +26,12 @@ namespace pw {
 
 // How to run one program.
 struct RunOptions {
-    std::string stdin_data;          // bytes fed to the program's stdin, then EOF
-    double timeout_seconds = 5.0;    // wall clock, whole process tree
-    std::size_t output_cap = 1 << 20;  // bytes kept of stdout and of stderr (the rest is drained)
-    int max_open_files = -1;         // RLIMIT_NOFILE for the program (-1: inherit)
+    std::string stdin_data;              // bytes fed to the program's stdin, then EOF
+    double timeout_seconds = 5.0;        // wall clock, whole process tree
+    std::size_t output_cap = 1 << 20;    // bytes kept of stdout and of stderr (the rest is drained)
+    int max_open_files = -1;             // RLIMIT_NOFILE for the program (-1: inherit)
     std::vector<std::string> extra_env;  // "NAME=value" added to the environment
-    std::string working_dir;         // empty: the test's working directory
+    std::string working_dir;             // empty: the test's working directory
     // Stall the program's stdout (a 4 KiB pipe nobody reads) until every process
     // blocked in write() has been stopped and continued once (SIGSTOP/SIGCONT):
     // Linux then returns a short count from a pipe write() that had already moved
@@ -55,11 +55,11 @@ struct RunResult {
     bool out_truncated = false, err_truncated = false;
     bool timed_out = false;
     double timeout_seconds = 0;
-    int exit_code = -1;      // the program's exit status when it exited normally
-    int term_signal = 0;     // the signal that killed it (not counting the sandbox's own kill)
-    double seconds = 0;      // wall time
-    pid_t pid = 0;           // the program's pid
-    long max_rss_kb = -1;    // the program's own peak resident memory (not its children's), KiB
+    int exit_code = -1;    // the program's exit status when it exited normally
+    int term_signal = 0;   // the signal that killed it (not counting the sandbox's own kill)
+    double seconds = 0;    // wall time
+    pid_t pid = 0;         // the program's pid
+    long max_rss_kb = -1;  // the program's own peak resident memory (not its children's), KiB
     // Processes still in the tree when the program exited: running children it did
     // not wait for, or zombies it never reaped. All of them were killed and reaped.
     std::vector<ProcessInfo> left_behind;

@@ -39,7 +39,6 @@ void write_all(int fd, const char* buf, size_t len, const char* what) {
 
 // The child: read the pipe until EOF, copy it to stdout, end with a newline.
 [[noreturn]] void child(int pipefd[2]) {
-
     char buf[4096];
     for (;;) {
         ssize_t n = read(pipefd[0], buf, sizeof buf);

@@ -13,7 +13,7 @@ int main() {
             if (fork() == 0) {
                 setsid();
                 if (write(ready[1], "g", 1) != 1) _exit(1);  // one byte per grandchild
-            } else if (write(ready[1], "c", 1) != 1) {      // and one per child
+            } else if (write(ready[1], "c", 1) != 1) {       // and one per child
                 _exit(1);
             }
             for (;;) pause();

@@ -8,13 +8,15 @@
 #include <cerrno>
 #include <string>
 
+#include "lesson.hpp"
 #include "process_table.hpp"
 #include "sandbox.hpp"
-#include "lesson.hpp"
 
 namespace {
 
-std::string bad(const std::string& name) { return "build/shared/proof/bin/" + name; }
+std::string bad(const std::string& name) {
+    return "build/shared/proof/bin/" + name;
+}
 
 pw::RunOptions quick(double seconds) {
     pw::RunOptions o;
@@ -25,7 +27,9 @@ pw::RunOptions quick(double seconds) {
 // "Within its timeout" with room for a busy machine: the point is that it ends.
 constexpr double kGrace = 10;
 
-bool gone(pid_t pid) { return kill(pid, 0) == -1 && errno == ESRCH; }
+bool gone(pid_t pid) {
+    return kill(pid, 0) == -1 && errno == ESRCH;
+}
 
 std::string describe(const pw::RunResult& r) {
     return r.status() + "\nstdout " + pw::quote(r.out) + "\nstderr " + pw::quote(r.err) + "\nleft behind:\n" +
@@ -107,8 +111,7 @@ TEST(SandboxProof, HangIsExplainedByWhoHoldsTheWriteEnd) {
     ASSERT_TRUE(r.timed_out) << describe(r);
     EXPECT_NE(r.stuck_report.find("the program you ran) waits for a child"), std::string::npos) << r.stuck_report;
     EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("write end is still open in: the same process"), std::string::npos)
-        << r.stuck_report;
+    EXPECT_NE(r.stuck_report.find("write end is still open in: the same process"), std::string::npos) << r.stuck_report;
 }
 
 TEST(SandboxProof, MissingProgramExitsWith127) {
@@ -133,10 +136,12 @@ TEST(SandboxProof, StdinIsFedAndClosed) {
 
 TEST(SandboxProof, PeakMemoryOfTheProgramIsMeasured) {
     pw::RunResult small = pw::run({"/bin/true"}, quick(5));
-    pw::RunResult big = pw::run_function([] {
-        std::string block(64 << 20, 'x');  // touch 64 MiB
-        return block[12345] == 'x' ? 0 : 1;
-    }, quick(10));
+    pw::RunResult big = pw::run_function(
+        [] {
+            std::string block(64 << 20, 'x');  // touch 64 MiB
+            return block[12345] == 'x' ? 0 : 1;
+        },
+        quick(10));
     ASSERT_TRUE(small.ok() && big.ok()) << describe(small) << describe(big);
     EXPECT_GT(small.max_rss_kb, 0);
     EXPECT_LT(small.max_rss_kb, 32 * 1024);
@@ -150,10 +155,12 @@ TEST(SandboxProof, FunctionRunsInAChildAndCanHang) {
     });
     EXPECT_TRUE(ok.exited_with(3)) << describe(ok);
     EXPECT_EQ(ok.out, "from the child 42\n");
-    pw::RunResult hung = pw::run_function([] {
-        for (;;) pause();
-        return 0;
-    }, quick(1));
+    pw::RunResult hung = pw::run_function(
+        [] {
+            for (;;) pause();
+            return 0;
+        },
+        quick(1));
     EXPECT_TRUE(hung.timed_out) << describe(hung);
 }
 

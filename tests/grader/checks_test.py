@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""checks_test.py - the kit's checkers must be able to fail.
+
+Usage: python3 tests/grader/checks_test.py     (make test runs it)
+
+Each test makes a scratch copy of the kit, breaks ONE thing the way a kit author might
+(a lesson's shown output drifts, a heading is renamed under a test's link, a solution is
+badly formatted, the dev container's packages drift from CI's), runs the checker on the
+copy, and requires it to fail naming the lesson/file, line and difference.
+"""
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[2]
+GRADER = KIT / "tests" / "grader"
+
+
+def scratch_kit():
+    """A copy of the kit's text (lessons, tests, solutions, ...) with build/ linked in."""
+    dest = Path(tempfile.mkdtemp(prefix="pipeworks-check-"))
+    for entry in KIT.iterdir():
+        if entry.name in (".git", "build"):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, dest / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, dest / entry.name)
+    (dest / "build").symlink_to(KIT / "build")
+    return dest
+
+
+def run(*args):
+    r = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+class CheckersCanFail(unittest.TestCase):
+    def setUp(self):
+        self.kit = scratch_kit()
+
+    def tearDown(self):
+        shutil.rmtree(self.kit, ignore_errors=True)
+
+    def edit(self, relative, old, new):
+        path = self.kit / relative
+        text = path.read_text()
+        self.assertIn(old, text, f"{relative} no longer contains {old!r}: update this test")
+        path.write_text(text.replace(old, new, 1))
+
+    def test_shown_output_drift_fails_with_lesson_line_and_difference(self):
+        self.edit("lessons/01-pipe-echo.md", "$ build/solutions/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipe\n",
+                  "$ build/solutions/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipes\n")
+        rc, out = run(GRADER / "lessons_check.py", "--root", self.kit, "--only", "console", "--lesson", "01")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"lessons/01-pipe-echo\.md:\d+: `build/solutions/01-pipe-echo/bin/pipe_echo")
+        self.assertIn("hello, pipes", out)  # what the lesson shows
+        self.assertIn("      | hello, pipe\n", out)  # what it printed
+
+    def test_renamed_heading_breaks_the_tests_links(self):
+        self.edit("lessons/01-pipe-echo.md", "## Closing the ends you do not use", "## Closing unused ends")
+        rc, out = run(GRADER / "lessons_check.py", "--root", self.kit, "--only", "anchors")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"tests/01-pipe-echo/pipe_echo_test\.cpp:\d+: lessons/01-pipe-echo\.md has no heading "
+                              r"with the anchor #closing-the-ends-you-do-not-use")
+
+    def test_formatting_drift_fails_naming_the_file(self):
+        self.edit("solutions/01-pipe-echo/pipe_echo.cpp", "    const char* message = argv[1];",
+                  "  const char *message=argv[1];")
+        rc, out = run(GRADER / "format_check.py", "--root", self.kit)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("solutions/01-pipe-echo/pipe_echo.cpp", out)
+
+    def test_devcontainer_package_drift_fails(self):
+        self.edit(".devcontainer/Dockerfile", "libgtest-dev", "libgtest-dev strace")
+        rc, out = run(GRADER / "editor_check.py", "--root", self.kit)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("strace", out)
+
+    def test_the_kit_as_landed_passes_the_static_checks(self):
+        for args in (["lessons_check.py", "--only", "anchors"], ["lessons_check.py", "--only", "front"],
+                     ["format_check.py"], ["editor_check.py"]):
+            rc, out = run(GRADER / args[0], "--root", self.kit, *args[1:])
+            self.assertEqual(rc, 0, out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)

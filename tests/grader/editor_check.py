@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""editor_check.py - the files that make the kit fit a learner's editor stay true.
+
+Usage: editor_check.py [--root DIR]
+
+Checks that .devcontainer/devcontainer.json is valid JSON and builds from its Dockerfile;
+that the Dockerfile installs exactly the packages .ci/run installs; that .editorconfig
+and .clang-format exist; and that `make help` and README.md's target table list the same
+targets. Exit 0 when all hold, 1 otherwise, each problem on its own line.
+"""
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def ci_packages(root):
+    m = re.search(r'^PACKAGES="([^"]*)"', (root / ".ci" / "run").read_text(), re.M)
+    return set(m.group(1).split()) if m else set()
+
+
+def dockerfile_packages(root):
+    text = (root / ".devcontainer" / "Dockerfile").read_text().replace("\\\n", " ")
+    m = re.search(r"apt-get install\s+(.*?)(?:&&|$)", text, re.M)
+    return {w for w in m.group(1).split() if not w.startswith("-")} if m else set()
+
+
+def help_targets(root):
+    out = subprocess.run(["make", "--no-print-directory", "-s", "help"], cwd=root, capture_output=True, text=True)
+    return {m.group(1) for m in re.finditer(r"^\s*make (\S+)", out.stdout, re.M)}
+
+
+def readme_targets(root):
+    rows = re.finditer(r"^\| `make(?: ([a-z_.-]+))?[^`]*` \|", (root / "README.md").read_text(), re.M)
+    return {m.group(1) or "all" for m in rows}  # plain `make` is the default target, all
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
+    root = Path(parser.parse_args().root).resolve()
+    problems = []
+    try:
+        dev = json.loads((root / ".devcontainer" / "devcontainer.json").read_text())
+        if dev.get("build", {}).get("dockerfile") != "Dockerfile":
+            problems.append(".devcontainer/devcontainer.json does not build from its Dockerfile")
+    except (OSError, ValueError) as e:
+        problems.append(f".devcontainer/devcontainer.json is not valid JSON: {e}")
+    ci, dock = ci_packages(root), dockerfile_packages(root)
+    if not ci:
+        problems.append(".ci/run has no PACKAGES=\"...\" line")
+    if ci != dock:
+        problems.append(f"the dev container and .ci/run install different packages: only in the Dockerfile: "
+                        f"{sorted(dock - ci)}, only in .ci/run: {sorted(ci - dock)}")
+    for name in (".editorconfig", ".clang-format"):
+        if not (root / name).exists():
+            problems.append(f"{name} is missing")
+    helped, documented = help_targets(root), readme_targets(root)
+    if helped - documented:
+        problems.append(f"README.md's target table lacks: {sorted(helped - documented)}")
+    if documented - helped:
+        problems.append(f"make help lacks targets README.md documents: {sorted(documented - helped)}")
+    for p in problems:
+        print("editor: " + p)
+    print(f"editor: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""format_check.py - the kit's own C++ must match .clang-format.
+
+Usage: format_check.py [--root DIR] [--fix]
+
+Checks solutions/ and tests/ (grader support, lesson tests, mistakes, tools); never
+exercises/, which belong to the learner. --fix rewrites the files instead.
+Exit 0 when every file matches, 1 otherwise (each file named), 2 without clang-format.
+"""
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def kit_sources(root):
+    files = []
+    for top in ("solutions", "tests"):
+        for pattern in ("*.cpp", "*.hpp"):
+            files += (root / top).rglob(pattern)
+    return sorted(f for f in files if "build" not in f.relative_to(root).parts)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
+    parser.add_argument("--fix", action="store_true")
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+    tool = shutil.which("clang-format")
+    if not tool:
+        print("format: clang-format is not installed (Debian: apt-get install clang-format); nothing was checked")
+        return 2
+    files = kit_sources(root)
+    if args.fix:
+        subprocess.run([tool, "-i", *map(str, files)], cwd=root, check=True)
+        print(f"format: {len(files)} files formatted")
+        return 0
+    bad = []
+    for f in files:
+        r = subprocess.run([tool, "--dry-run", "-Werror", str(f)], cwd=root, capture_output=True, text=True)
+        if r.returncode != 0:
+            first = next((l for l in r.stderr.splitlines() if "error" in l), r.stderr.strip()[:200])
+            bad.append(f"{f.relative_to(root)}: {first}")
+    for b in bad:
+        print("format: " + b)
+    print(f"format: {len(files)} files checked, {len(bad)} differ from .clang-format (fix: make format)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
