@@ -19,7 +19,8 @@ include tests/grader/common.mk
 # One target per (tree, lesson): build.exercises.01-pipe-echo, build.solutions.01-pipe-echo.
 # Each depends on shared.<lesson>, the test objects both trees link, built once.
 EXERCISE_BUILDS := $(addprefix build.exercises.,$(LESSONS))
-SOLUTION_BUILDS := $(addprefix build.solutions.,$(LESSONS))
+# A student hand-out has no solutions/ to build.
+SOLUTION_BUILDS := $(if $(wildcard solutions),$(addprefix build.solutions.,$(LESSONS)))
 SHARED_BUILDS := $(addprefix shared.,$(LESSONS))
 BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 .PHONY: $(BUILDS) $(SHARED_BUILDS)
@@ -64,6 +65,25 @@ grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions
 test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
 	@$(MAKE) --no-print-directory selftest-build
 	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
+
+# ---- in a class, and on your own -------------------------------------------------------
+CLASSROOM := $(PYTHON) tests/grader/classroom.py
+.PHONY: progress hint watch handout gradescope
+
+progress: ## one screen: each lesson's state and points, and what to do next
+	@$(CLASSROOM) progress
+
+hint: ## the next hint for a lesson, one more each time (LESSON=02; RESET=1 starts over)
+	@$(CLASSROOM) hint --lesson "$(LESSON)" $(if $(RESET),--reset)
+
+watch: ## re-grade a lesson every time you save a file of it (LESSON=02)
+	@$(CLASSROOM) watch --lesson "$(LESSON)"
+
+handout: ## a student copy in DEST: no solutions, no mistake catalogue, fresh git history
+	@$(CLASSROOM) handout --dest "$(DEST)"
+
+gradescope: ## build/gradescope/autograder.zip, a Gradescope autograder for this kit
+	@$(CLASSROOM) gradescope
 
 format-check: ## check the kit's C++ (solutions/, tests/) against .clang-format; never exercises/
 	@$(PYTHON) tests/grader/format_check.py

@@ -18,6 +18,7 @@ pristine stubs do not, and every mistake in each lesson's catalogue
 Only the Python 3 standard library is used.
 """
 import argparse
+import hashlib
 import concurrent.futures
 import ctypes
 import json
@@ -139,6 +140,33 @@ def first_errors(log, limit=25):
     return "\n".join(lines[-limit:])
 
 
+def private_tests():
+    """An instructor's extra tests: $PIPEWORKS_PRIVATE_TESTS, or private-tests/ when present.
+    Laid out like tests/: <dir>/NN-topic/*_test.cpp, linked into that lesson's test binary."""
+    folder = os.environ.get("PIPEWORKS_PRIVATE_TESTS") or ("private-tests" if (KIT / "private-tests").is_dir() else "")
+    return str(Path(folder).resolve()) if folder else ""
+
+
+def changed_kit_files():
+    """In a hand-out, tests/handout.sha256 records the shipped tests and grader. Returns the
+    files that differ from it (edited, added or removed), or [] when there is no record."""
+    record = KIT / "tests" / "handout.sha256"
+    if not record.exists():
+        return []
+    expected = {}
+    for line in record.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        expected[name] = digest
+    current = {}
+    for p in list((KIT / "tests").rglob("*")) + [KIT / "Makefile"] + list((KIT / ".github").rglob("*")):
+        rel = p.relative_to(KIT).as_posix()
+        if p.is_file() and rel != "tests/handout.sha256" and "__pycache__" not in p.parts:
+            current[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    changed = [n for n in expected if current.get(n) != expected[n]]
+    changed += [n for n in current if n not in expected]
+    return sorted(changed)
+
+
 def tidy(message):
     """Keeps GoogleTest's file:line, drops its 'Value of: ... Actual: false' lines when
     the test wrote the kit's own expected/got/cause block."""
@@ -153,7 +181,8 @@ def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True):
     alone: no other job runs beside this one, so leftovers may be swept right away."""
     result = {"lesson": slug, "max": max_points, "points": 0.0, "tests": [], "compile_error": None}
     rc, log = run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk",
-                   f"LESSON={slug}", f"SRC={src}", f"OUT={out}", "shared", "programs", "tests"], timeout=600)
+                   f"LESSON={slug}", f"SRC={src}", f"OUT={out}", f"PRIVATE_TESTS={private_tests()}",
+                   "shared", "programs", "tests"], timeout=600)
     if rc != 0:
         result["compile_error"] = first_errors(log)
         return result
@@ -161,7 +190,7 @@ def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True):
     xml_path = lesson_out / "results.xml"
     if xml_path.exists():
         xml_path.unlink()
-    binary = lesson_out / "test" / f"{slug}_test"
+    binary = lesson_out / "test" / (f"{slug}_test" + ("_private" if private_tests() else ""))
     cmd = [str(binary), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
     if gtest_filter:
         cmd.append(f"--gtest_filter={gtest_filter}")
@@ -283,14 +312,26 @@ def next_step(results):
     return "Next: every graded lesson has full marks. Well done!"
 
 
+TAMPERED = ("the kit's own tests or grader differ from the hand-out, so this score cannot be trusted. "
+            "Changed: {files}. Restore them (git checkout -- tests Makefile .github) and grade again.")
+
+
 def cmd_grade(args):
     lessons = pick_lessons(args.lesson)
     results = grade_tree(args.src, lessons)
+    changed = changed_kit_files()
+    if changed:
+        results.append({"lesson": "kit-integrity", "max": 0.0, "points": 0.0, "compile_error": None,
+                        "rerun": "git status", "tests": [{"name": "KitIntegrity.TestsAndGraderAreAsHandedOut",
+                                                          "passed": False,
+                                                          "message": TAMPERED.format(files=", ".join(changed))}]})
     print_table(args.src, results)
     folder = write_reports(args.src, results)
     print(f"Reports: {folder}/junit.xml and {folder}/results.json")
+    if changed:
+        print("\nWARNING: " + TAMPERED.format(files=", ".join(changed)))
     print(next_step(results))
-    full = all(r["points"] >= r["max"] for r in results)
+    full = all(r["points"] >= r["max"] for r in results) and not changed
     return 0 if full else 1
 
 
@@ -357,6 +398,10 @@ def pristine_exercises(lessons):
 
 
 def cmd_test(args):
+    if not (KIT / "solutions").is_dir():
+        print("make test is the kit's own test and needs solutions/, which a student hand-out leaves out.\n"
+              "Use `make grade` to grade your work.")
+        return 2
     lessons = pick_lessons(args.lesson)
     problems = []
     checks_run = []
@@ -415,7 +460,9 @@ def cmd_test(args):
     for name, cmd in (("lessons (shown output, anchors, front matter, index)", ["lessons_check.py"]),
                       ("format of the kit's C++", ["format_check.py"]),
                       ("editor files, make help and README targets", ["editor_check.py"]),
-                      ("the checkers themselves can fail", ["checks_test.py"])):
+                      ("the checkers themselves can fail", ["checks_test.py"]),
+                      ("classroom: GitHub Classroom, Gradescope, hand-out, private tests, progress, hint, watch",
+                       ["classroom_test.py"])):
         rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]], timeout=900)
         print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
         if rc != 0:

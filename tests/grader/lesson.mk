@@ -32,7 +32,15 @@ TREE_FLAGS := $(if $(filter solutions,$(SRC)),$(KIT_FLAGS),$(BASE_FLAGS)) -I$(SR
 obj = $(patsubst %.cpp,$(L)/obj/%.o,$(1))
 TEST_SOURCES := $(wildcard tests/$(LESSON)/*_test.cpp)
 TEST_OBJECTS := $(patsubst tests/$(LESSON)/%.cpp,$(SHARED)/tests/$(LESSON)/%.o,$(TEST_SOURCES))
-TEST_BINARY := $(L)/test/$(LESSON)_test
+# An instructor's private tests (PRIVATE_TESTS=DIR, laid out as DIR/LESSON/*_test.cpp)
+# are linked into the same binary, so they count like the kit's own.
+ifneq ($(PRIVATE_TESTS),)
+PRIVATE_SOURCES := $(wildcard $(PRIVATE_TESTS)/$(LESSON)/*_test.cpp)
+TEST_OBJECTS += $(patsubst $(PRIVATE_TESTS)/$(LESSON)/%.cpp,$(SHARED)/private/$(LESSON)/%.o,$(PRIVATE_SOURCES))
+endif
+# With private tests the binary gets its own name, so that one built with them is never
+# mistaken for one built without (make compares times, not the list of inputs).
+TEST_BINARY := $(L)/test/$(LESSON)_test$(if $(PRIVATE_TESTS),_private)
 BINARIES := $(addprefix $(L)/bin/,$(PROGRAMS))
 TOOL_BINARIES := $(addprefix $(SHARED)/tools/$(LESSON)/,$(TOOLS))
 
@@ -66,6 +74,12 @@ $(SHARED)/tools/$(LESSON)/%: tests/$(LESSON)/tools/%.cpp
 .SECONDARY:
 # A half-written file (an interrupted link) must not look up to date next time.
 .DELETE_ON_ERROR:
+ifneq ($(PRIVATE_TESTS),)
+$(SHARED)/private/$(LESSON)/%.o: $(PRIVATE_TESTS)/$(LESSON)/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -I$(GIVEN) -DPW_LESSON='"$(LESSON)"' -c $< -o $@
+endif
+
 .SECONDEXPANSION:
 $(L)/bin/%: $$(call obj,$$($$*_SOURCES))
 	@mkdir -p $(@D)
