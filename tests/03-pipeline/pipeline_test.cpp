@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -41,6 +42,16 @@ RunResult pipeline(const Commands& commands, const RunOptions& options = RunOpti
     return pw::run(argv, options);
 }
 
+// A word as you would type it into sh: 'quoted' unless it is plain.
+std::string shell_word(const std::string& w) {
+    if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
+                          std::string::npos)
+        return w;
+    std::string s = "'";
+    for (char c : w) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return s + "'";
+}
+
 std::string joined(const Commands& commands) {
     std::string s;
     for (const auto& c : commands) s += (s.empty() ? "" : " | ") + c;
@@ -60,7 +71,7 @@ bool same_as(const RunResult& r, const RunResult& want) {
 
 std::string expected_like(const RunResult& want, const Commands& commands) {
     return "stdout " + pw::quote(want.out) + " and exit status " + std::to_string(sh_status(want)) +
-           ", as /bin/sh -c '" + joined(commands) + "' gives";
+           ", as /bin/sh -c " + shell_word(joined(commands)) + " gives";
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -90,6 +101,20 @@ int random_between(int lo, int hi) {
     return std::uniform_int_distribution<int>(lo, hi)(gen);
 }
 
+// A short command that reruns a pipeline fed with lines of lowercase words:
+// printf '%s\n' ab c fe | build/.../pipeline sort 'uniq -c'. Empty when the input is not
+// such lines (pw::reproduce's default is then used).
+std::string reproduce_with_lines(const Commands& commands, const std::string& data) {
+    if (data.empty() || data.back() != '\n' || data.find_first_not_of("abcdefghijklmnopqrstuvwxyz\n") != std::string::npos ||
+        std::count(data.begin(), data.end(), '\n') > 100)
+        return "";
+    std::string s = "printf '%s\\n'";
+    for (const auto& line : lines_of(data)) s += " " + line;
+    s += " | " + pw::program(kProgram);
+    for (const auto& c : commands) s += " " + shell_word(c);
+    return s;
+}
+
 // ---- the likely cause, worked out from what happened -----------------------------------
 
 // How many children the program still had when time ran out, from the stuck report's
@@ -103,6 +128,30 @@ std::size_t children_still_there(const std::string& report) {
         return static_cast<std::size_t>(std::count(list.begin(), list.end(), ',')) + 1;
     }
     return 0;
+}
+
+// One process that holds a pipe end, as the stuck report names it: "the same process
+// (fd 4)", "pid 812 (pipeline, the program you ran) at fd 3", "pid 813 (sort, child of 812) at fd 1".
+struct Holder {
+    enum Who { Self, Parent, OtherCommand } who = OtherCommand;
+    int fd = -1;
+};
+
+std::vector<Holder> holders_in(const std::string& text) {
+    std::vector<Holder> found;
+    static const std::regex entry(R"(the same process \(fd (\d+)\)|pid \d+ \(([^)]*)\) at fd (\d+))");
+    for (std::sregex_iterator it(text.begin(), text.end(), entry), end; it != end; ++it) {
+        Holder h;
+        if ((*it)[1].matched) {
+            h.who = Holder::Self;
+            h.fd = std::stoi((*it)[1]);
+        } else {
+            h.who = contains((*it)[2], "the program you ran") ? Holder::Parent : Holder::OtherCommand;
+            h.fd = std::stoi((*it)[3]);
+        }
+        found.push_back(h);
+    }
+    return found;
 }
 
 // Why a pipeline of n commands never ended, from what each process was blocked in.
@@ -124,28 +173,32 @@ std::string hang_cause(const RunResult& r, std::size_t n) {
     for (const auto& line : lines_of(report)) {
         auto w = line.find("whose write end is still open in: ");
         if (w != std::string::npos) {
-            std::string holders = line.substr(w);
-            if (contains(holders, "the program you ran"))
-                add("pipeline itself still holds a write end of the pipe, so the command reading it never sees "
-                    "EOF: once every command is forked, the parent must close all its pipe descriptors.");
-            if (contains(holders, "the same process"))
-                add("a command still holds a write end of the pipe it reads, so it never sees EOF: in each child, "
-                    "after dup2, close every pipe descriptor (both ends of every pipe).");
-            else if (contains(holders, "child of"))
-                add("another command still holds a write end of this pipe: each child must close every pipe "
-                    "descriptor, not only the ones it used.");
+            for (const Holder& h : holders_in(line.substr(w))) {
+                if (h.fd == 1) continue;  // the command that writes the pipe: it should hold it
+                if (h.who == Holder::Parent)
+                    add("pipeline itself still holds a write end of the pipe, so the command reading it never sees "
+                        "EOF: once every command is forked, the parent must close all its pipe descriptors.");
+                else if (h.who == Holder::Self)
+                    add("a command still holds a write end of the pipe it reads, so it never sees EOF: in each "
+                        "child, after dup2, close every pipe descriptor (both ends of every pipe).");
+                else
+                    add("another command still holds a write end of this pipe: each child must close every pipe "
+                        "descriptor, not only the ones it used.");
+            }
         }
         auto rd = line.find("Its read end is open in: ");
         if (rd != std::string::npos) {
-            std::string holders = line.substr(rd);
-            if (contains(holders, "the same process"))
-                add("a command holds the read end of the pipe it writes into, so when the reader exits it never "
-                    "gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
-                    "descriptor, read ends too.");
-            if (contains(holders, "the program you ran"))
-                add("pipeline itself still holds the read end of a pipe whose reader has exited, so the writer "
-                    "never gets SIGPIPE: once every command is forked, the parent must close all its pipe "
-                    "descriptors.");
+            for (const Holder& h : holders_in(line.substr(rd))) {
+                if (h.fd == 0) continue;  // the command that reads the pipe
+                if (h.who == Holder::Parent)
+                    add("pipeline itself still holds the read end of a pipe whose reader has exited, so the writer "
+                        "never gets SIGPIPE: once every command is forked, the parent must close all its pipe "
+                        "descriptors.");
+                else
+                    add("a command holds a read end of the pipe that its neighbour writes into, so when the reader "
+                        "exits the writer never gets SIGPIPE and blocks forever on the full pipe: in each child, "
+                        "close every pipe descriptor, read ends too.");
+            }
         }
     }
     if (causes.empty()) return "the pipeline never ended; see above what each process was blocked in.";
@@ -208,7 +261,8 @@ void expect_like_sh(const Commands& commands, const RunOptions& options, const s
         << "the reference run through /bin/sh failed: " << want.status() << "\n" << want.err;
     RunResult r = pipeline(commands, options);
     EXPECT_TRUE(same_as(r, want) && r.left_behind.empty())
-        << explain(r, expected_like(want, commands), diagnose(r, want, commands.size()), anchor, reproduce);
+        << explain(r, expected_like(want, commands), diagnose(r, want, commands.size()), anchor,
+                   reproduce.empty() ? reproduce_with_lines(commands, options.stdin_data) : reproduce);
 }
 
 // ---- fd_probe: what each command of the pipeline saw -------------------------------------
@@ -452,7 +506,8 @@ TEST(Pipeline, EveryCommandIsAChildOfPipeline) {
 TEST(Pipeline, NeighboursShareOnePipe) {
     std::vector<std::string> l = labels(4);
     std::string data = random_lines(30);
-    RunResult r = pipeline(probes_for(l), with_timeout(5, data));
+    Commands commands = probes_for(l);
+    RunResult r = pipeline(commands, with_timeout(5, data));
     std::vector<Probe> probes = probes_in(r.err);
     std::string problem;
     std::set<std::string> joins;
@@ -487,7 +542,7 @@ TEST(Pipeline, NeighboursShareOnePipe) {
     EXPECT_TRUE(all_ran && problem.empty())
         << explain(r, "3 distinct pipes, each joining one command's stdout to the next one's stdin, and the input "
                       "on stdout unchanged",
-                   cause, "step-3-dup2-puts-a-pipe-end-on-0-or-1");
+                   cause, "step-3-dup2-puts-a-pipe-end-on-0-or-1", reproduce_with_lines(commands, data));
 }
 
 TEST(Pipeline, ReapsEveryCommand) {
