@@ -43,6 +43,7 @@ namespace {
     _exit(1);
 }
 
+// One usage line on stderr, exit 2: the caller asked for something we cannot run.
 [[noreturn]] void usage(const char* prog) {
     std::fprintf(stderr, "usage: %s COMMAND [COMMAND ...]\n", prog);
     _exit(2);
@@ -123,7 +124,8 @@ int main(int argc, char* argv[]) {
     // closed, or the readers never see EOF.
     close_all(pipes, "close - parent");
 
-    // Reap every child, so that none is left a zombie; keep the last one's status.
+    // Reap every child, in command order, so that none is left a zombie. After the
+    // loop, status holds the last command's wait status: the pipeline's result.
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);  // as sh reports it
     return WEXITSTATUS(status);
 }
