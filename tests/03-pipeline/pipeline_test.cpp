@@ -352,6 +352,18 @@ TEST(Pipeline, PassesQuotedWordsToTheCommand) {
                    "how-pipeline-splits-a-command-into-words");
 }
 
+// The workshop's own example. man is not installed everywhere (CI images often lack
+// it): without it, or without the pipe(2) page, a made-up page goes through cat
+// instead, so that the test means the same everywhere.
+TEST(Pipeline, MatchesShForTheManPageExample) {
+    if (pw::run({"/bin/sh", "-c", "man -w 2 pipe"}, with_timeout(10)).ok()) {
+        expect_like_sh({"man 2 pipe", "grep EXAMPLE -A 58"}, with_timeout(20), "purpose");
+        return;
+    }
+    std::string page = random_lines(40) + "EXAMPLE\n" + random_lines(100);
+    expect_like_sh({"cat", "grep EXAMPLE -A 58"}, with_timeout(10, page), "purpose");
+}
+
 TEST(Pipeline, YesEndsWhenHeadExits) {
     std::string word = pw::random_word(5);
     expect_like_sh({"yes " + word, "head -n " + std::to_string(random_between(2, 9))}, with_timeout(3),
@@ -536,6 +548,9 @@ TEST(Pipeline, NeighboursShareOnePipe) {
         if (joins.size() != l.size() - 1) problem = "the same pipe joins more than one pair of commands";
         else if (joins.count(first->in) || joins.count(last->out))
             problem = "the first command's stdin or the last one's stdout is one of the joining pipes";
+        else if (r.out.empty() && last->out.rfind("pipe:", 0) == 0)
+            problem = "nothing reached stdout: the last command wrote into a pipe (" + last->out + ") that nobody "
+                      "reads, so its output is lost";
         else if (r.out != data) problem = "the data did not come through unchanged";
     }
     std::string cause = !all_ran ? missing_probe_cause(r, l.size())
