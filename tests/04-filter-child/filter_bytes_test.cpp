@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "filter.hpp"
-#include "hang_causes.hpp"
+#include "test_support.hpp"
 #include "lesson.hpp"
 
 namespace {
@@ -139,7 +139,7 @@ std::string cause(const Outcome& o, const std::string* expected_output = nullptr
         return "the call left descriptors open: close both of your pipe ends (and the exec-error pipe) "
                "on every path, and make sure the child's ends are closed in the parent.";
     if (!o.children.empty()) return "the child was not reaped: call waitpid() on it before returning.";
-    if (o.status.error.find("Broken pipe") != std::string::npos)
+    if (o.status.error.find(": Broken pipe") != std::string::npos)
         return "EPIPE here is not an error: the child stopped reading its stdin (it has all it wants). Close your "
                "end, drop the rest of the input on purpose, and go on reading its output.";
     if (expected_output) {
@@ -186,7 +186,7 @@ void expect_round_trip(const std::string& input, const std::vector<std::string>&
     options.timeout_seconds = timeout;
     Outcome o = call_filter_bytes(input, argv, options);
     EXPECT_TRUE(clean(o) && o.status.ok() && o.output == want)
-        << explain("it returns " + pw::quote(want) + " with an empty status.error, and leaves no descriptor or "
+        << explain("it returns " + lesson04::shown(want) + " with an empty status.error, and leaves no descriptor or "
                    "child behind",
                    got(o), cause(o, &want), anchor, reproduce(o));
 }
@@ -351,8 +351,9 @@ TEST(FilterBytes, LeavesNoDescriptorOpen) {
     std::string in = pw::random_word(100);
     Outcome ok = call_filter_bytes(in, {"cat"});
     Outcome failed = call_filter_bytes(in, {"no-such-command-" + pw::random_word(8)});
+    bool worked = ok.status.ok() && ok.output == in && failed.status.exec_errno == ENOENT;
     for (const Outcome* o : {&ok, &failed})
-        EXPECT_TRUE(o->returned && o->leaked_fds.empty())
+        EXPECT_TRUE(worked && o->returned && o->leaked_fds.empty())
             << explain("no descriptor open after the call that was not open before it", got(*o), cause(*o),
                        "starting-the-child-with-two-pipes", reproduce(*o));
 }
@@ -361,8 +362,9 @@ TEST(FilterBytes, LeavesNoChildBehind) {
     std::string in = pw::random_word(100);
     Outcome ok = call_filter_bytes(in, {"cat"});
     Outcome failed = call_filter_bytes(in, {"no-such-command-" + pw::random_word(8)});
+    bool worked = ok.status.ok() && ok.output == in && failed.status.exec_errno == ENOENT;
     for (const Outcome* o : {&ok, &failed})
-        EXPECT_TRUE(o->returned && o->children.empty())
+        EXPECT_TRUE(worked && o->returned && o->children.empty())
             << explain("no child of the caller left after the call, running or zombie", got(*o),
                        o->returned && !o->children.empty() ? "the child was not reaped: waitpid() for it on every "
                                                              "path, the failed exec included."

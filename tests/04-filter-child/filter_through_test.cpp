@@ -9,13 +9,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <random>
 #include <regex>
 #include <string>
 #include <vector>
 
-#include "hang_causes.hpp"
+#include "test_support.hpp"
 #include "lesson.hpp"
 
 namespace {
@@ -26,11 +28,11 @@ using pw::RunResult;
 
 const std::string kProgram = "filter_through";
 
-// An absolute path: some tests run the program in a scratch working directory.
-std::string program_path() { return std::filesystem::absolute(pw::program(kProgram)).string(); }
-
 RunResult through(const std::vector<std::string>& command, const std::string& input, RunOptions options = {}) {
-    std::vector<std::string> argv{program_path()};
+    // An absolute path when the program runs in a scratch working directory.
+    std::string path = pw::program(kProgram);
+    if (!options.working_dir.empty()) path = std::filesystem::absolute(path).string();
+    std::vector<std::string> argv{path};
     argv.insert(argv.end(), command.begin(), command.end());
     options.stdin_data = input;
     options.extra_env.push_back("LC_ALL=C");
@@ -58,7 +60,7 @@ std::string cause(const RunResult& r, const std::string& want) {
     if (r.err.find("not written yet") != std::string::npos)
         return "filter_stream is still the stub: follow the TODOs in exercises/04-filter-child/filter.cpp.";
     if (!r.left_behind.empty()) return "the child was not reaped: waitpid() for it before filter_stream returns.";
-    if (r.err.find("Broken pipe") != std::string::npos)
+    if (r.err.find(": Broken pipe") != std::string::npos)
         return "EPIPE here is not an error: the child stopped reading its stdin. Close your end, leave the rest "
                "of the input unread, and go on copying the child's output.";
     if (r.out.size() < want.size() && want.compare(0, r.out.size(), r.out) == 0)
@@ -73,7 +75,7 @@ void expect_passes_through(const std::vector<std::string>& command, const std::s
     RunResult r = through(command, input, options);
     std::string report = report_line(input.size(), want.size());
     EXPECT_TRUE(r.ok() && r.out == want && r.err == report && r.left_behind.empty())
-        << explain(r, "stdout " + pw::quote(want) + ", stderr " + pw::quote(report) + ", exit status 0",
+        << explain(r, "stdout " + lesson04::shown(want) + ", stderr " + pw::quote(report) + ", exit status 0",
                    cause(r, want), anchor);
 }
 
