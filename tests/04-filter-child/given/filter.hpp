@@ -52,7 +52,7 @@ FilterOutput filter_bytes(const std::string& input, const std::vector<std::strin
 
 struct StreamResult {
     Status status;
-    std::uint64_t bytes_in = 0;   // bytes the child accepted on its stdin
+    std::uint64_t bytes_in = 0;   // bytes written into the child's stdin (the pipe took them)
     std::uint64_t bytes_out = 0;  // bytes the child wrote, all copied to out_fd
 };
 
