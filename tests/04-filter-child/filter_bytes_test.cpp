@@ -6,6 +6,7 @@
 // process the test also notes the descriptors open before and after the call and
 // the children still there afterwards, and sends everything back on its stdout.
 // Inputs are random, so that a hard-coded answer fails.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -47,7 +48,10 @@ std::string argv_text(const std::vector<std::string>& argv) {
 }
 
 std::string input_text(const std::string& input) {
-    if (input.size() <= 40 && input.find('\0') == std::string::npos) return pw::quote(input);
+    if (input.size() <= 40 && input.find('\0') == std::string::npos) {
+        std::string q = pw::quote(input);
+        return q.substr(0, q.rfind(" ("));  // without the byte count
+    }
     return "<" + std::to_string(input.size()) + " bytes of test data>";
 }
 
@@ -134,7 +138,8 @@ std::string cause(const Outcome& o, const std::string* expected_output = nullptr
     if (o.run.term_signal) return "the call crashed; rerun the test under gdb to see where.";
     if (!o.returned) return "the test could not read back what filter_bytes returned (see stderr above).";
     if (o.status.error.find("not written yet") != std::string::npos)
-        return "filter_bytes is still the stub: follow the TODOs in exercises/04-filter-child/filter.cpp.";
+        return o.status.error.substr(0, o.status.error.find(' ')) +
+               " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
     if (!o.leaked_fds.empty())
         return "the call left descriptors open: close both of your pipe ends (and the exec-error pipe) "
                "on every path, and make sure the child's ends are closed in the parent.";
@@ -428,6 +433,47 @@ TEST(FilterBytes, LeavesSigpipeAsItFoundIt) {
                        : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
                    "when-the-child-stops-reading-sigpipe-and-epipe",
                    "the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action");
+}
+
+// ---- filter_stream, called directly -------------------------------------------------------
+
+// filter_stream reads in_fd and writes out_fd, but they are the caller's: it must
+// leave them open, and leave nothing else open or unreaped.
+TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
+    std::string in = pw::random_word(1000);
+    pw::RunResult r = pw::run_function([&]() -> int {
+        int input[2], output[2];
+        if (pipe(input) == -1 || pipe(output) == -1) return 99;
+        // The input fits in the pipe: write it all and close, so that in_fd ends.
+        if (write(input[1], in.data(), in.size()) != static_cast<ssize_t>(in.size()) || close(input[1]) == -1) return 99;
+        std::vector<int> before = pw::open_fds();
+        filter::StreamResult s = filter::filter_stream(input[0], output[1], {"cat"});
+        std::vector<int> after = pw::open_fds();
+        bool both_open = fcntl(input[0], F_GETFD) != -1 && fcntl(output[1], F_GETFD) != -1;
+        std::string out;
+        if (both_open && close(output[1]) == 0) {
+            char buf[4096];
+            for (ssize_t n; (n = read(output[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+        }
+        std::printf("%s|%s|%s|%zu|%s", s.status.error.c_str(), both_open ? "open" : "closed",
+                    before == after ? "same" : "changed", pw::children_of_this_process().size(),
+                    out == in ? "copied" : "not copied");
+        return 0;
+    });
+    std::string want = "|open|same|0|copied";
+    std::string cause = "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.";
+    if (r.timed_out) cause = lesson04::hang_cause(r.stuck_report);
+    else if (r.out.find("not written yet") != std::string::npos)
+        cause = r.out.substr(0, r.out.find(' ')) + " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
+    else if (r.out.find("|closed|") != std::string::npos)
+        cause = "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends.";
+    else if (r.out.find("|changed|") != std::string::npos)
+        cause = "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends.";
+    EXPECT_EQ(r.out, want) << explain("the test process prints " + pw::quote(want) + ": no error, in_fd and out_fd still "
+                                      "open, no other descriptor changed, no child left, the input copied",
+                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
+                                      "streaming-between-two-descriptors",
+                                      "the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})");
 }
 
 }  // namespace

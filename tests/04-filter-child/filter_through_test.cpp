@@ -57,8 +57,11 @@ std::string cause(const RunResult& r, const std::string& want) {
         return "filter_through was killed by SIGPIPE: the child stopped reading and a write() to its stdin raised "
                "SIGPIPE. Ignore SIGPIPE while you pump and treat EPIPE as \"the child wants no more input\".";
     if (r.term_signal) return "filter_through crashed; run the reproduce command under gdb to see where.";
-    if (r.err.find("not written yet") != std::string::npos)
-        return "filter_stream is still the stub: follow the TODOs in exercises/04-filter-child/filter.cpp.";
+    if (r.err.find("not written yet") != std::string::npos) {
+        std::size_t at = r.err.rfind("filter_through: ") + 16;
+        return r.err.substr(at, r.err.find(' ', at) - at) +
+               " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
+    }
     if (!r.left_behind.empty()) return "the child was not reaped: waitpid() for it before filter_stream returns.";
     if (r.err.find(": Broken pipe") != std::string::npos)
         return "EPIPE here is not an error: the child stopped reading its stdin. Close your end, leave the rest "
