@@ -118,7 +118,7 @@ std::string got(const Outcome& o) {
         return "the process that called filter_bytes was killed by signal " + std::to_string(o.run.term_signal) +
                " (" + strsignal(o.run.term_signal) + ") inside the call";
     if (!o.returned) return "the call did not complete: " + o.run.status() + ", stderr " + pw::quote(o.run.err);
-    std::string s = "output " + pw::quote(o.output) + ", status.error " + pw::quote(o.status.error) +
+    std::string s = "output " + pw::quote(o.output, 60) + ", status.error " + pw::quote(o.status.error) +
                     ", exit_code " + std::to_string(o.status.exit_code) + ", signal " +
                     std::to_string(o.status.signal) + ", exec_errno " + std::to_string(o.status.exec_errno);
     if (!o.leaked_fds.empty()) s += "\n              descriptors left open by the call:" + o.leaked_fds;
