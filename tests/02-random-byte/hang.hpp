@@ -29,7 +29,11 @@ inline Hang read_hang(const pw::RunResult& r) {
     std::istringstream lines(r.stuck_report);
     std::string line;
     while (std::getline(lines, line)) {
-        bool program = line.find("the program you ran)") != std::string::npos;
+        // "pid N (command, the program you ran) ..." or "pid N (command, child of M) ...":
+        // who it is comes before the first ')'; later text may name other processes.
+        std::size_t who_ends = line.find(')');
+        if (who_ends == std::string::npos) continue;
+        bool program = line.substr(0, who_ends).find("the program you ran") != std::string::npos;
         if (program) {
             h.program_waits_for_child |= line.find("waits for a child to exit") != std::string::npos;
             bool reads = line.find("waits in read()") != std::string::npos;
