@@ -3,3 +3,4 @@ PROGRAMS := random_byte random_bytes
 random_byte_SOURCES := random_byte.cpp
 random_bytes_SOURCES := random_bytes.cpp
 TEST_LINKS :=
+TOOLS := trace_pipes

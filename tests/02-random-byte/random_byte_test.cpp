@@ -6,10 +6,14 @@
 // last and on the child's own lines keeping theirs. stdout is a pipe here, as in
 // `random_byte | cat`, which is exactly where stdio buffering across fork() bites.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -97,6 +101,70 @@ std::string random_seed() {
     return std::to_string(gen() >> 1);
 }
 
+// What tools/trace_pipes saw of one run: who forked whom, and every pipe read()/write().
+struct Trace {
+    bool available = false;
+    std::string why_not;  // when unavailable
+    long program = -1;    // the pid of random_byte itself (the tool is r.pid)
+    std::vector<long> children;  // pids the program forked
+    struct Io {
+        bool is_write;
+        long pid;
+        unsigned long long inode;
+        long n;
+        std::string hex;  // the bytes, up to 64 of them
+    };
+    std::vector<Io> io;
+
+    bool is_child(long pid) const {
+        for (long c : children)
+            if (c == pid) return true;
+        return false;
+    }
+};
+
+// Runs random_byte under tools/trace_pipes (ptrace). The report goes to a scratch file
+// under build/, which the grader runs in.
+Trace run_traced(RunResult& r) {
+    Trace t;
+    char path[] = "build/trace_pipes-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd == -1) {
+        t.why_not = "cannot create a scratch file under build/";
+        return t;
+    }
+    close(fd);
+    r = pw::run({pw::tool("trace_pipes"), path, pw::program(kProgram)}, short_run());
+    std::ifstream in(path);
+    std::string kind;
+    while (in >> kind) {
+        if (kind == "unavailable") {
+            std::getline(in, t.why_not);
+            break;
+        }
+        t.available = true;
+        if (kind == "start") {
+            in >> t.program;
+        } else if (kind == "fork") {
+            long parent, child;
+            in >> parent >> child;
+            if (parent == t.program) t.children.push_back(child);
+        } else if (kind == "write" || kind == "read") {
+            Trace::Io io{kind == "write", 0, 0, 0, ""};
+            in >> io.pid >> io.inode >> io.n;
+            if (io.n > 0) in >> io.hex;
+            t.io.push_back(io);
+        } else {
+            std::string rest;
+            std::getline(in, rest);
+        }
+    }
+    std::remove(path);
+    return t;
+}
+
+std::string strace_command() { return "strace -f -e trace=clone,read,write " + pw::program(kProgram); }
+
 // The child went on into the parent's code: a second parent line, pid 0, or an error
 // from a close()/read()/waitpid() that the parent's code repeated in the child.
 bool child_ran_parents_code(const RunResult& r, const Transcript& t) {
@@ -144,6 +212,49 @@ TEST(RandomByte, ParentPrintsTheValueTheChildSent) {
     EXPECT_TRUE(ok) << explain(r, five_lines(), byte_cause(r, t), "step-1-the-child-sends-one-byte");
 }
 
+// Under ptrace: the byte the parent prints is the byte that went through the pipe,
+// written by its child and read by the parent - not a copy drawn before fork().
+TEST(RandomByte, ByteTravelsThroughThePipe) {
+    RunResult r;
+    Trace trace = run_traced(r);
+    if (!trace.available) GTEST_SKIP() << "tracing is not available here:" << trace.why_not;
+    Transcript t = read_transcript(r.out);
+    // The pipes that a child of the program wrote into and the program read from.
+    std::set<unsigned long long> child_wrote, program_read;
+    for (const auto& io : trace.io) {
+        if (io.is_write && trace.is_child(io.pid)) child_wrote.insert(io.inode);
+        if (!io.is_write && io.pid == trace.program) program_read.insert(io.inode);
+    }
+    long written = 0, read = 0;
+    std::string bytes;
+    for (const auto& io : trace.io) {
+        if (!child_wrote.count(io.inode) || !program_read.count(io.inode)) continue;
+        if (io.is_write && trace.is_child(io.pid)) written += io.n;
+        if (!io.is_write && io.pid == trace.program) {
+            read += io.n;
+            bytes += io.hex;
+        }
+    }
+    long value = bytes.size() >= 2 ? std::stol(bytes.substr(0, 2), nullptr, 16) : -1;
+    bool ok = r.ok() && t.all_five_once() && written == 1 && read == 1 && t.sent == value && t.returned == value;
+    std::string cause;
+    if (!r.ok() || !t.all_five_once()) cause = byte_cause(r, t);
+    else if (trace.children.empty()) cause = "the program never forked: the byte must come from a child process.";
+    else if (read == 0)
+        cause = "the parent printed " + std::to_string(t.returned) + " without reading it from the pipe its child "
+                "wrote into: it printed a copy it already had (drawn before fork()?). The number must come out "
+                "of read().";
+    else if (written != 1 || read != 1)
+        cause = "exactly one byte must cross the pipe; the child wrote " + std::to_string(written) +
+                " and the parent read " + std::to_string(read) + ".";
+    else
+        cause = "the byte that went through the pipe was " + std::to_string(value) +
+                ", but the program printed other numbers: print the byte the child wrote and the parent read.";
+    EXPECT_TRUE(ok) << explain(r, "one byte written by the child and read by the parent, and that byte printed "
+                                  "in both \"Number sent to parent <n>\" and \"Child returned <n>\"",
+                               cause, "step-3-read-then-wait-never-the-other-way-round", strace_command());
+}
+
 TEST(RandomByte, PrintsTheChildsThreeLines) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
@@ -189,6 +300,21 @@ TEST(RandomByte, ReportsTheChildsPid) {
                                "\"new child has pid: <pid>\" with the child's pid: positive, not the program's own, "
                                "different in each run (this run's program was pid " + std::to_string(first.pid) + ")",
                                cause, "step-2-fork-and-who-is-who");
+    if (!ok) return;
+
+    // Under ptrace the pid that fork() created is known: the printed one must be it.
+    RunResult traced;
+    Trace trace = run_traced(traced);
+    if (!trace.available) return;  // the checks above are all that can be done here
+    Transcript c = read_transcript(traced.out);
+    EXPECT_TRUE(traced.ok() && c.pid > 0 && trace.is_child(c.pid))
+        << explain(traced, "the pid of the child that random_byte forked (pid " +
+                               (trace.children.empty() ? std::string("none: it did not fork")
+                                                       : std::to_string(trace.children.front())) + ")",
+                   traced.ok() ? "the pid printed is not the pid of the child this run forked: print the value "
+                                 "fork() returned in the parent."
+                               : byte_cause(traced, c),
+                   "step-2-fork-and-who-is-who", strace_command());
 }
 
 TEST(RandomByte, DrawsADifferentValueEachRun) {
