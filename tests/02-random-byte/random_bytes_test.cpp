@@ -88,6 +88,9 @@ std::string bytes_cause(const RunResult& r, const Report& rep, std::uint64_t cou
     }
     if (rep.received > count)
         return "the parent received more bytes than COUNT: count only the n bytes each read() returned.";
+    if (!r.left_behind.empty())
+        return "the program exited while its child was still there (running, or a zombie): the parent must "
+               "waitpid() for its child before it exits.";
     if (!rep.sent_seen)
         return "the child's line \"sent <n> bytes, checksum <hex>\" is missing: stdout is a pipe here, so printf() "
                "only fills a buffer, and _exit() throws it away. Call fflush(stdout) before _exit(0).";
@@ -97,9 +100,6 @@ std::string bytes_cause(const RunResult& r, const Report& rep, std::uint64_t cou
                "each read() returned. After a short read only the first n bytes of the buffer are new; the rest "
                "is left over from before.";
     if (!r.ok()) return "the bytes arrived, but the program did not exit with status 0: see stderr above.";
-    if (!r.left_behind.empty())
-        return "the program exited while its child was still there (running, or a zombie): the parent must "
-               "waitpid() for its child before it exits.";
     return "print exactly the two lines of the lesson.";
 }
 

@@ -76,7 +76,7 @@ int main(int argc, char* argv[]) {
 
     // Anything still in stdout's buffer now would be copied into the child and could
     // come out twice. Nothing has been printed yet, but flushing first is the habit.
-    std::fflush(stdout);
+    if (std::fflush(stdout) == EOF) die("fflush");
     pid_t pid = fork();
     switch (pid) {
         case -1:

@@ -123,7 +123,7 @@ int main(int argc, char* argv[]) {
     int pipefd[2];  // [0] is the read end, [1] the write end
     if (pipe(pipefd) == -1) die("pipe");
 
-    std::fflush(stdout);  // nothing buffered may be copied into the child
+    if (std::fflush(stdout) == EOF) die("fflush");  // nothing buffered may be copied into the child
     pid_t pid = fork();
     switch (pid) {
         case -1:
