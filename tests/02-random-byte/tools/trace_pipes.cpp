@@ -13,8 +13,9 @@
 //   read PID INODE N HEX           a read() of N bytes from pipe INODE
 //   exit PID STATUS                a traced process ended (wait status)
 // The exit status is the program's own (128 + signal if it was killed). Where ptrace
-// or PTRACE_GET_SYSCALL_INFO (Linux 5.3) is missing, REPORT says "unavailable ..."
-// and the exit status is 77, so that a test can skip instead of fail.
+// or PTRACE_GET_SYSCALL_INFO (Linux 5.3) is missing, REPORT says "unavailable ...", so
+// that a test can skip instead of fail (the exit status is 77 when the program could
+// not even be started under ptrace).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -95,6 +96,7 @@ int trace(pid_t program) {
     std::map<pid_t, Pending> pending;   // processes inside a pipe read()/write()
     std::set<pid_t> started{program};  // processes whose first stop has been seen
     int program_status = 0;
+    bool said_unavailable = false;
     for (;;) {
         pid_t pid = waitpid(-1, &status, __WALL);
         if (pid == -1) {
@@ -114,7 +116,13 @@ int trace(pid_t program) {
         if (sig == (SIGTRAP | 0x80)) {
             __ptrace_syscall_info info;
             std::memset(&info, 0, sizeof info);
-            if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info) > 0) {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info) <= 0) {
+                // A kernel older than 5.3: keep the program running, but say that the
+                // report is incomplete.
+                if (!said_unavailable)
+                    std::fprintf(report, "unavailable PTRACE_GET_SYSCALL_INFO: %s\n", std::strerror(errno));
+                said_unavailable = true;
+            } else {
                 if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
                     pending.erase(pid);
                     bool is_write = info.entry.nr == SYS_write, is_read = info.entry.nr == SYS_read;
