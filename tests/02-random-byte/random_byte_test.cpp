@@ -5,6 +5,9 @@
 // child's lines, so no test depends on that order - only on "Child returned" coming
 // last and on the child's own lines keeping theirs. stdout is a pipe here, as in
 // `random_byte | cat`, which is exactly where stdio buffering across fork() bites.
+// Two checks need more than the output: tools/trace_pipes (ptrace) shows which pid
+// fork() created and which bytes crossed which pipe; where ptrace is not available
+// those checks are skipped.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
