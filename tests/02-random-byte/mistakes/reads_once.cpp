@@ -1,0 +1,172 @@
+// Mistake: the parent calls read() once, as if one call returned everything the child sent.
+// Replaces: random_bytes.cpp
+// Caught by: RandomBytes.Sends64MiB
+// Message: read() returns what the pipe holds now
+//
+// A catalogue entry of lesson 02: the reference solution with one typical learner
+// mistake. `make test` checks that the test above fails with the message above.
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+namespace {
+
+const std::uint64_t kMaxCount = std::uint64_t{1} << 30;  // 1 GiB
+const std::size_t kChunk = 64 * 1024;                     // bytes per write() and per read()
+
+// FNV-1a, 64 bits: start from the offset basis; for each byte, XOR it in, then
+// multiply by the FNV prime (modulo 2^64). Simple, and any lost, extra or changed
+// byte changes the result.
+const std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325;
+const std::uint64_t kFnvPrime = 0x100000001b3;
+
+std::uint64_t fnv1a(std::uint64_t hash, const unsigned char* data, std::size_t len) {
+    for (std::size_t i = 0; i < len; ++i) {
+        hash ^= data[i];
+        hash *= kFnvPrime;
+    }
+    return hash;
+}
+
+// Prints "random_bytes: what: reason" and exits 1. Any process may call it: it uses
+// _exit, so a child never flushes stdio buffers it copied from its parent.
+[[noreturn]] void die(const char* what) {
+    std::fprintf(stderr, "random_bytes: %s: %s\n", what, std::strerror(errno));
+    _exit(1);
+}
+
+// Reads a whole decimal number into out: digits only (no sign, no spaces), at most max.
+bool parse_number(const char* text, std::uint64_t max, std::uint64_t& out) {
+    if (*text < '0' || *text > '9') return false;  // strtoull would accept " 5", "-5" and ""
+    errno = 0;
+    char* end;
+    unsigned long long value = std::strtoull(text, &end, 10);
+    if (errno == ERANGE || *end != '\0' || value > max) return false;
+    out = value;
+    return true;
+}
+
+// write() may move fewer bytes than asked (a signal, a full pipe): loop until all
+// of them are out.
+void write_all(int fd, const unsigned char* buf, std::size_t len, const char* what) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die(what);
+        }
+        buf += n;
+        len -= static_cast<std::size_t>(n);
+    }
+}
+
+// Fills buf with len random bytes, eight from each 64-bit draw of the engine.
+void fill_random(std::mt19937_64& engine, unsigned char* buf, std::size_t len) {
+    for (std::size_t i = 0; i < len; i += 8) {
+        std::uint64_t r = engine();
+        for (std::size_t k = 0; k < 8 && i + k < len; ++k) buf[i + k] = static_cast<unsigned char>(r >> (8 * k));
+    }
+}
+
+// The child: draw, checksum and send COUNT bytes, a chunk at a time; report; exit.
+[[noreturn]] void child(int pipefd[2], std::uint64_t count, bool seeded, std::uint64_t seed) {
+    if (close(pipefd[0]) == -1) die("close - child");  // the child only writes
+
+    std::mt19937_64 engine(seeded ? seed : std::random_device{}());
+    std::uint64_t hash = kFnvOffsetBasis;
+    unsigned char buf[kChunk];
+    for (std::uint64_t left = count; left > 0;) {
+        std::size_t len = left < kChunk ? static_cast<std::size_t>(left) : kChunk;
+        fill_random(engine, buf, len);
+        hash = fnv1a(hash, buf, len);
+        // Blocks while the pipe is full, until the parent reads: that is why the
+        // parent must be reading now, not waiting for this process to end.
+        write_all(pipefd[1], buf, len, "write - child");
+        left -= len;
+    }
+    if (close(pipefd[1]) == -1) die("close - child");  // the parent's end of file
+
+    std::printf("sent %llu bytes, checksum %016llx\n", static_cast<unsigned long long>(count),
+                static_cast<unsigned long long>(hash));
+    // _exit() does not flush stdio, and stdout may be a pipe (fully buffered).
+    if (std::fflush(stdout) == EOF) die("fflush - child");
+    _exit(0);  // never return into the parent's code
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    bool seeded = argc == 4 && std::strcmp(argv[2], "--seed") == 0;
+    if (!(argc == 2 || seeded)) {
+        std::fprintf(stderr, "usage: %s COUNT [--seed N]\n", argv[0]);
+        return 2;
+    }
+    std::uint64_t count = 0, seed = 0;
+    if (!parse_number(argv[1], kMaxCount, count)) {
+        std::fprintf(stderr, "random_bytes: COUNT must be a whole number from 0 to %llu, not \"%s\"\n",
+                     static_cast<unsigned long long>(kMaxCount), argv[1]);
+        return 2;
+    }
+    if (seeded && !parse_number(argv[3], UINT64_MAX, seed)) {
+        std::fprintf(stderr, "random_bytes: --seed wants a whole number from 0 to %llu, not \"%s\"\n",
+                     static_cast<unsigned long long>(UINT64_MAX), argv[3]);
+        return 2;
+    }
+
+    int pipefd[2];  // [0] is the read end, [1] the write end
+    if (pipe(pipefd) == -1) die("pipe");
+
+    if (std::fflush(stdout) == EOF) die("fflush");  // nothing buffered may be copied into the child
+    pid_t pid = fork();
+    switch (pid) {
+        case -1:
+            die("fork");
+        case 0:
+            child(pipefd, count, seeded, seed);  // does not return
+        default:
+            break;
+    }
+
+    // The parent only reads. Its own copy of the write end would keep read() from
+    // ever returning end of file.
+    if (close(pipefd[1]) == -1) die("close - parent");
+
+    // Read FIRST, wait after. A pipe holds only so much (64 KiB by default on Linux);
+    // past that the child's write() blocks until someone reads. A parent that waited
+    // for the child before reading would wait forever.
+    unsigned char buf[kChunk];
+    std::uint64_t received = 0, hash = kFnvOffsetBasis;
+    {  // the mistake: one read(), no loop
+        ssize_t n = read(pipefd[0], buf, sizeof buf);
+        if (n < 0) die("read");
+        // read() returns what the pipe holds now, often less than asked: checksum
+        // and count exactly the n bytes that arrived.
+        hash = fnv1a(hash, buf, static_cast<std::size_t>(n));
+        received += static_cast<std::uint64_t>(n);
+    }
+    if (close(pipefd[0]) == -1) die("close - parent");
+
+    int status;
+    if (waitpid(pid, &status, 0) == -1) die("waitpid");  // reap the child: no zombie
+    std::printf("received %llu bytes, checksum %016llx\n", static_cast<unsigned long long>(received),
+                static_cast<unsigned long long>(hash));
+    if (WIFSIGNALED(status)) {
+        std::fprintf(stderr, "random_bytes: the child was killed by signal %d (%s)\n", WTERMSIG(status),
+                     strsignal(WTERMSIG(status)));
+        return 1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;  // the child said why on stderr
+    if (received != count) {
+        std::fprintf(stderr, "random_bytes: expected %llu bytes, received %llu\n",
+                     static_cast<unsigned long long>(count), static_cast<unsigned long long>(received));
+        return 1;
+    }
+    return 0;
+}

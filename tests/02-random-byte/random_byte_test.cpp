@@ -1,0 +1,413 @@
+// random_byte_test.cpp - black-box tests of lesson 02's random_byte.
+//
+// The byte is random, so a program that prints a fixed answer fails; with --seed the
+// run must repeat. The parent's first line may come before, between or after the
+// child's lines, so no test depends on that order - only on "Child returned" coming
+// last and on the child's own lines keeping theirs. stdout is a pipe here, as in
+// `random_byte | cat`, which is exactly where stdio buffering across fork() bites.
+// Two checks need more than the output: tools/trace_pipes (ptrace) shows which pid
+// fork() created and which bytes crossed which pipe; where ptrace is not available
+// those checks are skipped.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hang.hpp"
+#include "lesson.hpp"
+
+namespace {
+
+using pw::explain;
+using pw::RunOptions;
+using pw::RunResult;
+
+const std::string kProgram = "random_byte";
+
+// The five lines of a run, recognised one by one.
+enum class Line { Continuing, ChildHello, Sent, ChildExiting, Returned, Other };
+
+struct Transcript {
+    std::vector<Line> lines;  // in the order they came out
+    long pid = -1;            // from "Continuing ... pid: <pid>"
+    long sent = -1;           // from "Number sent to parent <n>"
+    long returned = -1;       // from "Child returned <n>"
+
+    int count(Line kind) const {
+        int n = 0;
+        for (Line l : lines) n += l == kind;
+        return n;
+    }
+    int index(Line kind) const {
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (lines[i] == kind) return static_cast<int>(i);
+        return -1;
+    }
+    bool all_five_once() const {
+        return count(Line::Continuing) == 1 && count(Line::ChildHello) == 1 && count(Line::Sent) == 1 &&
+               count(Line::ChildExiting) == 1 && count(Line::Returned) == 1 && count(Line::Other) == 0;
+    }
+};
+
+Transcript read_transcript(const std::string& out) {
+    static const std::regex continuing(R"(Continuing execution in parent process, new child has pid: (-?\d+))");
+    static const std::regex hello(R"(I'm a child, calculating a new value and passing to the parent\.)");
+    static const std::regex sent(R"(Number sent to parent (-?\d+))");
+    static const std::regex exiting(R"(Child exiting)");
+    static const std::regex returned(R"(Child returned (-?\d+))");
+    Transcript t;
+    std::istringstream in(out);
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line)) {
+        if (std::regex_match(line, m, continuing)) {
+            t.lines.push_back(Line::Continuing);
+            t.pid = std::stol(m[1]);
+        } else if (std::regex_match(line, hello)) {
+            t.lines.push_back(Line::ChildHello);
+        } else if (std::regex_match(line, m, sent)) {
+            t.lines.push_back(Line::Sent);
+            t.sent = std::stol(m[1]);
+        } else if (std::regex_match(line, exiting)) {
+            t.lines.push_back(Line::ChildExiting);
+        } else if (std::regex_match(line, m, returned)) {
+            t.lines.push_back(Line::Returned);
+            t.returned = std::stol(m[1]);
+        } else {
+            t.lines.push_back(Line::Other);
+        }
+    }
+    return t;
+}
+
+RunResult random_byte(std::vector<std::string> args = {}, RunOptions options = {}) {
+    args.insert(args.begin(), pw::program(kProgram));
+    return pw::run(args, options);
+}
+
+RunOptions short_run() {
+    RunOptions o;
+    o.timeout_seconds = 3;  // one byte: a run that takes longer is stuck
+    return o;
+}
+
+std::string random_seed() {
+    static std::mt19937_64 gen{std::random_device{}()};
+    return std::to_string(gen() >> 1);
+}
+
+// What tools/trace_pipes saw of one run: who forked whom, and every pipe read()/write().
+struct Trace {
+    bool available = false;
+    std::string why_not;  // when unavailable
+    long program = -1;    // the pid of random_byte itself (the tool is r.pid)
+    std::vector<long> children;  // pids the program forked
+    struct Io {
+        bool is_write;
+        long pid;
+        unsigned long long inode;
+        long n;
+        std::string hex;  // the bytes, up to 64 of them
+    };
+    std::vector<Io> io;
+
+    bool is_child(long pid) const {
+        for (long c : children)
+            if (c == pid) return true;
+        return false;
+    }
+};
+
+// Runs random_byte under tools/trace_pipes (ptrace). The report goes to a scratch file
+// under build/, which the grader runs in.
+Trace run_traced(RunResult& r) {
+    Trace t;
+    char path[] = "build/trace_pipes-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd == -1) {
+        t.why_not = "cannot create a scratch file under build/";
+        return t;
+    }
+    close(fd);
+    r = pw::run({pw::tool("trace_pipes"), path, pw::program(kProgram)}, short_run());
+    std::ifstream in(path);
+    std::string kind;
+    bool unavailable = false;
+    while (in >> kind) {
+        if (kind == "unavailable") {
+            std::getline(in, t.why_not);
+            unavailable = true;
+        } else if (kind == "start") {
+            in >> t.program;
+        } else if (kind == "fork") {
+            long parent, child;
+            in >> parent >> child;
+            if (parent == t.program) t.children.push_back(child);
+        } else if (kind == "write" || kind == "read") {
+            Trace::Io io{kind == "write", 0, 0, 0, ""};
+            in >> io.pid >> io.inode >> io.n;
+            if (io.n > 0) in >> io.hex;
+            t.io.push_back(io);
+        } else {
+            std::string rest;
+            std::getline(in, rest);
+        }
+    }
+    std::remove(path);
+    t.available = t.program > 0 && !unavailable;
+    return t;
+}
+
+std::string strace_command() { return "strace -f -e trace=clone,read,write " + pw::program(kProgram); }
+
+// The child went on into the parent's code: a second parent line, pid 0, or an error
+// from a close()/read()/waitpid() that the parent's code repeated in the child.
+bool child_ran_parents_code(const RunResult& r, const Transcript& t) {
+    return t.count(Line::Returned) > 1 || t.count(Line::Continuing) > 1 || t.pid == 0 ||
+           r.err.find("- parent") != std::string::npos || r.err.find("waitpid") != std::string::npos ||
+           r.err.find("No child processes") != std::string::npos;
+}
+
+// Why a run did not produce the five lines with matching numbers, in the learner's terms.
+std::string byte_cause(const RunResult& r, const Transcript& t) {
+    if (r.timed_out) return lesson02::hang_cause(r);
+    if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
+    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
+        return "nothing was printed: is main still the stub? Follow the TODOs in exercises/02-random-byte/random_byte.cpp.";
+    if (child_ran_parents_code(r, t))
+        return "after its work the child went on into the parent's code (it printed or failed as a parent a "
+               "second time): end the child with _exit(0).";
+    if (t.count(Line::Returned) == 1 && t.count(Line::ChildHello) == 0 && t.count(Line::Sent) == 0 &&
+        t.count(Line::ChildExiting) == 0)
+        return "the parent got the byte, but the child's three lines never came out. stdout is a pipe here, so "
+               "printf() only fills the child's stdio buffer (it is flushed line by line on a terminal only), and "
+               "_exit() throws that buffer away. Call fflush(stdout) before _exit(0).";
+    if ((t.sent != -1 && (t.sent < 0 || t.sent > 255)) || (t.returned != -1 && (t.returned < 0 || t.returned > 255)))
+        return "a number outside 0..255: a byte held in a plain char is signed on most machines. Keep it in an "
+               "unsigned char and print it as an int.";
+    if (t.count(Line::Returned) == 0)
+        return "the parent did not print \"Child returned <n>\": read the byte from the pipe, reap the child, then "
+               "print it." + std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
+    if (t.sent != t.returned)
+        return "the parent printed a different number from the one the child sent: print the byte that read() "
+               "put into the parent's buffer.";
+    if (!r.ok()) return "the program printed its lines but did not exit with status 0: see stderr above.";
+    return "each of the five lines must appear once, spelled exactly as in the lesson.";
+}
+
+std::string five_lines() {
+    return "the five lines of the lesson, each once, \"Number sent to parent <n>\" and \"Child returned <n>\" "
+           "with the same n, exit status 0";
+}
+
+TEST(RandomByte, ParentPrintsTheValueTheChildSent) {
+    RunResult r = random_byte({}, short_run());
+    Transcript t = read_transcript(r.out);
+    bool ok = r.ok() && t.all_five_once() && t.sent == t.returned && t.sent >= 0 && t.sent <= 255;
+    EXPECT_TRUE(ok) << explain(r, five_lines(), byte_cause(r, t), "step-1-the-child-sends-one-byte");
+}
+
+// Under ptrace: the byte the parent prints is the byte that went through the pipe,
+// written by its child and read by the parent - not a copy drawn before fork().
+TEST(RandomByte, ByteTravelsThroughThePipe) {
+    RunResult r;
+    Trace trace = run_traced(r);
+    if (!trace.available) GTEST_SKIP() << "tracing is not available here:" << trace.why_not;
+    Transcript t = read_transcript(r.out);
+    // The pipes that a child of the program wrote into and the program read from.
+    std::set<unsigned long long> child_wrote, program_read;
+    for (const auto& io : trace.io) {
+        if (io.is_write && trace.is_child(io.pid)) child_wrote.insert(io.inode);
+        if (!io.is_write && io.pid == trace.program) program_read.insert(io.inode);
+    }
+    long written = 0, read = 0;
+    std::string bytes;
+    for (const auto& io : trace.io) {
+        if (!child_wrote.count(io.inode) || !program_read.count(io.inode)) continue;
+        if (io.is_write && trace.is_child(io.pid)) written += io.n;
+        if (!io.is_write && io.pid == trace.program) {
+            read += io.n;
+            bytes += io.hex;
+        }
+    }
+    long value = -1;  // the first byte read, when the tool could copy it out
+    if (bytes.size() >= 2 && std::isxdigit(static_cast<unsigned char>(bytes[0])) &&
+        std::isxdigit(static_cast<unsigned char>(bytes[1])))
+        value = std::strtol(bytes.substr(0, 2).c_str(), nullptr, 16);
+    bool ok = r.ok() && t.all_five_once() && written == 1 && read == 1 && t.sent == value && t.returned == value;
+    std::string cause;
+    if (!r.ok() || !t.all_five_once()) cause = byte_cause(r, t);
+    else if (trace.children.empty()) cause = "the program never forked: the byte must come from a child process.";
+    else if (read == 0)
+        cause = "the parent printed " + std::to_string(t.returned) + " without reading it from the pipe its child "
+                "wrote into: it printed a copy it already had (drawn before fork()?). The number must come out "
+                "of read().";
+    else if (written != 1 || read != 1)
+        cause = "exactly one byte must cross the pipe; the child wrote " + std::to_string(written) +
+                " and the parent read " + std::to_string(read) + ".";
+    else
+        cause = "the byte that went through the pipe was " + std::to_string(value) +
+                ", but the program printed other numbers: print the byte the child wrote and the parent read.";
+    EXPECT_TRUE(ok) << explain(r, "one byte written by the child and read by the parent, and that byte printed "
+                                  "in both \"Number sent to parent <n>\" and \"Child returned <n>\"",
+                               cause, "step-3-read-then-wait-never-the-other-way-round", strace_command());
+}
+
+TEST(RandomByte, PrintsTheChildsThreeLines) {
+    RunResult r = random_byte({}, short_run());
+    Transcript t = read_transcript(r.out);
+    bool ok = t.count(Line::ChildHello) == 1 && t.count(Line::Sent) == 1 && t.count(Line::ChildExiting) == 1 &&
+              t.index(Line::ChildHello) < t.index(Line::Sent) && t.index(Line::Sent) < t.index(Line::ChildExiting);
+    std::string cause = byte_cause(r, t);
+    if (!ok && r.ok() && !child_ran_parents_code(r, t) && t.count(Line::ChildHello) == 1)
+        cause = "the child's three lines must come in this order: \"I'm a child, ...\", \"Number sent to parent "
+                "<n>\", \"Child exiting\".";
+    EXPECT_TRUE(ok) << explain(r, "the child's three lines, once each and in their order, on stdout (a pipe)",
+                               cause, "stdout-is-a-pipe-flush-before-_exit", pw::program(kProgram) + " | cat");
+}
+
+TEST(RandomByte, ChildReturnedComesLast) {
+    RunResult r = random_byte({}, short_run());
+    Transcript t = read_transcript(r.out);
+    bool ok = t.all_five_once() && t.lines.back() == Line::Returned;
+    std::string cause = byte_cause(r, t);
+    if (t.all_five_once())
+        cause = "\"Child returned <n>\" came before another line: the parent prints it only after it has read "
+                "the byte and reaped the child with waitpid(), and by then the child's lines are out.";
+    EXPECT_TRUE(ok) << explain(r, five_lines() + ", \"Child returned <n>\" last", cause,
+                               "step-3-read-then-wait-never-the-other-way-round");
+}
+
+TEST(RandomByte, ReportsTheChildsPid) {
+    RunResult first = random_byte({}, short_run());
+    RunResult second = random_byte({}, short_run());
+    Transcript a = read_transcript(first.out), b = read_transcript(second.out);
+    bool ok = a.pid > 0 && b.pid > 0 && a.pid != first.pid && b.pid != second.pid && a.pid != b.pid;
+    std::string cause = byte_cause(first, a);
+    if (a.count(Line::Continuing) == 1 && first.ok()) {
+        if (a.pid == first.pid || b.pid == second.pid)
+            cause = "the parent printed its own pid (the program's pid was " + std::to_string(first.pid) +
+                    "): print the value fork() returned in the parent, which is the child's pid.";
+        else if (a.pid <= 0)
+            cause = "the pid printed is not a process id: in the parent fork() returns the child's pid (> 0).";
+        else if (a.pid == b.pid)
+            cause = "two runs printed the same pid " + std::to_string(a.pid) +
+                    ": print the value fork() returned, not a fixed number.";
+    }
+    EXPECT_TRUE(ok) << explain(first,
+                               "\"new child has pid: <pid>\" with the child's pid: positive, not the program's own, "
+                               "different in each run (this run's program was pid " + std::to_string(first.pid) + ")",
+                               cause, "step-2-fork-and-who-is-who");
+    if (!ok) return;
+
+    // Under ptrace the pid that fork() created is known: the printed one must be it.
+    RunResult traced;
+    Trace trace = run_traced(traced);
+    if (!trace.available) return;  // the checks above are all that can be done here
+    Transcript c = read_transcript(traced.out);
+    EXPECT_TRUE(traced.ok() && c.pid > 0 && trace.is_child(c.pid))
+        << explain(traced, "the pid of the child that random_byte forked (pid " +
+                               (trace.children.empty() ? std::string("none: it did not fork")
+                                                       : std::to_string(trace.children.front())) + ")",
+                   traced.ok() ? "the pid printed is not the pid of the child this run forked: print the value "
+                                 "fork() returned in the parent."
+                               : byte_cause(traced, c),
+                   "step-2-fork-and-who-is-who", strace_command());
+}
+
+TEST(RandomByte, DrawsADifferentValueEachRun) {
+    std::vector<long> values;
+    RunResult r;
+    bool differs = false;
+    for (int i = 0; i < 10 && !differs; ++i) {
+        r = random_byte({}, short_run());
+        Transcript t = read_transcript(r.out);
+        if (!r.ok() || t.returned < 0) break;
+        values.push_back(t.returned);
+        differs = values.front() != values.back();
+    }
+    std::string cause = byte_cause(r, read_transcript(r.out));
+    if (r.ok() && values.size() == 10)
+        cause = "every run printed " + std::to_string(values.front()) +
+                ": the byte must be drawn at random, from a std::mt19937_64 seeded with std::random_device{}() "
+                "when there is no --seed.";
+    EXPECT_TRUE(differs) << explain(r, "different numbers over ten runs without --seed (the chance that ten "
+                                       "random bytes are all equal is about 1 in 10^21)",
+                                    cause, "step-1-the-child-sends-one-byte");
+}
+
+TEST(RandomByte, SameSeedGivesTheSameValue) {
+    std::string seed = random_seed();
+    std::vector<long> values;
+    RunResult r;
+    for (int i = 0; i < 3; ++i) {
+        r = random_byte({"--seed", seed}, short_run());
+        Transcript t = read_transcript(r.out);
+        if (!r.ok() || t.returned < 0) break;
+        values.push_back(t.returned);
+    }
+    bool ok = values.size() == 3 && values[0] == values[1] && values[1] == values[2];
+    std::string cause = byte_cause(r, read_transcript(r.out));
+    if (values.size() == 3 && !ok)
+        cause = "three runs with the same seed printed different numbers: with --seed N, seed the engine with N "
+                "instead of std::random_device.";
+    EXPECT_TRUE(ok) << explain(r, "the same number in three runs with --seed " + seed, cause, "seeds-and-repeatable-runs");
+}
+
+TEST(RandomByte, ParentReapsTheChild) {
+    RunResult r = random_byte({}, short_run());
+    Transcript t = read_transcript(r.out);
+    std::string cause = !r.left_behind.empty()
+                            ? "the program exited while its child was still there (running, or a zombie): the parent "
+                              "must waitpid() for its child before it exits."
+                            : byte_cause(r, t);
+    EXPECT_TRUE(r.left_behind.empty() && r.ok() && t.all_five_once())
+        << explain(r, five_lines() + ", and no child left behind", cause, "step-3-read-then-wait-never-the-other-way-round");
+}
+
+TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
+    RunResult r = random_byte({}, short_run());
+    Transcript t = read_transcript(r.out);
+    bool clean = r.ok() && t.all_five_once() && r.err.empty() && t.pid != 0;
+    EXPECT_TRUE(clean) << explain(r, five_lines() + ", nothing on stderr", byte_cause(r, t),
+                                  "step-2-fork-and-who-is-who");
+}
+
+TEST(RandomByte, RejectsBadArguments) {
+    const std::vector<std::vector<std::string>> bad = {
+        {"--verbose"}, {"--seed"}, {"--seed", "x"}, {"--seed", "-1"}, {"--seed", "12abc"},
+        {"--seed", "99999999999999999999999"}, {"7"}, {"--seed", "1", "2"}};
+    for (const auto& args : bad) {
+        RunResult r = random_byte(args, short_run());
+        if (r.exited_with(2) && !r.err.empty() && r.out.empty()) continue;
+        std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1] or argv[2]."
+                                          : "random_byte takes nothing, or exactly --seed N with N a whole number "
+                                            "(digits only): anything else prints one usage line on stderr and "
+                                            "returns 2, before any fork().";
+        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause, "usage-and-errors");
+        break;  // one bad case is enough to read
+    }
+}
+
+// With only four descriptors allowed, pipe() has no room for its two: EMFILE.
+TEST(RandomByte, ReportsAFailedSystemCall) {
+    RunOptions options = short_run();
+    options.max_open_files = 4;
+    RunResult r = random_byte({}, options);
+    EXPECT_TRUE(r.exited_with(1) && r.err == "random_byte: pipe: Too many open files\n" && r.out.empty())
+        << explain(r, "exit status 1 and stderr \"random_byte: pipe: Too many open files\\n\"",
+                   "check what pipe() returns; on -1 print \"random_byte: pipe: \" and strerror(errno), then exit 1.",
+                   "usage-and-errors", "(ulimit -n 4; " + pw::program(kProgram) + ")");
+}
+
+}  // namespace
