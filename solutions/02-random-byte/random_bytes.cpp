@@ -26,7 +26,7 @@
 namespace {
 
 const std::uint64_t kMaxCount = std::uint64_t{1} << 30;  // 1 GiB
-const std::size_t kChunk = 64 * 1024;                     // bytes per write() and per read()
+const std::size_t kChunk = 64 * 1024;                    // bytes per write() and per read()
 
 // FNV-1a, 64 bits: start from the offset basis; for each byte, XOR it in, then
 // multiply by the FNV prime (modulo 2^64). Simple, and any lost, extra or changed

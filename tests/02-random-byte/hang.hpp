@@ -17,11 +17,11 @@
 namespace lesson02 {
 
 struct Hang {
-    bool program_waits_for_child = false;   // the program you ran sits in wait()/waitpid()
-    bool program_reads = false;             // ... in read()
+    bool program_waits_for_child = false;      // the program you ran sits in wait()/waitpid()
+    bool program_reads = false;                // ... in read()
     bool program_reads_own_write_end = false;  // ... on a pipe whose write end it holds itself
-    bool child_writes_full_pipe = false;    // a child sits in write() on a full pipe
-    bool child_reads = false;               // a child sits in read()
+    bool child_writes_full_pipe = false;       // a child sits in write() on a full pipe
+    bool child_reads = false;                  // a child sits in read()
 };
 
 inline Hang read_hang(const pw::RunResult& r) {
@@ -41,8 +41,8 @@ inline Hang read_hang(const pw::RunResult& r) {
             h.program_reads_own_write_end |=
                 reads && line.find("whose write end is still open in: the same process") != std::string::npos;
         } else {
-            h.child_writes_full_pipe |= line.find("waits in write()") != std::string::npos &&
-                                        line.find("which is full") != std::string::npos;
+            h.child_writes_full_pipe |=
+                line.find("waits in write()") != std::string::npos && line.find("which is full") != std::string::npos;
             h.child_reads |= line.find("waits in read()") != std::string::npos;
         }
     }

@@ -109,8 +109,8 @@ std::string random_seed() {
 // What tools/trace_pipes saw of one run: who forked whom, and every pipe read()/write().
 struct Trace {
     bool available = false;
-    std::string why_not;  // when unavailable
-    long program = -1;    // the pid of random_byte itself (the tool is r.pid)
+    std::string why_not;         // when unavailable
+    long program = -1;           // the pid of random_byte itself (the tool is r.pid)
     std::vector<long> children;  // pids the program forked
     struct Io {
         bool is_write;
@@ -168,7 +168,9 @@ Trace run_traced(RunResult& r) {
     return t;
 }
 
-std::string strace_command() { return "strace -f -e trace=clone,read,write " + pw::program(kProgram); }
+std::string strace_command() {
+    return "strace -f -e trace=clone,read,write " + pw::program(kProgram);
+}
 
 // The child went on into the parent's code: a second parent line, pid 0, or an error
 // from a close()/read()/waitpid() that the parent's code repeated in the child.
@@ -183,7 +185,8 @@ std::string byte_cause(const RunResult& r, const Transcript& t) {
     if (r.timed_out) return lesson02::hang_cause(r);
     if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
     if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return "nothing was printed: is main still the stub? Follow the TODOs in exercises/02-random-byte/random_byte.cpp.";
+        return "nothing was printed: is main still the stub? Follow the TODOs in "
+               "exercises/02-random-byte/random_byte.cpp.";
     if (child_ran_parents_code(r, t))
         return "after its work the child went on into the parent's code (it printed or failed as a parent a "
                "second time): end the child with _exit(0).";
@@ -197,7 +200,8 @@ std::string byte_cause(const RunResult& r, const Transcript& t) {
                "unsigned char and print it as an int.";
     if (t.count(Line::Returned) == 0)
         return "the parent did not print \"Child returned <n>\": read the byte from the pipe, reap the child, then "
-               "print it." + std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
+               "print it." +
+               std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
     if (t.sent != t.returned)
         return "the parent printed a different number from the one the child sent: print the byte that read() "
                "put into the parent's buffer.";
@@ -246,10 +250,13 @@ TEST(RandomByte, ByteTravelsThroughThePipe) {
         value = std::strtol(bytes.substr(0, 2).c_str(), nullptr, 16);
     bool ok = r.ok() && t.all_five_once() && written == 1 && read == 1 && t.sent == value && t.returned == value;
     std::string cause;
-    if (!r.ok() || !t.all_five_once()) cause = byte_cause(r, t);
-    else if (trace.children.empty()) cause = "the program never forked: the byte must come from a child process.";
+    if (!r.ok() || !t.all_five_once())
+        cause = byte_cause(r, t);
+    else if (trace.children.empty())
+        cause = "the program never forked: the byte must come from a child process.";
     else if (read == 0)
-        cause = "the parent printed " + std::to_string(t.returned) + " without reading it from the pipe its child "
+        cause = "the parent printed " + std::to_string(t.returned) +
+                " without reading it from the pipe its child "
                 "wrote into: it printed a copy it already had (drawn before fork()?). The number must come out "
                 "of read().";
     else if (written != 1 || read != 1)
@@ -258,8 +265,9 @@ TEST(RandomByte, ByteTravelsThroughThePipe) {
     else
         cause = "the byte that went through the pipe was " + std::to_string(value) +
                 ", but the program printed other numbers: print the byte the child wrote and the parent read.";
-    EXPECT_TRUE(ok) << explain(r, "one byte written by the child and read by the parent, and that byte printed "
-                                  "in both \"Number sent to parent <n>\" and \"Child returned <n>\"",
+    EXPECT_TRUE(ok) << explain(r,
+                               "one byte written by the child and read by the parent, and that byte printed "
+                               "in both \"Number sent to parent <n>\" and \"Child returned <n>\"",
                                cause, "step-3-read-then-wait-never-the-other-way-round", strace_command());
 }
 
@@ -270,10 +278,11 @@ TEST(RandomByte, PrintsTheChildsThreeLines) {
               t.index(Line::ChildHello) < t.index(Line::Sent) && t.index(Line::Sent) < t.index(Line::ChildExiting);
     std::string cause = byte_cause(r, t);
     if (!ok && r.ok() && !child_ran_parents_code(r, t) && t.count(Line::ChildHello) == 1)
-        cause = "the child's three lines must come in this order: \"I'm a child, ...\", \"Number sent to parent "
-                "<n>\", \"Child exiting\".";
-    EXPECT_TRUE(ok) << explain(r, "the child's three lines, once each and in their order, on stdout (a pipe)",
-                               cause, "stdout-is-a-pipe-flush-before-_exit", pw::program(kProgram) + " | cat");
+        cause =
+            "the child's three lines must come in this order: \"I'm a child, ...\", \"Number sent to parent "
+            "<n>\", \"Child exiting\".";
+    EXPECT_TRUE(ok) << explain(r, "the child's three lines, once each and in their order, on stdout (a pipe)", cause,
+                               "stdout-is-a-pipe-flush-before-_exit", pw::program(kProgram) + " | cat");
 }
 
 TEST(RandomByte, ChildReturnedComesLast) {
@@ -282,8 +291,9 @@ TEST(RandomByte, ChildReturnedComesLast) {
     bool ok = t.all_five_once() && t.lines.back() == Line::Returned;
     std::string cause = byte_cause(r, t);
     if (t.all_five_once())
-        cause = "\"Child returned <n>\" came before another line: the parent prints it only after it has read "
-                "the byte and reaped the child with waitpid(), and by then the child's lines are out.";
+        cause =
+            "\"Child returned <n>\" came before another line: the parent prints it only after it has read "
+            "the byte and reaped the child with waitpid(), and by then the child's lines are out.";
     EXPECT_TRUE(ok) << explain(r, five_lines() + ", \"Child returned <n>\" last", cause,
                                "step-3-read-then-wait-never-the-other-way-round");
 }
@@ -306,7 +316,8 @@ TEST(RandomByte, ReportsTheChildsPid) {
     }
     EXPECT_TRUE(ok) << explain(first,
                                "\"new child has pid: <pid>\" with the child's pid: positive, not the program's own, "
-                               "different in each run (this run's program was pid " + std::to_string(first.pid) + ")",
+                               "different in each run (this run's program was pid " +
+                                   std::to_string(first.pid) + ")",
                                cause, "step-2-fork-and-who-is-who");
     if (!ok) return;
 
@@ -315,14 +326,15 @@ TEST(RandomByte, ReportsTheChildsPid) {
     Trace trace = run_traced(traced);
     if (!trace.available) return;  // the checks above are all that can be done here
     Transcript c = read_transcript(traced.out);
-    EXPECT_TRUE(traced.ok() && c.pid > 0 && trace.is_child(c.pid))
-        << explain(traced, "the pid of the child that random_byte forked (pid " +
-                               (trace.children.empty() ? std::string("none: it did not fork")
-                                                       : std::to_string(trace.children.front())) + ")",
-                   traced.ok() ? "the pid printed is not the pid of the child this run forked: print the value "
-                                 "fork() returned in the parent."
-                               : byte_cause(traced, c),
-                   "step-2-fork-and-who-is-who", strace_command());
+    EXPECT_TRUE(traced.ok() && c.pid > 0 && trace.is_child(c.pid)) << explain(
+        traced,
+        "the pid of the child that random_byte forked (pid " +
+            (trace.children.empty() ? std::string("none: it did not fork") : std::to_string(trace.children.front())) +
+            ")",
+        traced.ok() ? "the pid printed is not the pid of the child this run forked: print the value "
+                      "fork() returned in the parent."
+                    : byte_cause(traced, c),
+        "step-2-fork-and-who-is-who", strace_command());
 }
 
 TEST(RandomByte, DrawsADifferentValueEachRun) {
@@ -341,8 +353,9 @@ TEST(RandomByte, DrawsADifferentValueEachRun) {
         cause = "every run printed " + std::to_string(values.front()) +
                 ": the byte must be drawn at random, from a std::mt19937_64 seeded with std::random_device{}() "
                 "when there is no --seed.";
-    EXPECT_TRUE(differs) << explain(r, "different numbers over ten runs without --seed (the chance that ten "
-                                       "random bytes are all equal is about 1 in 10^21)",
+    EXPECT_TRUE(differs) << explain(r,
+                                    "different numbers over ten runs without --seed (the chance that ten "
+                                    "random bytes are all equal is about 1 in 10^21)",
                                     cause, "step-1-the-child-sends-one-byte");
 }
 
@@ -359,9 +372,11 @@ TEST(RandomByte, SameSeedGivesTheSameValue) {
     bool ok = values.size() == 3 && values[0] == values[1] && values[1] == values[2];
     std::string cause = byte_cause(r, read_transcript(r.out));
     if (values.size() == 3 && !ok)
-        cause = "three runs with the same seed printed different numbers: with --seed N, seed the engine with N "
-                "instead of std::random_device.";
-    EXPECT_TRUE(ok) << explain(r, "the same number in three runs with --seed " + seed, cause, "seeds-and-repeatable-runs");
+        cause =
+            "three runs with the same seed printed different numbers: with --seed N, seed the engine with N "
+            "instead of std::random_device.";
+    EXPECT_TRUE(ok) << explain(r, "the same number in three runs with --seed " + seed, cause,
+                               "seeds-and-repeatable-runs");
 }
 
 TEST(RandomByte, ParentReapsTheChild) {
@@ -371,8 +386,8 @@ TEST(RandomByte, ParentReapsTheChild) {
                             ? "the program exited while its child was still there (running, or a zombie): the parent "
                               "must waitpid() for its child before it exits."
                             : byte_cause(r, t);
-    EXPECT_TRUE(r.left_behind.empty() && r.ok() && t.all_five_once())
-        << explain(r, five_lines() + ", and no child left behind", cause, "step-3-read-then-wait-never-the-other-way-round");
+    EXPECT_TRUE(r.left_behind.empty() && r.ok() && t.all_five_once()) << explain(
+        r, five_lines() + ", and no child left behind", cause, "step-3-read-then-wait-never-the-other-way-round");
 }
 
 TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
@@ -384,9 +399,14 @@ TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
 }
 
 TEST(RandomByte, RejectsBadArguments) {
-    const std::vector<std::vector<std::string>> bad = {
-        {"--verbose"}, {"--seed"}, {"--seed", "x"}, {"--seed", "-1"}, {"--seed", "12abc"},
-        {"--seed", "99999999999999999999999"}, {"7"}, {"--seed", "1", "2"}};
+    const std::vector<std::vector<std::string>> bad = {{"--verbose"},
+                                                       {"--seed"},
+                                                       {"--seed", "x"},
+                                                       {"--seed", "-1"},
+                                                       {"--seed", "12abc"},
+                                                       {"--seed", "99999999999999999999999"},
+                                                       {"7"},
+                                                       {"--seed", "1", "2"}};
     for (const auto& args : bad) {
         RunResult r = random_byte(args, short_run());
         if (r.exited_with(2) && !r.err.empty() && r.out.empty()) continue;
@@ -394,7 +414,8 @@ TEST(RandomByte, RejectsBadArguments) {
                                           : "random_byte takes nothing, or exactly --seed N with N a whole number "
                                             "(digits only): anything else prints one usage line on stderr and "
                                             "returns 2, before any fork().";
-        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause, "usage-and-errors");
+        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause,
+                                 "usage-and-errors");
         break;  // one bad case is enough to read
     }
 }

@@ -72,10 +72,12 @@ std::string bytes_cause(const RunResult& r, const Report& rep, std::uint64_t cou
     if (r.timed_out) return lesson02::hang_cause(r);
     if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
     if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return "nothing was printed: is main still the stub? Follow the TODOs in exercises/02-random-byte/random_bytes.cpp.";
+        return "nothing was printed: is main still the stub? Follow the TODOs in "
+               "exercises/02-random-byte/random_bytes.cpp.";
     if (!rep.received_seen)
         return "the parent did not print \"received <n> bytes, checksum <16 hex digits>\" (after reading to end of "
-               "file and reaping the child)." + std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
+               "file and reaping the child)." +
+               std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
     if (rep.received < count) {
         if (!rep.sent_seen || r.err.find("signal") != std::string::npos)
             return "the parent received " + std::to_string(rep.received) + " of " + std::to_string(count) +
@@ -83,7 +85,8 @@ std::string bytes_cause(const RunResult& r, const Report& rep, std::uint64_t cou
                    "most its capacity), not the whole message: loop until read() returns 0. (The child, left "
                    "writing into a pipe that nobody read any more, was killed by SIGPIPE.)";
         return "the child says it sent " + std::to_string(rep.sent) + " bytes but only " +
-               std::to_string(rep.received) + " arrived: every write() that moved fewer bytes than asked must be "
+               std::to_string(rep.received) +
+               " arrived: every write() that moved fewer bytes than asked must be "
                "continued, and the parent must read until read() returns 0.";
     }
     if (rep.received > count)
@@ -107,7 +110,8 @@ std::string bytes_cause(const RunResult& r, const Report& rep, std::uint64_t cou
 std::string section_for(const RunResult& r, const Report& rep, std::uint64_t count, const std::string& fallback) {
     if (r.timed_out) {
         lesson02::Hang h = lesson02::read_hang(r);
-        if (h.program_waits_for_child && h.child_writes_full_pipe) return "pipe-capacity-and-the-wait-then-read-deadlock";
+        if (h.program_waits_for_child && h.child_writes_full_pipe)
+            return "pipe-capacity-and-the-wait-then-read-deadlock";
         if (h.program_reads) return "eof-or-no-data-yet";
         return fallback;
     }
@@ -130,7 +134,9 @@ void expect_transfer(std::uint64_t count, double timeout, const std::string& anc
                                bytes_cause(r, rep, count), section_for(r, rep, count, anchor));
 }
 
-TEST(RandomBytes, SendsOneByte) { expect_transfer(1, 3, "step-4-a-lot-of-bytes-random_bytes"); }
+TEST(RandomBytes, SendsOneByte) {
+    expect_transfer(1, 3, "step-4-a-lot-of-bytes-random_bytes");
+}
 
 TEST(RandomBytes, SendsOneByteLessThanThePipeHolds) {
     expect_transfer(65535, 3, "short-reads-and-the-read-loop");
@@ -144,9 +150,13 @@ TEST(RandomBytes, SendsOneByteMoreThanThePipeHolds) {
     expect_transfer(65537, 3, "pipe-capacity-and-the-wait-then-read-deadlock");
 }
 
-TEST(RandomBytes, Sends64MiB) { expect_transfer(64 * kMiB, 60, "short-reads-and-the-read-loop"); }
+TEST(RandomBytes, Sends64MiB) {
+    expect_transfer(64 * kMiB, 60, "short-reads-and-the-read-loop");
+}
 
-TEST(RandomBytes, Sends256MiB) { expect_transfer(256 * kMiB, 60, "short-reads-and-the-read-loop"); }
+TEST(RandomBytes, Sends256MiB) {
+    expect_transfer(256 * kMiB, 60, "short-reads-and-the-read-loop");
+}
 
 TEST(RandomBytes, ChecksumIsFnv1a) {
     RunResult none = random_bytes(0);
@@ -155,8 +165,9 @@ TEST(RandomBytes, ChecksumIsFnv1a) {
                  zero.received_sum == hex(kFnvOffsetBasis);
     std::string cause = bytes_cause(none, zero, 0);
     if (none.ok() && zero.sent_seen && zero.received_seen)
-        cause = "the checksum of no bytes at all is FNV-1a's offset basis, cbf29ce484222325: start both sums from "
-                "0xcbf29ce484222325 and print them with %016llx.";
+        cause =
+            "the checksum of no bytes at all is FNV-1a's offset basis, cbf29ce484222325: start both sums from "
+            "0xcbf29ce484222325 and print them with %016llx.";
     EXPECT_TRUE(basis) << explain(none, "both lines with checksum " + hex(kFnvOffsetBasis) + " for COUNT 0", cause,
                                   "the-checksum-fnv-1a");
 
@@ -188,8 +199,8 @@ TEST(RandomBytes, DifferentRunsSendDifferentBytes) {
     if (r.ok() && sums.size() == 3)
         cause = "three runs without --seed sent the same 64 bytes (checksum " + sums.front() +
                 "): seed the engine from std::random_device when there is no --seed.";
-    EXPECT_TRUE(differs) << explain(r, "different checksums for 64 random bytes over three runs without --seed",
-                                    cause, "seeds-and-repeatable-runs");
+    EXPECT_TRUE(differs) << explain(r, "different checksums for 64 random bytes over three runs without --seed", cause,
+                                    "seeds-and-repeatable-runs");
 }
 
 TEST(RandomBytes, SameSeedSendsTheSameBytes) {
@@ -242,8 +253,8 @@ TEST(RandomBytes, RejectsABadCount) {
 }
 
 TEST(RandomBytes, PrintsUsageOnBadArguments) {
-    const std::vector<std::vector<std::string>> bad = {{}, {"5", "--seed"}, {"5", "--seed", "x"}, {"5", "6"},
-                                                       {"5", "--sed", "1"}};
+    const std::vector<std::vector<std::string>> bad = {
+        {}, {"5", "--seed"}, {"5", "--seed", "x"}, {"5", "6"}, {"5", "--sed", "1"}};
     for (const auto& args : bad) {
         std::vector<std::string> argv{pw::program(kProgram)};
         argv.insert(argv.end(), args.begin(), args.end());
@@ -252,7 +263,8 @@ TEST(RandomBytes, PrintsUsageOnBadArguments) {
         std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1], argv[2] or argv[3]."
                                           : "random_bytes takes COUNT, optionally followed by --seed N: anything else "
                                             "prints one line on stderr and returns 2.";
-        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause, "usage-and-errors");
+        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause,
+                                 "usage-and-errors");
         break;  // one bad case is enough to read
     }
 }

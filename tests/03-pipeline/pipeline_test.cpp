@@ -63,7 +63,9 @@ RunResult shell(const Commands& commands, const RunOptions& options = RunOptions
 }
 
 // An exit status as sh reports it: 128+N when signal N ended the process.
-int sh_status(const RunResult& r) { return r.term_signal ? 128 + r.term_signal : r.exit_code; }
+int sh_status(const RunResult& r) {
+    return r.term_signal ? 128 + r.term_signal : r.exit_code;
+}
 
 bool same_as(const RunResult& r, const RunResult& want) {
     return !r.timed_out && r.term_signal == 0 && r.out == want.out && r.exit_code == sh_status(want);
@@ -81,7 +83,9 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-bool contains(const std::string& text, const std::string& words) { return text.find(words) != std::string::npos; }
+bool contains(const std::string& text, const std::string& words) {
+    return text.find(words) != std::string::npos;
+}
 
 // Random lines of short words from a small alphabet, so that sort and uniq have work.
 std::string random_lines(std::size_t count) {
@@ -105,7 +109,8 @@ int random_between(int lo, int hi) {
 // printf '%s\n' ab c fe | build/.../pipeline sort 'uniq -c'. Empty when the input is not
 // such lines (pw::reproduce's default is then used).
 std::string reproduce_with_lines(const Commands& commands, const std::string& data) {
-    if (data.empty() || data.back() != '\n' || data.find_first_not_of("abcdefghijklmnopqrstuvwxyz\n") != std::string::npos ||
+    if (data.empty() || data.back() != '\n' ||
+        data.find_first_not_of("abcdefghijklmnopqrstuvwxyz\n") != std::string::npos ||
         std::count(data.begin(), data.end(), '\n') > 100)
         return "";
     std::string s = "printf '%s\\n'";
@@ -161,8 +166,8 @@ std::string hang_cause(const RunResult& r, std::size_t n) {
         return "the pipeline never ended (this machine cannot say what each process was blocked in). Check that "
                "every process closes every pipe descriptor it does not use, and that all commands start before "
                "the parent waits.";
-    if (contains(report, "which is full: nobody is reading it") && contains(report, "the program you ran) waits for a child") &&
-        children_still_there(report) < n)
+    if (contains(report, "which is full: nobody is reading it") &&
+        contains(report, "the program you ran) waits for a child") && children_still_there(report) < n)
         return "pipeline waits for a command before it has started the next one. That command filled its pipe "
                "(64 KiB) and now waits for a reader that was never started: a deadlock. Start every command "
                "first, then wait for them all; start every command before you wait.";
@@ -221,14 +226,17 @@ std::string failed_call(const std::string& err) {
 std::string call_cause(const std::string& line) {
     std::string s = "pipeline reported a failing system call: \"" + line + "\". ";
     if (contains(line, "dup2") && contains(line, "Bad file descriptor"))
-        return s + "dup2's first argument was already closed: dup2 the pipe ends onto 0 and 1 first, then close "
-                   "the pipe descriptors.";
+        return s +
+               "dup2's first argument was already closed: dup2 the pipe ends onto 0 and 1 first, then close "
+               "the pipe descriptors.";
     if (contains(line, "close") && contains(line, "Bad file descriptor"))
-        return s + "something was closed twice, or by a process that had closed it already (a child that went on "
-                   "running the parent's code?).";
+        return s +
+               "something was closed twice, or by a process that had closed it already (a child that went on "
+               "running the parent's code?).";
     if (contains(line, "wait") && contains(line, "No child"))
-        return s + "a process waited for children it does not have: a child must never run the parent's code "
-                   "(end it with _exit).";
+        return s +
+               "a process waited for children it does not have: a child must never run the parent's code "
+               "(end it with _exit).";
     return s + "read the message: which call, and why.";
 }
 
@@ -262,7 +270,8 @@ void expect_like_sh(const Commands& commands, const RunOptions& options, const s
                     const std::string& reproduce = "") {
     RunResult want = shell(commands, options);
     ASSERT_FALSE(want.timed_out || (want.exit_code < 0 && want.term_signal == 0))
-        << "the reference run through /bin/sh failed: " << want.status() << "\n" << want.err;
+        << "the reference run through /bin/sh failed: " << want.status() << "\n"
+        << want.err;
     RunResult r = pipeline(commands, options);
     EXPECT_TRUE(same_as(r, want) && r.left_behind.empty())
         << explain(r, expected_like(want, commands), diagnose(r, want, commands.size()), anchor,
@@ -276,7 +285,9 @@ struct Probe {
     long pid = 0, ppid = 0;
 };
 
-std::string probe(const std::string& label) { return pw::tool("fd_probe") + " " + label; }
+std::string probe(const std::string& label) {
+    return pw::tool("fd_probe") + " " + label;
+}
 
 // "fd_probe LABEL pid=812 ppid=811 fds=0,1,2 stdin=pipe:55123 stdout=pipe:55124"
 std::vector<Probe> probes_in(const std::string& err) {
@@ -290,11 +301,16 @@ std::vector<Probe> probes_in(const std::string& err) {
             auto eq = field.find('=');
             if (eq == std::string::npos) continue;
             std::string key = field.substr(0, eq), value = field.substr(eq + 1);
-            if (key == "pid") p.pid = std::atol(value.c_str());
-            else if (key == "ppid") p.ppid = std::atol(value.c_str());
-            else if (key == "fds") p.fds = value;
-            else if (key == "stdin") p.in = value;
-            else if (key == "stdout") p.out = value;
+            if (key == "pid")
+                p.pid = std::atol(value.c_str());
+            else if (key == "ppid")
+                p.ppid = std::atol(value.c_str());
+            else if (key == "fds")
+                p.fds = value;
+            else if (key == "stdin")
+                p.in = value;
+            else if (key == "stdout")
+                p.out = value;
         }
         found.push_back(p);
     }
@@ -372,8 +388,8 @@ TEST(Pipeline, YesEndsWhenHeadExits) {
 
 TEST(Pipeline, StartsEveryCommandBeforeWaiting) {
     // seq prints about 600 KB: far more than a pipe holds.
-    expect_like_sh({"seq " + std::to_string(random_between(100000, 120000)), "sort -rn", "head -n 1"},
-                   with_timeout(8), "start-them-all-then-wait");
+    expect_like_sh({"seq " + std::to_string(random_between(100000, 120000)), "sort -rn", "head -n 1"}, with_timeout(8),
+                   "start-them-all-then-wait");
 }
 
 TEST(Pipeline, Moves64MiBThroughThreeCats) {
@@ -413,9 +429,8 @@ TEST(Pipeline, ExitStatusIsTheLastCommands) {
                             ? "the exit status is the first command's status; a pipeline's status is the LAST "
                               "command's: keep the status of the last child."
                             : diagnose(r, shell(commands, with_timeout(5)), commands.size());
-    EXPECT_TRUE(r.exited_with(last))
-        << explain(r, "exit status " + std::to_string(last) + ", the last command's", cause,
-                   "the-exit-status-of-a-pipeline");
+    EXPECT_TRUE(r.exited_with(last)) << explain(r, "exit status " + std::to_string(last) + ", the last command's",
+                                                cause, "the-exit-status-of-a-pipeline");
 }
 
 TEST(Pipeline, ReportsASignalDeathAs128PlusTheSignal) {
@@ -426,11 +441,12 @@ TEST(Pipeline, ReportsASignalDeathAs128PlusTheSignal) {
     RunResult r = pipeline(commands, with_timeout(5));
     std::string cause = diagnose(r, want, commands.size());
     if (!r.timed_out && r.term_signal == 0 && r.exit_code == 0)
-        cause = "a command killed by signal " + name + " has no exit status (WEXITSTATUS means nothing then): "
+        cause = "a command killed by signal " + name +
+                " has no exit status (WEXITSTATUS means nothing then): "
                 "check WIFSIGNALED(status) and return 128 + WTERMSIG(status), as sh does.";
-    EXPECT_TRUE(same_as(r, want))
-        << explain(r, expected_like(want, commands) + " (128 + the number of SIG" + name + ")", cause,
-                   "the-exit-status-of-a-pipeline");
+    EXPECT_TRUE(same_as(r, want)) << explain(r,
+                                             expected_like(want, commands) + " (128 + the number of SIG" + name + ")",
+                                             cause, "the-exit-status-of-a-pipeline");
 }
 
 // ---- commands that cannot be found -----------------------------------------------------
@@ -439,9 +455,10 @@ TEST(Pipeline, UnknownCommandPrintsCommandNotFound) {
     std::string name = "no_such_command_" + pw::random_word(6);
     RunResult r = pipeline({name}, with_timeout(5));
     std::string line = "pipeline: " + name + ": command not found\n";
-    std::string cause = r.err == line ? "the message is right; the status of a command that was not found is 127, as in sh."
-                                      : "when execvp fails with ENOENT, the child prints \"pipeline: NAME: command "
-                                        "not found\" on stderr and calls _exit(127).";
+    std::string cause = r.err == line
+                            ? "the message is right; the status of a command that was not found is 127, as in sh."
+                            : "when execvp fails with ENOENT, the child prints \"pipeline: NAME: command "
+                              "not found\" on stderr and calls _exit(127).";
     if (r.timed_out || r.term_signal) cause = diagnose(r, RunResult(), 1);
     EXPECT_TRUE(r.exited_with(127) && r.err == line && r.out.empty())
         << explain(r, "exit status 127 and stderr " + pw::quote(line), cause, "when-exec-fails");
@@ -459,21 +476,27 @@ TEST(Pipeline, ChildEndsWhenExecFails) {
     int not_found = 0, first = 0, last = 0;
     std::vector<std::string> other;
     for (const auto& line : lines_of(r.err)) {
-        if (line == "pipeline: " + missing + ": command not found") ++not_found;
-        else if (line.rfind("fd_probe " + l[0] + " ", 0) == 0) ++first;
-        else if (line.rfind("fd_probe " + l[1] + " ", 0) == 0) ++last;
-        else other.push_back(line);
+        if (line == "pipeline: " + missing + ": command not found")
+            ++not_found;
+        else if (line.rfind("fd_probe " + l[0] + " ", 0) == 0)
+            ++first;
+        else if (line.rfind("fd_probe " + l[1] + " ", 0) == 0)
+            ++last;
+        else
+            other.push_back(line);
     }
     bool stray = false;
     for (const auto& p : probes) stray = stray || p.ppid != r.pid;
     bool clean = !r.timed_out && not_found == 1 && first == 1 && last == 1 && other.empty() && !stray &&
                  r.left_behind.empty() && r.exited_with(0);
     std::string cause;
-    if (r.timed_out) cause = hang_cause(r, 3);
+    if (r.timed_out)
+        cause = hang_cause(r, 3);
     else if (not_found > 1 || first > 1 || last > 1 || !other.empty() || stray || !r.left_behind.empty())
-        cause = "the child whose exec failed did not end there: it went on with the parent's work (forking "
-                "commands again, closing and waiting for what is not its own). After execvp fails, print the "
-                "message and end the child with _exit(127).";
+        cause =
+            "the child whose exec failed did not end there: it went on with the parent's work (forking "
+            "commands again, closing and waiting for what is not its own). After execvp fails, print the "
+            "message and end the child with _exit(127).";
     else if (not_found == 0)
         cause = "no \"pipeline: " + missing + ": command not found\" line on stderr: print it when execvp fails.";
     else
@@ -512,11 +535,12 @@ TEST(Pipeline, EveryCommandIsAChildOfPipeline) {
             wrong += (wrong.empty() ? "" : "; ") + p.label + "'s parent was pid " + std::to_string(p.ppid);
     bool all_ran = probes.size() == l.size();
     std::string cause = !all_ran ? missing_probe_cause(r, l.size())
-                                 : "pipeline (pid " + std::to_string(r.pid) + ") must itself fork every command, as a "
-                                       "shell does (" + wrong + "): fork in the parent's loop, never in a child.";
-    EXPECT_TRUE(all_ran && wrong.empty())
-        << explain(r, "every command's parent is pipeline (pid " + std::to_string(r.pid) + ")", cause,
-                   "n-commands-n-1-pipes");
+                                 : "pipeline (pid " + std::to_string(r.pid) +
+                                       ") must itself fork every command, as a "
+                                       "shell does (" +
+                                       wrong + "): fork in the parent's loop, never in a child.";
+    EXPECT_TRUE(all_ran && wrong.empty()) << explain(
+        r, "every command's parent is pipeline (pid " + std::to_string(r.pid) + ")", cause, "n-commands-n-1-pipes");
 }
 
 TEST(Pipeline, NeighboursShareOnePipe) {
@@ -545,22 +569,27 @@ TEST(Pipeline, NeighboursShareOnePipe) {
     if (all_ran && problem.empty()) {
         const Probe* first = find_probe(probes, l.front());
         const Probe* last = find_probe(probes, l.back());
-        if (joins.size() != l.size() - 1) problem = "the same pipe joins more than one pair of commands";
+        if (joins.size() != l.size() - 1)
+            problem = "the same pipe joins more than one pair of commands";
         else if (joins.count(first->in) || joins.count(last->out))
             problem = "the first command's stdin or the last one's stdout is one of the joining pipes";
         else if (r.out.empty() && last->out.rfind("pipe:", 0) == 0)
-            problem = "nothing reached stdout: the last command wrote into a pipe (" + last->out + ") that nobody "
+            problem = "nothing reached stdout: the last command wrote into a pipe (" + last->out +
+                      ") that nobody "
                       "reads, so its output is lost";
-        else if (r.out != data) problem = "the data did not come through unchanged";
+        else if (r.out != data)
+            problem = "the data did not come through unchanged";
     }
     std::string cause = !all_ran ? missing_probe_cause(r, l.size())
-                                 : problem + ". Command i writes into pipe i and command i+1 reads from it: in the "
-                                             "child, dup2(pipe's write end, STDOUT_FILENO) and dup2(previous pipe's "
-                                             "read end, STDIN_FILENO); the first keeps pipeline's stdin and the last "
-                                             "its stdout, so 4 commands need 3 pipes.";
+                                 : problem +
+                                       ". Command i writes into pipe i and command i+1 reads from it: in the "
+                                       "child, dup2(pipe's write end, STDOUT_FILENO) and dup2(previous pipe's "
+                                       "read end, STDIN_FILENO); the first keeps pipeline's stdin and the last "
+                                       "its stdout, so 4 commands need 3 pipes.";
     EXPECT_TRUE(all_ran && problem.empty())
-        << explain(r, "3 distinct pipes, each joining one command's stdout to the next one's stdin, and the input "
-                      "on stdout unchanged",
+        << explain(r,
+                   "3 distinct pipes, each joining one command's stdout to the next one's stdin, and the input "
+                   "on stdout unchanged",
                    cause, "step-3-dup2-puts-a-pipe-end-on-0-or-1", reproduce_with_lines(commands, data));
 }
 
@@ -571,9 +600,8 @@ TEST(Pipeline, ReapsEveryCommand) {
                                                      : "pipeline exited while some of its commands were still there "
                                                        "(running, or zombies): waitpid for every child it forked, "
                                                        "not only the last one.";
-    EXPECT_TRUE(!r.timed_out && r.left_behind.empty() && probes_in(r.err).size() == l.size())
-        << explain(r, "all three commands run, and none is left when pipeline exits", cause,
-                   "start-them-all-then-wait");
+    EXPECT_TRUE(!r.timed_out && r.left_behind.empty() && probes_in(r.err).size() == l.size()) << explain(
+        r, "all three commands run, and none is left when pipeline exits", cause, "start-them-all-then-wait");
 }
 
 // ---- usage and errors ----------------------------------------------------------------------

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "filter.hpp"
-#include "test_support.hpp"
 #include "lesson.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -57,8 +57,8 @@ std::string input_text(const std::string& input) {
 
 // Calls filter_bytes(input, argv) in a sandboxed child of the test. `setup` runs
 // there first (e.g. to ignore SIGPIPE the way a server would).
-Outcome call_filter_bytes(const std::string& input, const std::vector<std::string>& argv,
-                          pw::RunOptions options = {}, const std::function<void()>& setup = {}) {
+Outcome call_filter_bytes(const std::string& input, const std::vector<std::string>& argv, pw::RunOptions options = {},
+                          const std::function<void()>& setup = {}) {
     options.output_cap = std::max<std::size_t>(options.output_cap, 2 * input.size() + (1 << 20));
     options.extra_env.push_back("LC_ALL=C");  // sort and tr: byte order, whatever the machine's locale
     Outcome o;
@@ -111,12 +111,13 @@ std::string got(const Outcome& o) {
                         std::to_string(static_cast<int>(o.run.timeout_seconds)) + " s).";
         if (!o.run.stuck_report.empty())
             s += " \"The program you ran\" below is the test process that called filter_bytes.\n"
-                 "              when time ran out:\n" + o.run.stuck_report;
+                 "              when time ran out:\n" +
+                 o.run.stuck_report;
         return s;
     }
     if (o.run.term_signal)
-        return "the process that called filter_bytes was killed by signal " + std::to_string(o.run.term_signal) +
-               " (" + strsignal(o.run.term_signal) + ") inside the call";
+        return "the process that called filter_bytes was killed by signal " + std::to_string(o.run.term_signal) + " (" +
+               strsignal(o.run.term_signal) + ") inside the call";
     if (!o.returned) return "the call did not complete: " + o.run.status() + ", stderr " + pw::quote(o.run.err);
     std::string s = "output " + pw::quote(o.output, 60) + ", status.error " + pw::quote(o.status.error) +
                     ", exit_code " + std::to_string(o.status.exit_code) + ", signal " +
@@ -153,8 +154,8 @@ std::string cause(const Outcome& o, const std::string* expected_output = nullptr
             return "the child was killed by SIGPIPE while writing its output: you stopped reading (closed) its "
                    "stdout too early. Read the child's stdout until read() returns 0.";
         if (o.output.size() < want.size() && want.compare(0, o.output.size(), o.output) == 0)
-            return "the output stops after " + std::to_string(o.output.size()) + " of " +
-                   std::to_string(want.size()) + " bytes: read the child's stdout until read() returns 0; a read "
+            return "the output stops after " + std::to_string(o.output.size()) + " of " + std::to_string(want.size()) +
+                   " bytes: read the child's stdout until read() returns 0; a read "
                    "that returns less than you asked for is not the end.";
         if (o.output.size() == want.size() && o.output != want)
             return "the output has the right length but different bytes: are all bytes copied as they are "
@@ -164,7 +165,9 @@ std::string cause(const Outcome& o, const std::string* expected_output = nullptr
     return "the output is not what the child printed: copy exactly the bytes read() returns.";
 }
 
-bool clean(const Outcome& o) { return o.returned && o.leaked_fds.empty() && o.children.empty(); }
+bool clean(const Outcome& o) {
+    return o.returned && o.leaked_fds.empty() && o.children.empty();
+}
 
 std::string reproduce(const Outcome& o) {
     return "the test calls " + o.call + " in a child process; rerun it with the 'rerun this test' line below";
@@ -191,8 +194,9 @@ void expect_round_trip(const std::string& input, const std::vector<std::string>&
     options.timeout_seconds = timeout;
     Outcome o = call_filter_bytes(input, argv, options);
     EXPECT_TRUE(clean(o) && o.status.ok() && o.output == want)
-        << explain("it returns " + lesson04::shown(want) + " with an empty status.error, and leaves no descriptor or "
-                   "child behind",
+        << explain("it returns " + lesson04::shown(want) +
+                       " with an empty status.error, and leaves no descriptor or "
+                       "child behind",
                    got(o), cause(o, &want), anchor, reproduce(o));
 }
 
@@ -384,13 +388,15 @@ TEST(FilterBytes, ChildHoldsOnlyItsOwnEnds) {
     std::istringstream is(o.output);
     std::string extra;
     for (int fd; is >> fd;)
-        if (fd > 2 && std::find(test_fds.begin(), test_fds.end(), fd) == test_fds.end()) extra += " " + std::to_string(fd);
+        if (fd > 2 && std::find(test_fds.begin(), test_fds.end(), fd) == test_fds.end())
+            extra += " " + std::to_string(fd);
     EXPECT_TRUE(o.returned && o.status.ok() && !o.output.empty() && extra.empty())
         << explain("the child starts with fds 0, 1 and 2 only (plus what the test itself had open)", got(o),
                    !o.returned || !o.status.ok() ? cause(o)
-                                                 : "the child also holds fd" + extra + ": after dup2, the child "
-                                                   "closes every original pipe end; a leftover write end of its "
-                                                   "own stdin would keep it from ever seeing EOF.",
+                                                 : "the child also holds fd" + extra +
+                                                       ": after dup2, the child "
+                                                       "closes every original pipe end; a leftover write end of its "
+                                                       "own stdin would keep it from ever seeing EOF.",
                    "starting-the-child-with-two-pipes", reproduce(o));
 }
 
@@ -398,14 +404,12 @@ TEST(FilterBytes, ChildHoldsOnlyItsOwnEnds) {
 // Ignored signals stay ignored across exec. A caller that ignores SIGPIPE (many
 // servers do) must still give the command the default, or `yes | head` breaks in it.
 TEST(FilterBytes, ChildStartsWithTheDefaultSigpipe) {
-    Outcome o = call_filter_bytes("", {"grep", "^SigIgn:", "/proc/self/status"},
-                                  {}, [] { signal(SIGPIPE, SIG_IGN); });
+    Outcome o = call_filter_bytes("", {"grep", "^SigIgn:", "/proc/self/status"}, {}, [] { signal(SIGPIPE, SIG_IGN); });
     unsigned long long mask = 0;
     bool parsed = std::sscanf(o.output.c_str(), "SigIgn: %llx", &mask) == 1;
     bool ignored = mask & (1ull << (SIGPIPE - 1));
     EXPECT_TRUE(o.returned && o.status.ok() && parsed && !ignored)
-        << explain("the command starts with SIGPIPE at its default action, even when the caller ignores it",
-                   got(o),
+        << explain("the command starts with SIGPIPE at its default action, even when the caller ignores it", got(o),
                    parsed && ignored ? "the child inherited SIG_IGN for SIGPIPE, which exec keeps: in the child, "
                                        "before exec, put it back with signal(SIGPIPE, SIG_DFL)."
                                      : cause(o),
@@ -445,7 +449,8 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
         int input[2], output[2];
         if (pipe(input) == -1 || pipe(output) == -1) return 99;
         // The input fits in the pipe: write it all and close, so that in_fd ends.
-        if (write(input[1], in.data(), in.size()) != static_cast<ssize_t>(in.size()) || close(input[1]) == -1) return 99;
+        if (write(input[1], in.data(), in.size()) != static_cast<ssize_t>(in.size()) || close(input[1]) == -1)
+            return 99;
         std::vector<int> before = pw::open_fds();
         filter::StreamResult s = filter::filter_stream(input[0], output[1], {"cat"});
         std::vector<int> after = pw::open_fds();
@@ -462,18 +467,21 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
     });
     std::string want = "|open|same|0|copied";
     std::string cause = "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.";
-    if (r.timed_out) cause = lesson04::hang_cause(r.stuck_report);
+    if (r.timed_out)
+        cause = lesson04::hang_cause(r.stuck_report);
     else if (r.out.find("not written yet") != std::string::npos)
-        cause = r.out.substr(0, r.out.find(' ')) + " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
+        cause = r.out.substr(0, r.out.find(' ')) +
+                " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
     else if (r.out.find("|closed|") != std::string::npos)
         cause = "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends.";
     else if (r.out.find("|changed|") != std::string::npos)
         cause = "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends.";
-    EXPECT_EQ(r.out, want) << explain("the test process prints " + pw::quote(want) + ": no error, in_fd and out_fd still "
-                                      "open, no other descriptor changed, no child left, the input copied",
-                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
-                                      "streaming-between-two-descriptors",
-                                      "the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})");
+    EXPECT_EQ(r.out, want) << explain(
+        "the test process prints " + pw::quote(want) +
+            ": no error, in_fd and out_fd still "
+            "open, no other descriptor changed, no child left, the input copied",
+        "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause, "streaming-between-two-descriptors",
+        "the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})");
 }
 
 }  // namespace

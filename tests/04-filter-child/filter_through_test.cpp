@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "test_support.hpp"
 #include "lesson.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -133,13 +133,15 @@ TEST(FilterThrough, Streams256MebibytesInBoundedMemory) {
     bool small = r.max_rss_kb >= 0 && r.max_rss_kb < kMemoryCapKiB;
     std::string why = cause(r, "");
     if (r.ok() && r.err == report && !small)
-        why = "filter_through's peak memory was " + std::to_string(r.max_rss_kb / 1024) + " MiB: it holds the data "
+        why = "filter_through's peak memory was " + std::to_string(r.max_rss_kb / 1024) +
+              " MiB: it holds the data "
               "instead of streaming it. Read the input only as fast as the child takes it, one buffer at a time.";
     else if (r.ok() && r.err != report)
         why = "not every byte went through: the report line counts what the child accepted and what it wrote.";
     EXPECT_TRUE(r.ok() && r.err == report && small)
-        << explain(r, "stderr " + pw::quote(report) + ", exit status 0, peak memory below " +
-                          std::to_string(kMemoryCapKiB / 1024) + " MiB",
+        << explain(r,
+                   "stderr " + pw::quote(report) + ", exit status 0, peak memory below " +
+                       std::to_string(kMemoryCapKiB / 1024) + " MiB",
                    why, "streaming-between-two-descriptors",
                    "head -c " + std::to_string(k256MiB) + " /dev/urandom | command time -f '%M KiB' " +
                        pw::program(kProgram) + " cat | wc -c");
@@ -170,8 +172,9 @@ TEST(FilterThrough, StopsFeedingWhenHeadStopsReading) {
     static const std::regex report("filter_through: [0-9]+ bytes in, 100 bytes out\n");
     std::string want = in.substr(0, 100);
     EXPECT_TRUE(r.ok() && r.out == want && std::regex_match(r.err, report))
-        << explain(r, "stdout: the first 100 bytes of the input; stderr \"filter_through: N bytes in, 100 bytes "
-                      "out\\n\"; exit status 0",
+        << explain(r,
+                   "stdout: the first 100 bytes of the input; stderr \"filter_through: N bytes in, 100 bytes "
+                   "out\\n\"; exit status 0",
                    cause(r, want), "when-the-child-stops-reading-sigpipe-and-epipe");
 }
 
@@ -226,20 +229,19 @@ TEST(FilterThrough, ReportsAFailedSystemCall) {
     options.max_open_files = 5;
     RunResult r = through({"cat"}, "hello", options);
     std::string err = report_line(0, 0) + "filter_through: pipe: Too many open files\n";
-    EXPECT_TRUE(r.exited_with(1) && r.err == err && r.left_behind.empty())
-        << explain(r, "exit status 1 and stderr " + pw::quote(err),
-                   r.timed_out || r.term_signal ? cause(r, "")
-                                                : "check every pipe(); when one fails, close what is already open "
-                                                  "and report \"pipe: \" and strerror(errno) in status.error.",
-                   "starting-the-child-with-two-pipes", "(ulimit -n 5; echo hello | " + pw::program(kProgram) + " cat)");
+    EXPECT_TRUE(r.exited_with(1) && r.err == err && r.left_behind.empty()) << explain(
+        r, "exit status 1 and stderr " + pw::quote(err),
+        r.timed_out || r.term_signal ? cause(r, "")
+                                     : "check every pipe(); when one fails, close what is already open "
+                                       "and report \"pipe: \" and strerror(errno) in status.error.",
+        "starting-the-child-with-two-pipes", "(ulimit -n 5; echo hello | " + pw::program(kProgram) + " cat)");
 }
 
 TEST(FilterThrough, LeavesNoChildBehind) {
     std::string in = pw::random_word(30);
     RunResult r = through({"cat"}, in);
-    EXPECT_TRUE(r.ok() && r.out == in && r.left_behind.empty())
-        << explain(r, "the input on stdout, exit status 0, no process left behind", cause(r, in),
-                   "saying-how-the-child-ended");
+    EXPECT_TRUE(r.ok() && r.out == in && r.left_behind.empty()) << explain(
+        r, "the input on stdout, exit status 0, no process left behind", cause(r, in), "saying-how-the-child-ended");
 }
 
 // ---- no temporary files ------------------------------------------------------------------
@@ -258,8 +260,7 @@ struct Scratch {
     std::string listing() const {
         std::string names;
         std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(path, ec))
-            names += " " + e.path().filename().string();
+        for (const auto& e : std::filesystem::directory_iterator(path, ec)) names += " " + e.path().filename().string();
         return names;
     }
 };
@@ -285,10 +286,11 @@ TEST(FilterThrough, CreatesNoFiles) {
         why = "files appeared in TMPDIR while the child ran (" + pw::quote(r.out) + ")" +
               (after.empty() ? std::string() : ", and stayed:" + after) +
               ". Connect the child's stdin and stdout to pipes: no temporary file is needed, or wanted.";
-    EXPECT_TRUE(none) << explain(r, "an empty listing of TMPDIR, taken by the child while it ran, and an empty folder after",
-                                 why, "why-not-a-temporary-file",
-                                 "mkdir -p scratch; echo hi | TMPDIR=$PWD/scratch " + pw::program(kProgram) +
-                                     " sh -c 'cat >/dev/null; ls -A \"$TMPDIR\"'");
+    EXPECT_TRUE(none) << explain(
+        r, "an empty listing of TMPDIR, taken by the child while it ran, and an empty folder after", why,
+        "why-not-a-temporary-file",
+        "mkdir -p scratch; echo hi | TMPDIR=$PWD/scratch " + pw::program(kProgram) +
+            " sh -c 'cat >/dev/null; ls -A \"$TMPDIR\"'");
 }
 
 #ifdef __linux__
@@ -297,11 +299,13 @@ TEST(FilterThrough, GivesTheChildPipesNotFiles) {
     Scratch scratch;
     ASSERT_FALSE(scratch.path.empty()) << "the test could not make its scratch folder";
     std::string in = pw::random_word(100);
-    RunResult r = through({"sh", "-c", "cat >/dev/null; readlink /proc/$$/fd/0 /proc/$$/fd/1"}, in, in_scratch(scratch));
+    RunResult r =
+        through({"sh", "-c", "cat >/dev/null; readlink /proc/$$/fd/0 /proc/$$/fd/1"}, in, in_scratch(scratch));
     static const std::regex pipes("pipe:\\[[0-9]+\\]\npipe:\\[[0-9]+\\]\n");
     std::string why = cause(r, "");
     if (r.ok() && !std::regex_match(r.out, pipes))
-        why = "the child's stdin or stdout is not a pipe (it is " + pw::quote(r.out) + "): connect both to pipes "
+        why = "the child's stdin or stdout is not a pipe (it is " + pw::quote(r.out) +
+              "): connect both to pipes "
               "with dup2, and stream.";
     EXPECT_TRUE(r.ok() && std::regex_match(r.out, pipes))
         << explain(r, "two lines \"pipe:[N]\": the child's fd 0 and fd 1 are pipes", why, "why-not-a-temporary-file",

@@ -83,8 +83,9 @@ class Classroom(unittest.TestCase):
         results = json.loads((root / "results/results.json").read_text())
         lesson01 = [t for t in results["tests"] if t["name"].startswith("01-pipe-echo: ")]
         self.assertTrue(lesson01 and all(t["score"] == t["max_score"] for t in lesson01), results)
-        # Only lesson 01 was solved: the score is lesson 01's, and the other lessons' stubs add nothing.
-        self.assertAlmostEqual(results["score"], sum(t["score"] for t in lesson01), places=1)
+        # Only lesson 01 was solved: the score is its points and what the other stubs earn.
+        self.assertAlmostEqual(sum(t["score"] for t in lesson01), grade.points_table()["01-pipe-echo"], places=2)
+        self.assertAlmostEqual(results["score"], sum(t["score"] for t in results["tests"]), places=1)
         if len(grade.all_lessons()) > 1:
             self.assertLess(results["score"], results["max_score"])
 

@@ -67,11 +67,11 @@ std::string reproduce(const RunResult& r) {
         if (!cmd.empty()) cmd += " ";
         cmd += a.size() > 200 ? "<a " + std::to_string(a.size()) + "-byte argument>" : shell_word(a);
     }
-    if (!r.stdin_data.empty()) {
-        if (r.stdin_data.size() <= 200 && r.stdin_data.find('\0') == std::string::npos)
+    if (r.stdin_size > 0) {
+        if (r.stdin_size <= 200 && r.stdin_data.find('\0') == std::string::npos)
             cmd = "printf '%s' " + shell_word(r.stdin_data) + " | " + cmd;
         else
-            cmd += "   # with " + std::to_string(r.stdin_data.size()) + " bytes of test data on stdin";
+            cmd += "   # with " + std::to_string(r.stdin_size) + " bytes of test data on stdin";
     }
     return cmd;
 }

@@ -109,6 +109,8 @@ struct Payload {
         rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(opt.max_open_files);
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    char cwd_buf[4096];
+    std::string test_cwd = getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : "";
     if (!opt.working_dir.empty() && chdir(opt.working_dir.c_str()) != 0) {
         dprintf(2, "sandbox: chdir %s: %s\n", opt.working_dir.c_str(), std::strerror(errno));
         _exit(126);
@@ -131,8 +133,13 @@ struct Payload {
         std::fflush(nullptr);
         _exit(rc);
     }
+    std::vector<std::string> argv = *what.argv;
+    // A relative path such as build/exercises/.../bin/prog names a file from the test's
+    // folder; with working_dir set it must still find it.
+    if (!opt.working_dir.empty() && argv[0].find('/') != std::string::npos && argv[0][0] != '/' && !test_cwd.empty())
+        argv[0] = test_cwd + "/" + argv[0];
     std::vector<char*> args;
-    for (const auto& a : *what.argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     dprintf(2, "sandbox: cannot run %s: %s\n", args[0], std::strerror(errno));
@@ -195,20 +202,17 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     close(p.out[1]);
     close(p.err[1]);
 
-    // Wait for the program to end, without reaping it (WNOWAIT) so that its orphans
-    // and zombies can still be seen. Orphaned grandchildren that die meanwhile are
-    // reaped as they come, since they are not the program's direct children.
+    // Wait for the program to end without reaping it (WNOWAIT), and reap nothing else
+    // meanwhile: when it exits, its children are handed to us, and a zombie among them
+    // must still be there to be seen. (Linux reparents them before the program itself
+    // becomes a zombie, so reaping "orphans" here could hide a child it never waited for.)
     bool exited = false, timed_out = false;
     for (;;) {
         siginfo_t si;
         std::memset(&si, 0, sizeof si);
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
-            if (si.si_pid == main_pid) {
-                exited = true;
-                break;
-            }
-            waitpid(si.si_pid, nullptr, 0);
-            continue;
+        if (waitid(P_PID, static_cast<id_t>(main_pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+            exited = true;
+            break;
         }
         if (seconds_since(t0) >= opt.timeout_seconds) {
             timed_out = true;
@@ -323,7 +327,8 @@ bool interrupt_writers(pid_t warden, std::set<pid_t>& done, std::vector<ProcessI
 RunResult run_payload(const Payload& what, const RunOptions& opt) {
     RunResult r;
     if (what.argv) r.argv = *what.argv;
-    r.stdin_data = opt.stdin_data;
+    r.stdin_data = opt.stdin_data.substr(0, 4096);  // a large input is not kept twice
+    r.stdin_size = opt.stdin_data.size();
     r.timeout_seconds = opt.timeout_seconds;
 
     Pipes p;

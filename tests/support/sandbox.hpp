@@ -50,7 +50,8 @@ struct ProcessInfo {
 // What happened.
 struct RunResult {
     std::vector<std::string> argv;  // what was run (for the reproduce line)
-    std::string stdin_data;         // what was fed to it
+    std::string stdin_data;         // the first 4 KiB of what was fed to it (for the reproduce line)
+    std::size_t stdin_size = 0;     // how many bytes were fed to it
     std::string out, err;           // captured stdout and stderr, up to the cap
     bool out_truncated = false, err_truncated = false;
     bool timed_out = false;

@@ -94,7 +94,7 @@ int main(int argc, char* argv[]) {
 
     int status;
     if (waitpid(pid, &status, 0) == -1) die("waitpid");  // reap the child: no zombie
-    if (close(pipefd[0]) == -1) die("close - parent");  // the byte is never read: the mistake
+    if (close(pipefd[0]) == -1) die("close - parent");   // the byte is never read: the mistake
     std::printf("Child returned %d\n", value);
     return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
 }

@@ -88,7 +88,8 @@ int main(int argc, char* argv[]) {
             break;
     }
 
-    std::printf("Continuing execution in parent process, new child has pid: %ld\n", static_cast<long>(getpid()));  // the mistake
+    std::printf("Continuing execution in parent process, new child has pid: %ld\n",
+                static_cast<long>(getpid()));  // the mistake
     // Close the write end before reading: while any write end is open - this one
     // included - read() cannot report end of file.
     if (close(pipefd[1]) == -1) die("close - parent");

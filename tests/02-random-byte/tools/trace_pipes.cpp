@@ -93,7 +93,7 @@ int trace(pid_t program) {
     std::fprintf(report, "start %d\n", static_cast<int>(program));
     if (ptrace(PTRACE_SYSCALL, program, 0, 0) == -1) unavailable("PTRACE_SYSCALL");
 
-    std::map<pid_t, Pending> pending;   // processes inside a pipe read()/write()
+    std::map<pid_t, Pending> pending;  // processes inside a pipe read()/write()
     std::set<pid_t> started{program};  // processes whose first stop has been seen
     int program_status = 0;
     bool said_unavailable = false;
@@ -140,8 +140,8 @@ int trace(pid_t program) {
                     }
                 }
             }
-        } else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
-                                      event == PTRACE_EVENT_CLONE)) {
+        } else if (sig == SIGTRAP &&
+                   (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)) {
             unsigned long child = 0;
             ptrace(PTRACE_GETEVENTMSG, pid, 0, &child);
             std::fprintf(report, "fork %d %lu\n", static_cast<int>(pid), child);

@@ -60,7 +60,7 @@ void close_all(const std::vector<std::array<int, 2>>& pipes, const char* who) {
 
 // Child number i of n: plumb stdin and stdout, then become the command.
 void run_command(std::vector<std::string>& words, std::size_t i, std::size_t n,
-                              const std::vector<std::array<int, 2>>& pipes) {
+                 const std::vector<std::array<int, 2>>& pipes) {
     // Command i reads pipe i-1 and writes pipe i. The first keeps the pipeline's own
     // stdin, the last its own stdout.
     if (i > 0 && dup2(pipes[i - 1][0], STDIN_FILENO) == -1) die("dup2 - child");
@@ -76,7 +76,6 @@ void run_command(std::vector<std::string>& words, std::size_t i, std::size_t n,
         return;  // back to main... and into the parent's loop
     }
     std::fprintf(stderr, "pipeline: %s: %s\n", argv[0], std::strerror(errno));
-
 }
 
 }  // namespace

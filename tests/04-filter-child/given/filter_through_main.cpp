@@ -31,8 +31,8 @@ int main(int argc, char* argv[]) {
     std::vector<std::string> command(argv + 1, argv + argc);
     filter::StreamResult r = filter::filter_stream(STDIN_FILENO, STDOUT_FILENO, command);
 
-    std::fprintf(stderr, "filter_through: %llu bytes in, %llu bytes out\n",
-                 static_cast<unsigned long long>(r.bytes_in), static_cast<unsigned long long>(r.bytes_out));
+    std::fprintf(stderr, "filter_through: %llu bytes in, %llu bytes out\n", static_cast<unsigned long long>(r.bytes_in),
+                 static_cast<unsigned long long>(r.bytes_out));
     const filter::Status& s = r.status;
     if (s.ok()) return 0;
     std::fprintf(stderr, "filter_through: %s\n", s.error.c_str());

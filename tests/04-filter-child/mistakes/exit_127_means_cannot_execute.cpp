@@ -79,8 +79,8 @@ void finish_child(pid_t pid, const std::string& name, Status& status) {
     } else if (WIFSIGNALED(ws)) {
         status.signal = WTERMSIG(ws);
         if (status.error.empty())
-            status.error = name + " was killed by signal " + std::to_string(status.signal) + " (" +
-                           strsignal(status.signal) + ")";
+            status.error =
+                name + " was killed by signal " + std::to_string(status.signal) + " (" + strsignal(status.signal) + ")";
     }
 }
 
@@ -252,8 +252,10 @@ StreamResult filter_stream(int in_fd, int out_fd, const std::vector<std::string>
         // The input side: read in_fd only when the buffer is empty, else wait until
         // the child can take more. A child that reads slowly slows us down too.
         if (child.to_stdin >= 0) {
-            if (sent < pending) fds[count++] = {child.to_stdin, POLLOUT, 0};
-            else fds[count++] = {in_fd, POLLIN, 0};
+            if (sent < pending)
+                fds[count++] = {child.to_stdin, POLLOUT, 0};
+            else
+                fds[count++] = {in_fd, POLLIN, 0};
         }
         if (child.from_stdout >= 0) fds[count++] = {child.from_stdout, POLLIN, 0};
         if (poll(fds, count, -1) == -1) {

@@ -84,8 +84,8 @@ void finish_child(pid_t pid, const std::string& name, Status& status) {
     } else if (WIFSIGNALED(ws)) {
         status.signal = WTERMSIG(ws);
         if (status.error.empty())
-            status.error = name + " was killed by signal " + std::to_string(status.signal) + " (" +
-                           strsignal(status.signal) + ")";
+            status.error =
+                name + " was killed by signal " + std::to_string(status.signal) + " (" + strsignal(status.signal) + ")";
     }
 }
 
@@ -108,7 +108,8 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
     if (pipe(in) == -1 || pipe(out) == -1 || pipe(exec_error) == -1) failed = "pipe";
     // The exec-error pipe closes itself when exec succeeds: the parent then reads EOF
     // from it. When exec fails, the child writes errno into it instead.
-    else if (fcntl(exec_error[1], F_SETFD, FD_CLOEXEC) == -1) failed = "fcntl";
+    else if (fcntl(exec_error[1], F_SETFD, FD_CLOEXEC) == -1)
+        failed = "fcntl";
     pid_t pid = failed ? -1 : fork();
     if (pid == -1 && !failed) failed = "fork";
     if (failed) {
@@ -272,7 +273,8 @@ StreamResult filter_stream(int in_fd, int out_fd, const std::vector<std::string>
     std::string input;
     char inbuf[kChunk], outbuf[kChunk];
     for (ssize_t n; (n = read(in_fd, inbuf, sizeof inbuf)) != 0;) {
-        if (n > 0) input.append(inbuf, static_cast<std::size_t>(n));
+        if (n > 0)
+            input.append(inbuf, static_cast<std::size_t>(n));
         else if (errno != EINTR) {
             fail(status, "read - input");
             break;

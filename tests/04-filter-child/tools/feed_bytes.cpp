@@ -69,9 +69,12 @@ int main(int argc, char* argv[]) {
         while (done < len) {
             ssize_t n = write(fds[1], buf + done, len - done);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == EPIPE) size = len = 0;  // CMD stopped reading
-            else if (n < 0) die("write");
-            else done += static_cast<std::size_t>(n);
+            if (n < 0 && errno == EPIPE)
+                size = len = 0;  // CMD stopped reading
+            else if (n < 0)
+                die("write");
+            else
+                done += static_cast<std::size_t>(n);
         }
         size -= len;
     }
