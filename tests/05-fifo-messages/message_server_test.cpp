@@ -195,12 +195,14 @@ std::size_t count(const std::string& text, const std::string& part) {
     return n;
 }
 
-// The first "FAIL: ..." line the child printed (without the prefix).
-std::string first_failure(const std::string& out) {
-    std::size_t at = out.find("FAIL: ");
-    if (at == std::string::npos) return "";
-    std::size_t end = out.find('\n', at);
-    return out.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+// Every "FAIL: ..." line the child printed (without the prefix), joined.
+std::string failures(const std::string& out) {
+    std::string all;
+    for (std::size_t at = out.find("FAIL: "); at != std::string::npos; at = out.find("FAIL: ", at + 1)) {
+        std::size_t end = out.find('\n', at);
+        all += (all.empty() ? "" : " / ") + out.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+    }
+    return all;
 }
 
 // Why a scenario did not end with "OK", in the learner's terms, computed from what
@@ -214,10 +216,16 @@ std::string cause_of(const RunResult& r) {
     if (r.term_signal)
         return "the server crashed (signal " + std::to_string(r.term_signal) +
                "); run the reproduce command under gdb to see where.";
+    if (has(r.out, "start() failed") && has(r.out, "Permission denied"))
+        return "start() could not open its own FIFO: under a umask such as 0277, mkfifo(path, 0600) makes mode "
+               "0400, which even its owner cannot open for writing. Set the mode again with chmod(path, 0600).";
     if (has(r.out, "start() failed"))
         return "start() returned false; what error() said is in stdout above. Is start() still the stub?";
-    if (has(r.out, "serve() returned before stop() was called"))
-        return "serve() returned before anyone called stop(): it treated read() == 0, a client closing its "
+    // EOF on from-server before stop() means the server had closed its write end:
+    // serve() had returned (the child prints which came first when it can tell).
+    bool server_gone = has(r.out, "from-server ended") || has(r.out, "after A left: No such file");
+    if (has(r.out, "serve() returned before stop() was called") || (server_gone && !r.timed_out))
+        return "serve() returned before anyone called stop() (the client saw from-server end): it treated read() == 0, a client closing its "
                "end, as the end of everything. While the server holds its own write end of to-server "
                "(in_keep_fd_), read() never returns 0, and clients can come and go.";
     if (r.timed_out) {
@@ -242,7 +250,7 @@ std::string cause_of(const RunResult& r) {
         return "the client waited for a reply that never came: does serve() poll() to-server, read() what is "
                "there, cut it into lines on '\\n', and write each reply, with its '\\n', into from-server?";
     }
-    std::string found = first_failure(r.out);
+    std::string found = failures(r.out);
     if (!found.empty()) return found;
     return "the scenario did not finish (no \"OK\" at the end of stdout).";
 }
@@ -323,7 +331,7 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
         Client c;
         if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
         std::string reply;
-        if (!c.send("hello") || !c.receive(reply)) f.fail("no reply to \"hello\"");
+        if (!c.send("hello") || !c.receive(reply)) f.fail("from-server ended before the reply to \"hello\"");
     };
     s.after_serve = [](MessageServer& server, Findings& f) {
         for (const std::string& path : {server.to_server_path(), server.from_server_path()})
@@ -418,7 +426,7 @@ TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
         Client c;
         std::string line;
         if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
-        if (!c.send(pw::random_word(20)) || !c.receive(line)) return f.fail("no reply to the first message");
+        if (!c.send(pw::random_word(20)) || !c.receive(line)) return f.fail("from-server ended before the reply to the first message");
         c.close_to();  // the client leaves: for a server without its own writer, an end of file
         // send() wakes serve() through the self-pipe: a server still listening writes
         // the line out; one that went back to open() to wait for a client never does.
@@ -517,7 +525,7 @@ TEST(MessageServer, KNewlinesGiveKPlusOneEmptyMessages) {
         if (!c.send(std::string(k, '\n'))) return f.fail(errno_text("the client's write"));  // k + 1 newlines in all
         std::string reply;
         for (int i = 0; i <= k; ++i)
-            if (!c.receive(reply)) return f.fail("only " + std::to_string(i) + " replies came");
+            if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
     };
     s.after_serve = [seen](MessageServer&, Findings& f) {
         if (seen->size() != k + 1 || std::any_of(seen->begin(), seen->end(), [](const std::string& m) { return !m.empty(); }))
@@ -588,24 +596,33 @@ TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
 TEST(MessageServer, ServesClientsThatComeAndGo) {
     FifoDir dir;
     ASSERT_TRUE(dir.ok());
-    std::string a = "A:" + pw::random_word(10), b = "B:" + pw::random_word(10);
+    std::string a = "A:" + pw::random_word(10), b = "B:" + pw::random_word(10), ping = "ping:" + pw::random_word(6);
     Scenario s;
     s.ignore_sigpipe = true;  // client B may write to a server that is gone: that is the server's fault, said below
     s.handler = acking_echo;
-    s.client = [a, b](MessageServer& server, Findings& f) {
+    s.client = [a, b, ping](MessageServer& server, Findings& f) {
         {
             Client ca;  // client A: sends, closes, never reads
             if (!ca.open_to(server)) return f.fail(errno_text("client A's open"));
             if (!ca.send(a) || !wait_for_handler()) return f.fail("client A's message never reached the handler");
             ca.close_to();
         }
-        Client cb;  // client B comes later, sends, and reads every reply there is
+        // A reader comes and reads A's reply. Then the server sends a line of its own:
+        // by the time that line is out, the server has been woken (and has had its
+        // chance to notice that A left).
+        Client reader;
+        if (!reader.open_from(server)) return f.fail(errno_text("the reader's open of from-server"));
+        std::string r1, r2, r3;
+        if (!reader.receive(r1)) return f.fail("from-server ended before A's reply");
+        server.send(ping);
+        if (!reader.receive(r2)) return f.fail("from-server ended before the server's own line");
+        Client cb;  // client B comes later and sends
         if (!cb.open_to(server)) return f.fail(errno_text("client B's open of to-server, after A left"));
-        if (!cb.open_from(server)) return f.fail(errno_text("client B's open of from-server"));
         if (!cb.send(b)) return f.fail(errno_text("client B's write, after A left"));
-        std::string r1, r2;
-        if (!cb.receive(r1) || !cb.receive(r2)) return f.fail("client B got EOF before both replies: " + pw::quote(r1));
-        if (r1 != a || r2 != b) f.fail("client B read " + pw::quote(r1) + " and " + pw::quote(r2) + ", not A's reply then B's");
+        if (!reader.receive(r3)) return f.fail("from-server ended before the reply to client B");
+        if (r1 != a || r2 != ping || r3 != b)
+            f.fail("from-server held " + pw::quote(r1, 20) + ", " + pw::quote(r2, 20) + ", " + pw::quote(r3, 20) +
+                   ": not A's reply, the server's own line, then B's reply");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r, "client A sends and leaves, client B sends: both answered, in order, nothing lost",

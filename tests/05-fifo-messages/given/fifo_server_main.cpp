@@ -43,11 +43,9 @@ int main(int argc, char* argv[]) {
 
     MessageServer server(argv[1]);
     if (upper_case) server.set_handler(upper);
-    if (!server.start()) {
-        std::fprintf(stderr, "fifo_server: %s\n", server.error().c_str());
-        return 1;
-    }
 
+    // The handlers come first: a SIGTERM that arrives while start() runs must stop
+    // the server cleanly too (stop() before serve() makes serve() return at once).
     the_server = &server;
     struct sigaction sa;
     std::memset(&sa, 0, sizeof sa);
@@ -58,6 +56,10 @@ int main(int argc, char* argv[]) {
         return 1;
     }
 
+    if (!server.start()) {
+        std::fprintf(stderr, "fifo_server: %s\n", server.error().c_str());
+        return 1;
+    }
     bool ok = server.serve();  // returns after a signal called stop(); the FIFOs are gone
     the_server = nullptr;
     if (!ok) {
