@@ -164,9 +164,14 @@ RunResult play(const FifoDir& dir, const Scenario& s) {
                 server.stop();
             });
             bool served = server.serve();
-            if (!stop_called) say("serve() returned before stop() was called");
+            if (!served) say("serve() returned false: " + server.error());
+            if (!stop_called) {
+                // Nothing will end the client's waits now; say so and end the whole process.
+                say("serve() returned before stop() was called");
+                _exit(1);
+            }
             client.join();
-            if (!served) findings.fail("serve() returned false: " + server.error());
+            if (!served) findings.fail("serve() returned false");
             else say("serve() returned");
             if (s.after_serve) s.after_serve(server, findings);
             for (const auto& p : findings.problems) say("FAIL: " + p);
@@ -221,13 +226,17 @@ std::string cause_of(const RunResult& r) {
                "0400, which even its owner cannot open for writing. Set the mode again with chmod(path, 0600).";
     if (has(r.out, "start() failed"))
         return "start() returned false; what error() said is in stdout above. Is start() still the stub?";
+    if (has(r.out, "serve() returned false"))
+        return "serve() returned false, with the error() shown in stdout above: a system call failed, or serve() "
+               "is still the stub.";
     // EOF on from-server before stop() means the server had closed its write end:
     // serve() had returned (the child prints which came first when it can tell).
     bool server_gone = has(r.out, "from-server ended") || has(r.out, "after A left: No such file");
     if (has(r.out, "serve() returned before stop() was called") || (server_gone && !r.timed_out))
-        return "serve() returned before anyone called stop() (the client saw from-server end): it treated read() == 0, a client closing its "
-               "end, as the end of everything. While the server holds its own write end of to-server "
-               "(in_keep_fd_), read() never returns 0, and clients can come and go.";
+        return "serve() returned before anyone called stop() (the client saw from-server end): serve() must loop "
+               "until stopping_ is set. If it returned when a client closed its end, it treated read() == 0 as the "
+               "end of everything: while the server holds its own write end of to-server (in_keep_fd_), read() "
+               "never returns 0, and clients can come and go.";
     if (r.timed_out) {
         bool started = has(r.out, "start() returned");
         if (count(r.stuck_report, "waits in open()") > 0 && !started)
@@ -259,10 +268,10 @@ std::string cause_of(const RunResult& r) {
 #define EXPECT_SCENARIO_OK(r, expected, anchor) \
     EXPECT_TRUE((r).ok() && has((r).out, "OK\n")) << pw::explain(r, expected, cause_of(r), anchor, rerun_command())
 
-// The bytes of a mode, as ls shows them: 0600 -> "600".
-std::string octal(mode_t mode) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%o", static_cast<unsigned>(mode & 07777));
+// A mode in octal: 0600 -> "600", or with digits = 4, a umask: 077 -> "0077".
+std::string octal(mode_t mode, int digits = 0) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%0*o", digits, static_cast<unsigned>(mode & 07777));
     return buf;
 }
 
@@ -310,7 +319,7 @@ TEST(MessageServer, CreatesBothFifosWithMode0600) {
                 if (stat(path.c_str(), &st) == -1) f.fail("after start(), " + errno_text(path));
                 else if (!S_ISFIFO(st.st_mode)) f.fail(path + " is not a FIFO: create it with mkfifo()");
                 else if ((st.st_mode & 07777) != 0600)
-                    f.fail(path + " has mode " + octal(st.st_mode) + " under umask 0" + octal(mask) +
+                    f.fail(path + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
                            ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
             }
         };
@@ -318,8 +327,9 @@ TEST(MessageServer, CreatesBothFifosWithMode0600) {
         mode_t old = umask(mask);  // the sandboxed child inherits it
         RunResult r = play(dir, s);
         umask(old);
-        EXPECT_SCENARIO_OK(r, "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask 0" + octal(mask),
+        EXPECT_SCENARIO_OK(r, "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4),
                            "step-1-make-the-two-fifos");
+        if (!r.ok()) break;
     }
 }
 

@@ -1,4 +1,4 @@
-// fifo_server_test.cpp - black-box tests of lesson 05's fifo_server program, with
+// whole_program_test.cpp - black-box tests of lesson 05's fifo_server program, with
 // the three clients the lesson ships: bash, Python 3 and C++.
 //
 // Each test runs one small shell script in the sandbox: it starts fifo_server in the
@@ -68,7 +68,7 @@ RunResult run_session(const FifoDir& dir, const Session& s) {
 std::string session_reproduce(const Session& s) {
     std::string input = s.input.empty() ? "" : "printf '" + s.input.substr(0, 60) + "' | ";
     for (std::size_t at = input.find('\n'); at != std::string::npos; at = input.find('\n', at)) input.replace(at, 1, "\\n");
-    return "DIR=$(mktemp -d); " + pw::program("fifo_server") + " $DIR " + s.flags + " &  " + input + s.shown_client +
+    return "DIR=$(mktemp -d); " + pw::program("fifo_server") + " $DIR " + s.flags + (s.flags.empty() ? "" : " ") + "& " + input + s.shown_client +
            "; kill -" + s.stop + " %1";
 }
 
