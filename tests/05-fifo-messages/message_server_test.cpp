@@ -233,7 +233,7 @@ std::string cause_of(const RunResult& r) {
     // serve() had returned (the child prints which came first when it can tell).
     bool server_gone = has(r.out, "from-server ended") || has(r.out, "after A left: No such file");
     if (has(r.out, "serve() returned before stop() was called") || (server_gone && !r.timed_out))
-        return "serve() returned before anyone called stop() (the client saw from-server end): serve() must loop "
+        return "serve() returned before anyone called stop(): serve() must loop "
                "until stopping_ is set. If it returned when a client closed its end, it treated read() == 0 as the "
                "end of everything: while the server holds its own write end of to-server (in_keep_fd_), read() "
                "never returns 0, and clients can come and go.";
@@ -264,9 +264,19 @@ std::string cause_of(const RunResult& r) {
     return "the scenario did not finish (no \"OK\" at the end of stdout).";
 }
 
+// The lesson section for a failure: the test's own, unless what happened points
+// to a step of its own (a start() that waits in open(), a stop() that wakes nothing).
+std::string anchor_for(const RunResult& r, const std::string& usual) {
+    if (r.timed_out && !has(r.out, "start() returned")) return "step-2-open-without-waiting";
+    if (r.timed_out && has(r.out, "stop() called") && has(r.stuck_report, "waits in poll()"))
+        return "step-5-stop-with-a-self-pipe";
+    return usual;
+}
+
 // One assertion for every scenario: it must end with exit status 0 and "OK".
 #define EXPECT_SCENARIO_OK(r, expected, anchor) \
-    EXPECT_TRUE((r).ok() && has((r).out, "OK\n")) << pw::explain(r, expected, cause_of(r), anchor, rerun_command())
+    EXPECT_TRUE((r).ok() && has((r).out, "OK\n")) \
+        << pw::explain(r, expected, cause_of(r), anchor_for(r, anchor), rerun_command())
 
 // A mode in octal: 0600 -> "600", or with digits = 4, a umask: 077 -> "0077".
 std::string octal(mode_t mode, int digits = 0) {
@@ -305,6 +315,9 @@ void round_trips(MessageServer& server, Findings& f, const std::vector<std::stri
     }
 }
 
+// "DIR/to-server": how failure texts name a FIFO (the directory is a fresh temporary one).
+std::string shown(const std::string& path) { return "DIR" + path.substr(path.rfind('/')); }
+
 // ---- the FIFOs ----------------------------------------------------------------------------
 
 TEST(MessageServer, CreatesBothFifosWithMode0600) {
@@ -316,10 +329,10 @@ TEST(MessageServer, CreatesBothFifosWithMode0600) {
         s.before_serve = [mask](MessageServer& server, Findings& f) {
             for (const std::string& path : {server.to_server_path(), server.from_server_path()}) {
                 struct stat st;
-                if (stat(path.c_str(), &st) == -1) f.fail("after start(), " + errno_text(path));
-                else if (!S_ISFIFO(st.st_mode)) f.fail(path + " is not a FIFO: create it with mkfifo()");
+                if (stat(path.c_str(), &st) == -1) f.fail("after start(), " + errno_text(shown(path)));
+                else if (!S_ISFIFO(st.st_mode)) f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
                 else if ((st.st_mode & 07777) != 0600)
-                    f.fail(path + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
+                    f.fail(shown(path) + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
                            ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
             }
         };
@@ -346,7 +359,7 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
     s.after_serve = [](MessageServer& server, Findings& f) {
         for (const std::string& path : {server.to_server_path(), server.from_server_path()})
             if (access(path.c_str(), F_OK) == 0)
-                f.fail(path + " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
+                f.fail(shown(path) + " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r, "both FIFOs gone once serve() returned after stop()", "step-5-stop-with-a-self-pipe");

@@ -43,9 +43,10 @@ public:
     // client. On failure returns false and error() says why ("mkfifo: File exists").
     bool start();
 
-    // The server loop: waits (poll) for messages, answers each, sends queued replies,
-    // until stop() is called. Then closes everything and removes the FIFOs. Returns
-    // false (error() says why) only when a system call failed.
+    // The server loop, to call once start() has returned true: waits (poll) for
+    // messages, answers each, sends queued replies, until stop() is called. Then closes
+    // the FIFOs and removes them. Returns false (error() says why) only when a system
+    // call failed.
     bool serve();
 
     // Asks serve() to return. Never blocks, and is async-signal-safe: a signal handler
@@ -69,7 +70,7 @@ private:
     bool read_messages();            // reads what is there, calls the handler per line
     bool flush_replies();            // writes queued replies until the FIFO is full
     void wake();                     // one byte into the self-pipe
-    void close_fifos();              // closes the four FIFO descriptors, removes the FIFOs
+    bool close_fifos();              // closes the four FIFO descriptors, removes the FIFOs
 
     std::string to_server_path_;
     std::string from_server_path_;

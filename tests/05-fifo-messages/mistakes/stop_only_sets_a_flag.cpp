@@ -121,8 +121,8 @@ bool MessageServer::serve() {
         if (fds[0].revents & POLLIN) ok = read_messages();
         if (ok) ok = flush_replies();
     }
-    close_fifos();
-    return ok;
+    bool closed = close_fifos();
+    return ok && closed;
 }
 
 bool MessageServer::read_messages() {
@@ -176,15 +176,17 @@ bool MessageServer::flush_replies() {
     return true;
 }
 
-void MessageServer::close_fifos() {
-    // Called by serve() and again by the destructor: each step happens once. A close
-    // that fails is remembered in error_ (there is no caller left to tell).
+bool MessageServer::close_fifos() {
+    // Called by serve() and again by the destructor: each step happens once, and a
+    // failure does not stop the rest of the clean-up.
+    bool ok = true;
     for (int* fd : {&in_fd_, &in_keep_fd_, &out_keep_fd_, &out_fd_}) {
-        if (*fd != -1 && close(*fd) == -1) fail("close");
+        if (*fd != -1 && close(*fd) == -1) ok = fail("close");
         *fd = -1;
     }
     // Remove only what we created. ENOENT is fine: someone deleted it already.
-    if (made_to_server_ && unlink(to_server_path_.c_str()) == -1 && errno != ENOENT) fail("unlink");
-    if (made_from_server_ && unlink(from_server_path_.c_str()) == -1 && errno != ENOENT) fail("unlink");
+    if (made_to_server_ && unlink(to_server_path_.c_str()) == -1 && errno != ENOENT) ok = fail("unlink");
+    if (made_from_server_ && unlink(from_server_path_.c_str()) == -1 && errno != ENOENT) ok = fail("unlink");
     made_to_server_ = made_from_server_ = false;
+    return ok;
 }
