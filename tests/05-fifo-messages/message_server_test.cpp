@@ -744,7 +744,7 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r, std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " +
                               std::to_string(size) + " bytes each: every line arrives whole, once",
-                       "many-writers-and-pipe-buf");
+                       "many-writers-and-pipe_buf");
 }
 
 }  // namespace
