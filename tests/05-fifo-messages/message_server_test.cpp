@@ -1,0 +1,750 @@
+// message_server_test.cpp - white-box tests of lesson 05's MessageServer class.
+//
+// Each test is a scenario played in a sandboxed child process (pw::run_function), so
+// that a server which hangs or dies fails one test, not the suite. In the child, the
+// main thread runs the learner's server (start(), then serve()), and a second thread
+// plays the client: it opens the FIFOs, talks, and finally calls stop(). The child
+// prints what happened, one step a line, and exits 0 when everything was right.
+//
+// A blocked open(), read() or write() in the child is fine: the sandbox's timeout is
+// the guard, and when it fires, its report says where the server was stuck. No test
+// measures how long anything takes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fifo_dir.hpp"
+#include "lesson.hpp"
+#include "message_server.hpp"
+
+namespace {
+
+using fifo_test::FifoDir;
+using pw::RunResult;
+
+// ---- what the sandboxed child uses ----------------------------------------------------
+
+// One line on stdout, written at once (threads must not mix their lines).
+void say(const std::string& line) {
+    std::string s = line + "\n";
+    std::size_t done = 0;
+    while (done < s.size()) {
+        ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
+        if (n <= 0) return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool write_all(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = write(fd, data.data() + done, data.size() - done);
+        if (n == -1) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// A client's end of the conversation: blocking descriptors (the sandbox guards them)
+// and a line reader that keeps what it read past a '\n'.
+struct Client {
+    int to = -1;    // to-server, write end
+    int from = -1;  // from-server, read end
+    std::string pending;
+
+    bool open_to(const MessageServer& s) { return (to = open(s.to_server_path().c_str(), O_WRONLY)) != -1; }
+    bool open_from(const MessageServer& s) { return (from = open(s.from_server_path().c_str(), O_RDONLY)) != -1; }
+    bool send(const std::string& message) { return write_all(to, message + "\n"); }
+    // The next line from the server, without its '\n'; false at EOF or on an error.
+    bool receive(std::string& line) {
+        for (;;) {
+            std::size_t end = pending.find('\n');
+            if (end != std::string::npos) {
+                line = pending.substr(0, end);
+                pending.erase(0, end + 1);
+                return true;
+            }
+            char buf[65536];
+            ssize_t n = read(from, buf, sizeof buf);
+            if (n == -1 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            pending.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    void close_to() { close(to), to = -1; }
+    void close_from() { close(from), from = -1; }
+};
+
+// What a scenario found wrong; printed by the child at the end.
+struct Findings {
+    std::mutex mutex;
+    std::vector<std::string> problems;
+    void fail(const std::string& what) {
+        std::lock_guard<std::mutex> lock(mutex);
+        problems.push_back(what);
+    }
+};
+
+// The handler's way to tell the client thread "that message was handled": one byte
+// through a pipe, made afresh in each sandboxed child.
+int ack_pipe[2] = {-1, -1};
+
+std::string acking_echo(const std::string& message) {
+    ssize_t n = write(ack_pipe[1], "!", 1);
+    (void)n;
+    return message;
+}
+
+// Waits until the handler has seen one more message (the sandbox guards the wait).
+bool wait_for_handler() {
+    char c;
+    for (;;) {
+        ssize_t n = read(ack_pipe[0], &c, 1);
+        if (n == 1) return true;
+        if (n == -1 && errno == EINTR) continue;
+        return false;
+    }
+}
+
+struct Scenario {
+    // The client's part, in its own thread. stop() is called when it returns.
+    std::function<void(MessageServer&, Findings&)> client;
+    MessageServer::Handler handler;                                // empty: the default (echo)
+    std::function<void(MessageServer&, Findings&)> before_serve;   // after start(), in the main thread
+    std::function<void(MessageServer&, Findings&)> after_serve;    // checks once serve() returned
+    double timeout_seconds = 5;
+    bool ignore_sigpipe = false;  // for clients that may write to a server that is gone
+};
+
+// Plays a scenario in a sandboxed child, in a fresh directory.
+RunResult play(const FifoDir& dir, const Scenario& s) {
+    pw::RunOptions options;
+    options.timeout_seconds = s.timeout_seconds;
+    return pw::run_function(
+        [&]() -> int {
+            if (s.ignore_sigpipe) signal(SIGPIPE, SIG_IGN);
+            if (pipe(ack_pipe) == -1) {
+                say(errno_text("pipe"));
+                return 12;
+            }
+            MessageServer server(dir.path());
+            if (s.handler) server.set_handler(s.handler);
+            if (!server.start()) {
+                say("start() failed: " + server.error());
+                return 10;
+            }
+            say("start() returned");
+            Findings findings;
+            if (s.before_serve) s.before_serve(server, findings);
+            std::atomic<bool> stop_called{false};
+            std::thread client([&] {
+                s.client(server, findings);
+                say("stop() called");
+                stop_called = true;
+                server.stop();
+            });
+            bool served = server.serve();
+            if (!served) say("serve() returned false: " + server.error());
+            if (!stop_called) {
+                // Nothing will end the client's waits now; say so and end the whole process.
+                say("serve() returned before stop() was called");
+                _exit(1);
+            }
+            client.join();
+            if (!served) findings.fail("serve() returned false");
+            else say("serve() returned");
+            if (s.after_serve) s.after_serve(server, findings);
+            for (const auto& p : findings.problems) say("FAIL: " + p);
+            if (!findings.problems.empty()) return 1;
+            say("OK");
+            return 0;
+        },
+        options);
+}
+
+// ---- judging a scenario, in the test --------------------------------------------------
+
+std::string rerun_command() {
+    const char* bin = std::getenv("PIPEWORKS_BIN_DIR");
+    std::string dir = bin ? bin : "build/exercises/05-fifo-messages/bin";
+    std::string test = dir.substr(0, dir.rfind('/')) + "/test/05-fifo-messages_test";
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return "PIPEWORKS_BIN_DIR=" + dir + " " + test + " --gtest_filter=" + info->test_suite_name() + "." + info->name();
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::size_t count(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+    return n;
+}
+
+// Every "FAIL: ..." line the child printed (without the prefix), joined.
+std::string failures(const std::string& out) {
+    std::string all;
+    for (std::size_t at = out.find("FAIL: "); at != std::string::npos; at = out.find("FAIL: ", at + 1)) {
+        std::size_t end = out.find('\n', at);
+        all += (all.empty() ? "" : " / ") + out.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+    }
+    return all;
+}
+
+// Why a scenario did not end with "OK", in the learner's terms, computed from what
+// happened: which call the server was stuck in, which signal killed it, what the
+// client found.
+std::string cause_of(const RunResult& r) {
+    if (r.term_signal == SIGPIPE)
+        return "the server was killed by SIGPIPE: it wrote a reply into from-server while no process had "
+               "from-server open for reading. Keep the server's own read end of from-server (out_keep_fd_) open "
+               "until the end; then a write never meets a FIFO without a reader.";
+    if (r.term_signal)
+        return "the server crashed (signal " + std::to_string(r.term_signal) +
+               "); run the reproduce command under gdb to see where.";
+    if (has(r.out, "start() failed") && has(r.out, "Permission denied"))
+        return "start() could not open its own FIFO: under a umask such as 0277, mkfifo(path, 0600) makes mode "
+               "0400, which even its owner cannot open for writing. Set the mode again with chmod(path, 0600).";
+    if (has(r.out, "start() failed"))
+        return "start() returned false; what error() said is in stdout above. Is start() still the stub?";
+    if (has(r.out, "serve() returned false"))
+        return "serve() returned false, with the error() shown in stdout above: a system call failed, or serve() "
+               "is still the stub.";
+    // EOF on from-server before stop() means the server had closed its write end:
+    // serve() had returned (the child prints which came first when it can tell).
+    bool server_gone = has(r.out, "from-server ended") || has(r.out, "after A left: No such file");
+    if (has(r.out, "serve() returned before stop() was called") || (server_gone && !r.timed_out))
+        return "serve() returned before anyone called stop(): serve() must loop "
+               "until stopping_ is set. If it returned when a client closed its end, it treated read() == 0 as the "
+               "end of everything: while the server holds its own write end of to-server (in_keep_fd_), read() "
+               "never returns 0, and clients can come and go.";
+    if (r.timed_out) {
+        bool started = has(r.out, "start() returned");
+        if (count(r.stuck_report, "waits in open()") > 0 && !started)
+            return "start() waits in open(): a FIFO opened without O_NONBLOCK waits until the other side opens "
+                   "it too, and no client comes. Open each read end with O_NONBLOCK first, then the write ends.";
+        if (count(r.stuck_report, "waits in open()") > 0)
+            return "the server waits in open() for the next client, and no self-pipe can wake a blocking open(): "
+                   "neither send() nor stop() gets through, and serve() never returns. Do not reopen to-server "
+                   "when a client leaves: keep the server's own write end of to-server open, then read() never "
+                   "returns 0.";
+        if (has(r.stuck_report, "waits in write()"))
+            return "the server waits in write() on from-server, which is full because no client reads it. Open "
+                   "from-server's write end with O_NONBLOCK; when write() says EAGAIN, keep the rest in outbox_ "
+                   "and poll() for POLLOUT.";
+        if (has(r.out, "stop() called"))
+            return "stop() was called but serve() did not return: stop() must write a byte into the self-pipe, "
+                   "and serve() must poll() the self-pipe's read end with the FIFO and leave its loop when "
+                   "stopping_ is set.";
+        if (!started) return "start() never returned (see what the process was blocked in, above).";
+        return "the client waited for a reply that never came: does serve() poll() to-server, read() what is "
+               "there, cut it into lines on '\\n', and write each reply, with its '\\n', into from-server?";
+    }
+    std::string found = failures(r.out);
+    if (!found.empty()) return found;
+    return "the scenario did not finish (no \"OK\" at the end of stdout).";
+}
+
+// The lesson section for a failure: the test's own, unless what happened points
+// to a step of its own (a start() that waits in open(), a stop() that wakes nothing).
+std::string anchor_for(const RunResult& r, const std::string& usual) {
+    if (r.timed_out && !has(r.out, "start() returned")) return "step-2-open-without-waiting";
+    if (r.timed_out && has(r.out, "stop() called") && has(r.stuck_report, "waits in poll()"))
+        return "step-5-stop-with-a-self-pipe";
+    return usual;
+}
+
+// One assertion for every scenario: it must end with exit status 0 and "OK".
+#define EXPECT_SCENARIO_OK(r, expected, anchor) \
+    EXPECT_TRUE((r).ok() && has((r).out, "OK\n")) \
+        << pw::explain(r, expected, cause_of(r), anchor_for(r, anchor), rerun_command())
+
+// A mode in octal: 0600 -> "600", or with digits = 4, a umask: 077 -> "0077".
+std::string octal(mode_t mode, int digits = 0) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%0*o", digits, static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Random bytes of any value but '\n' (NULs included).
+std::string random_binary(std::mt19937& gen, std::size_t length) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::string s;
+    s.reserve(length);
+    while (s.size() < length) {
+        char c = static_cast<char>(byte(gen));
+        if (c != '\n') s += c;
+    }
+    return s;
+}
+
+// A client that sends each message and waits for its reply before the next.
+void round_trips(MessageServer& server, Findings& f, const std::vector<std::string>& messages,
+                 const std::function<std::string(const std::string&)>& expect = nullptr) {
+    Client c;
+    if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+    std::string reply;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (!c.send(messages[i])) return f.fail(errno_text("the client's write"));
+        if (!c.receive(reply))
+            return f.fail("from-server ended (EOF) before the reply to message " + std::to_string(i + 1));
+        std::string want = expect ? expect(messages[i]) : messages[i];
+        if (reply != want)
+            return f.fail("message " + std::to_string(i + 1) + " of " + std::to_string(messages.size()) + " was " +
+                          pw::quote(messages[i], 40) + ", the reply " + pw::quote(reply, 40) +
+                          ", expected " + pw::quote(want, 40));
+    }
+}
+
+// "DIR/to-server": how failure texts name a FIFO (the directory is a fresh temporary one).
+std::string shown(const std::string& path) { return "DIR" + path.substr(path.rfind('/')); }
+
+// ---- the FIFOs ----------------------------------------------------------------------------
+
+TEST(MessageServer, CreatesBothFifosWithMode0600) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    // Two umasks: 0 lets every bit of mkfifo's mode through, 0277 takes the owner's write bit away.
+    for (mode_t mask : {mode_t(0), mode_t(0277)}) {
+        Scenario s;
+        s.before_serve = [mask](MessageServer& server, Findings& f) {
+            for (const std::string& path : {server.to_server_path(), server.from_server_path()}) {
+                struct stat st;
+                if (stat(path.c_str(), &st) == -1) f.fail("after start(), " + errno_text(shown(path)));
+                else if (!S_ISFIFO(st.st_mode)) f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
+                else if ((st.st_mode & 07777) != 0600)
+                    f.fail(shown(path) + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
+                           ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
+            }
+        };
+        s.client = [](MessageServer&, Findings&) {};
+        mode_t old = umask(mask);  // the sandboxed child inherits it
+        RunResult r = play(dir, s);
+        umask(old);
+        EXPECT_SCENARIO_OK(r, "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4),
+                           "step-1-make-the-two-fifos");
+        if (!r.ok()) break;
+    }
+}
+
+TEST(MessageServer, RemovesTheFifosWhenStopped) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string reply;
+        if (!c.send("hello") || !c.receive(reply)) f.fail("from-server ended before the reply to \"hello\"");
+    };
+    s.after_serve = [](MessageServer& server, Findings& f) {
+        for (const std::string& path : {server.to_server_path(), server.from_server_path()})
+            if (access(path.c_str(), F_OK) == 0)
+                f.fail(shown(path) + " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "both FIFOs gone once serve() returned after stop()", "step-5-stop-with-a-self-pipe");
+}
+
+// ---- stop() in every state ------------------------------------------------------------------
+
+TEST(MessageServer, StartsAndStopsWithNoClient) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.client = [](MessageServer&, Findings&) {};
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "start() returns at once with no client, and serve() returns after stop()",
+                       "step-2-open-without-waiting");
+}
+
+TEST(MessageServer, StopsWhileAClientHoldsBothEnds) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;  // stays open while stop() is called
+        if (!c.open_to(server) || !c.open_from(server)) f.fail(errno_text("the client's open"));
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "serve() returns after stop() while a client holds both FIFOs open",
+                       "step-5-stop-with-a-self-pipe");
+}
+
+TEST(MessageServer, StopsWithAReplyUnread) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.handler = acking_echo;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;  // sends, never reads the reply, and stays open while stop() is called
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.send(pw::random_word(30)) || !wait_for_handler()) f.fail("the message never reached the handler");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "serve() returns after stop() while a reply waits unread in from-server",
+                       "step-5-stop-with-a-self-pipe");
+}
+
+TEST(MessageServer, StopsInTheMiddleOfAMessage) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;  // half a line: the server holds it, waiting for its '\n'
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!write_all(c.to, "half a mess")) f.fail(errno_text("the client's write"));
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "serve() returns after stop() while half a message waits for its newline",
+                       "step-5-stop-with-a-self-pipe");
+}
+
+// The client closes its read end of from-server, then writes: the replies have no
+// client to go to. A server without a reader of its own would die of SIGPIPE.
+TEST(MessageServer, SurvivesAClientThatClosedItsReadEndAndWrote) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.handler = acking_echo;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        c.close_from();
+        // Two messages, one at a time: once the second one is handled, the reply to
+        // the first has been written (or has killed the server).
+        for (int i = 0; i < 2; ++i)
+            if (!c.send(pw::random_word(20)) || !wait_for_handler()) return f.fail("a message never reached the handler");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the server answers into from-server with no client reading it, does not die, and stops",
+                       "step-3-keep-a-handle-on-the-far-end");
+}
+
+TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string ping = "ping:" + pw::random_word(8);
+    Scenario s;
+    s.client = [ping](MessageServer& server, Findings& f) {
+        Client c;
+        std::string line;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.send(pw::random_word(20)) || !c.receive(line)) return f.fail("from-server ended before the reply to the first message");
+        c.close_to();  // the client leaves: for a server without its own writer, an end of file
+        // send() wakes serve() through the self-pipe: a server still listening writes
+        // the line out; one that went back to open() to wait for a client never does.
+        server.send(ping);
+        if (!c.receive(line) || line != ping) f.fail("server.send() after the client closed its write end: no line came");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the server still sends after the client closed its end of to-server, and serve() returns after stop()",
+                       "step-3-keep-a-handle-on-the-far-end");
+}
+
+TEST(MessageServer, StopsAfterBothFifosWereDeleted) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (unlink(server.to_server_path().c_str()) == -1 || unlink(server.from_server_path().c_str()) == -1)
+            f.fail(errno_text("unlink"));
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "serve() returns (true) after stop() even though someone deleted both FIFOs",
+                       "step-5-stop-with-a-self-pipe");
+}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+TEST(MessageServer, EchoesAMessageByteForByte) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string message = pw::random_word(8) + " \t" + pw::random_word(12) + " !?";
+    Scenario s;
+    s.client = [message](MessageServer& server, Findings& f) { round_trips(server, f, {message}); };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the reply " + pw::quote(message + "\n"), "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, AnswersOneHundredRoundTripsOf683Characters) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::vector<std::string> messages;
+    for (int i = 0; i < 100; ++i) messages.push_back(pw::random_word(683));
+    Scenario s;
+    s.client = [messages](MessageServer& server, Findings& f) { round_trips(server, f, messages); };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "100 replies, each the same 683 characters as its message", "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, EchoesSingleLinesFrom1KiBTo16MiB) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.timeout_seconds = 30;  // a cap for slow machines, not a speed limit
+    s.client = [](MessageServer& server, Findings& f) {
+        std::vector<std::string> messages;
+        for (std::size_t size = 1024; size <= 16u << 20; size *= 4) messages.push_back(pw::random_word(16) + std::string(size - 16, 'x'));
+        round_trips(server, f, messages);
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "single lines of 1 KiB, 4 KiB, ... 16 MiB, each echoed whole",
+                       "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, RoundTripsRandomBinaryLinesWithNulBytes) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    s.timeout_seconds = 15;
+    s.client = [](MessageServer& server, Findings& f) {
+        std::mt19937 gen{std::random_device{}()};
+        std::uniform_int_distribution<std::size_t> length(0, 300);
+        std::vector<std::string> messages;
+        for (int i = 0; i < 2500; ++i) messages.push_back(random_binary(gen, length(gen)));
+        messages[1] = std::string("\0\0\0", 3);
+        round_trips(server, f, messages);
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "2500 random binary lines (NUL bytes included, any byte but '\\n'), each echoed exactly",
+                       "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, KNewlinesGiveKPlusOneEmptyMessages) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int k = 7;
+    auto seen = std::make_shared<std::vector<std::string>>();
+    Scenario s;
+    s.handler = [seen](const std::string& m) {
+        seen->push_back(m);
+        return "got " + std::to_string(m.size());
+    };
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.send(std::string(k, '\n'))) return f.fail(errno_text("the client's write"));  // k + 1 newlines in all
+        std::string reply;
+        for (int i = 0; i <= k; ++i)
+            if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
+    };
+    s.after_serve = [seen](MessageServer&, Findings& f) {
+        if (seen->size() != k + 1 || std::any_of(seen->begin(), seen->end(), [](const std::string& m) { return !m.empty(); }))
+            f.fail("the handler got " + std::to_string(seen->size()) + " messages" +
+                   (seen->empty() ? "" : ", the first " + pw::quote(seen->front(), 20)) + " for " + std::to_string(k + 1) +
+                   " newlines: one read() is not one message; every '\\n' ends one");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, std::to_string(k + 1) + " newlines in one write: " + std::to_string(k + 1) +
+                              " empty messages for the handler, " + std::to_string(k + 1) + " replies",
+                       "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, JsonWithEscapedNewlinesRoundTrips) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    // JSON escapes a newline inside a string as the two characters \ and n, so a
+    // JSON document fits on one line and survives newline framing.
+    std::string json = "{\"user\": \"" + pw::random_word(6) + "\", \"text\": \"line one\\nline two\\n\", \"n\": [1, 2]}";
+    Scenario s;
+    s.client = [json](MessageServer& server, Findings& f) { round_trips(server, f, {json, json + " "}); };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the JSON line " + pw::quote(json, 60) + " back unchanged", "step-4-cut-the-byte-stream-into-lines");
+}
+
+TEST(MessageServer, HandlerCanBeSwappedWhileServing) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string word = pw::random_word(10);
+    Scenario s;
+    s.client = [word](MessageServer& server, Findings& f) {
+        round_trips(server, f, {word});  // the default handler echoes
+        server.set_handler([](const std::string& m) { return "<" + m + ">"; });
+        round_trips(server, f, {word}, [](const std::string& m) { return "<" + m + ">"; });
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the echo " + pw::quote(word) + ", then after set_handler() the new reply " + pw::quote("<" + word + ">"),
+                       "step-4-cut-the-byte-stream-into-lines");
+}
+
+// send() right after start(), with no client and more than the FIFO holds: it must
+// not block, and stop() must still work. Ten times over, the way a program that
+// starts and stops servers would.
+TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string first = pw::random_word(12);
+    Scenario s;
+    s.before_serve = [first](MessageServer& server, Findings&) {
+        server.send(first);
+        server.send(std::string(200 * 1024, 'z'));  // three times what a FIFO holds; nobody reads it
+    };
+    s.client = [first](MessageServer& server, Findings& f) {
+        Client c;  // arrives after the sends, reads the first line only
+        if (!c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string line;
+        if (!c.receive(line) || line != first)
+            f.fail("the first line in from-server was " + pw::quote(line, 30) + ", not the message sent before any client came, " + pw::quote(first));
+    };
+    for (int cycle = 1; cycle <= 10; ++cycle) {
+        RunResult r = play(dir, s);
+        EXPECT_SCENARIO_OK(r, "cycle " + std::to_string(cycle) + " of 10: send() returns at once, the client that comes later reads the message, stop() works",
+                           "sending-on-your-own");
+        if (!r.ok()) break;
+    }
+}
+
+TEST(MessageServer, ServesClientsThatComeAndGo) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string a = "A:" + pw::random_word(10), b = "B:" + pw::random_word(10), ping = "ping:" + pw::random_word(6);
+    Scenario s;
+    s.ignore_sigpipe = true;  // client B may write to a server that is gone: that is the server's fault, said below
+    s.handler = acking_echo;
+    s.client = [a, b, ping](MessageServer& server, Findings& f) {
+        {
+            Client ca;  // client A: sends, closes, never reads
+            if (!ca.open_to(server)) return f.fail(errno_text("client A's open"));
+            if (!ca.send(a) || !wait_for_handler()) return f.fail("client A's message never reached the handler");
+            ca.close_to();
+        }
+        // A reader comes and reads A's reply. Then the server sends a line of its own:
+        // by the time that line is out, the server has been woken (and has had its
+        // chance to notice that A left).
+        Client reader;
+        if (!reader.open_from(server)) return f.fail(errno_text("the reader's open of from-server"));
+        std::string r1, r2, r3;
+        if (!reader.receive(r1)) return f.fail("from-server ended before A's reply");
+        server.send(ping);
+        if (!reader.receive(r2)) return f.fail("from-server ended before the server's own line");
+        Client cb;  // client B comes later and sends
+        if (!cb.open_to(server)) return f.fail(errno_text("client B's open of to-server, after A left"));
+        if (!cb.send(b)) return f.fail(errno_text("client B's write, after A left"));
+        if (!reader.receive(r3)) return f.fail("from-server ended before the reply to client B");
+        if (r1 != a || r2 != ping || r3 != b)
+            f.fail("from-server held " + pw::quote(r1, 20) + ", " + pw::quote(r2, 20) + ", " + pw::quote(r3, 20) +
+                   ": not A's reply, the server's own line, then B's reply");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "client A sends and leaves, client B sends: both answered, in order, nothing lost",
+                       "step-3-keep-a-handle-on-the-far-end");
+}
+
+TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int n = 100000;
+    std::string tag = pw::random_word(4);
+    auto seen = std::make_shared<std::vector<std::string>>();
+    Scenario s;
+    s.timeout_seconds = 30;
+    s.handler = [seen](const std::string& m) {
+        seen->push_back(m);
+        return m;
+    };
+    s.client = [tag](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string all;
+        for (int i = 0; i < n; ++i) all += tag + std::to_string(i) + "\n";
+        if (!write_all(c.to, all)) return f.fail(errno_text("the client's write"));  // in big writes: reads see many lines at once
+        std::string reply;
+        for (int i = 0; i < n; ++i) {
+            if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
+            if (reply != tag + std::to_string(i))
+                return f.fail("reply " + std::to_string(i + 1) + " was " + pw::quote(reply, 30) + ", expected " +
+                              pw::quote(tag + std::to_string(i)));
+        }
+    };
+    s.after_serve = [tag, seen](MessageServer&, Findings& f) {
+        if (seen->size() != static_cast<std::size_t>(n)) {
+            std::string sample = seen->empty() ? "" : ", the first " + pw::quote(seen->front(), 40);
+            return f.fail("the handler was called " + std::to_string(seen->size()) + " times for " + std::to_string(n) +
+                          " messages" + sample + ": one read() is not one message; cut on every '\\n'");
+        }
+        for (int i = 0; i < n; ++i)
+            if ((*seen)[i] != tag + std::to_string(i))
+                return f.fail("message " + std::to_string(i + 1) + " reached the handler as " + pw::quote((*seen)[i], 30));
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, std::to_string(n) + " messages written in big chunks: each reaches the handler once, in order, and is answered in order",
+                       "step-4-cut-the-byte-stream-into-lines");
+}
+
+// Lines of at most PIPE_BUF bytes, each in one write(), from several writers at once:
+// the kernel never interleaves them, and the server must not either.
+TEST(MessageServer, SeveralWritersNeverInterleave) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int writers = 4, lines = 500;
+    const std::size_t size = PIPE_BUF;  // with its '\n'
+    auto seen = std::make_shared<std::vector<std::string>>();
+    Scenario s;
+    s.timeout_seconds = 15;
+    s.handler = [seen](const std::string& m) {
+        seen->push_back(m);
+        return std::string();
+    };
+    s.client = [](MessageServer& server, Findings& f) {
+        std::vector<std::thread> threads;
+        for (int w = 0; w < writers; ++w) {
+            threads.emplace_back([&server, &f, w] {
+                int fd = open(server.to_server_path().c_str(), O_WRONLY);  // each writer its own open
+                if (fd == -1) return f.fail(errno_text("a writer's open"));
+                for (int i = 0; i < lines; ++i) {
+                    std::string head = std::to_string(w) + ":" + std::to_string(i) + ":";
+                    std::string line = head + std::string(size - head.size() - 1, static_cast<char>('a' + w)) + "\n";
+                    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+                        return f.fail(errno_text("a writer's single write() of PIPE_BUF bytes"));
+                }
+                close(fd);
+            });
+        }
+        for (auto& t : threads) t.join();
+        Client c;
+        if (!c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string reply;
+        for (int i = 0; i < writers * lines; ++i)
+            if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
+    };
+    s.after_serve = [seen](MessageServer&, Findings& f) {
+        std::vector<std::vector<bool>> got(writers, std::vector<bool>(lines, false));
+        for (const auto& m : *seen) {
+            int w = -1, i = -1;
+            bool ok = std::sscanf(m.c_str(), "%d:%d:", &w, &i) == 2 && w >= 0 && w < writers && i >= 0 && i < lines &&
+                      m.size() == size - 1 && m.find_first_not_of(static_cast<char>('a' + w), m.find(':', m.find(':') + 1) + 1) == std::string::npos;
+            if (!ok) return f.fail("a message was cut or mixed: " + pw::quote(m, 40));
+            got[w][i] = true;
+        }
+        if (seen->size() != static_cast<std::size_t>(writers * lines))
+            f.fail(std::to_string(seen->size()) + " messages reached the handler, not " + std::to_string(writers * lines));
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " +
+                              std::to_string(size) + " bytes each: every line arrives whole, once",
+                       "many-writers-and-pipe_buf");
+}
+
+}  // namespace

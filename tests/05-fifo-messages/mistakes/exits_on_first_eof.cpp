@@ -1,0 +1,193 @@
+// Mistake: no write handle of its own on to-server, and read() == 0 (the first client
+//          leaving) ends serve().
+// Replaces: message_server.cpp
+// Caught by: MessageServer.ServesClientsThatComeAndGo
+// Message: serve() returned before anyone called stop()
+//
+// A catalogue entry of lesson 05: the reference solution with one typical learner
+// mistake. `make test` checks that the test above fails with the message above.
+#include "message_server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+MessageServer::MessageServer(const std::string& dir)
+    : to_server_path_(dir + "/to-server"),
+      from_server_path_(dir + "/from-server"),
+      handler_([](const std::string& message) { return message; }) {}
+
+MessageServer::~MessageServer() {
+    close_fifos();
+    // The self-pipe lives as long as the object: stop() may still be called (from a
+    // signal handler, say) after serve() has returned, and must find it open.
+    for (int fd : wake_fds_)
+        if (fd != -1) close(fd);
+}
+
+bool MessageServer::fail(const char* what) {
+    error_ = std::string(what) + ": " + std::strerror(errno);
+    return false;
+}
+
+bool MessageServer::start() {
+    // mkfifo's mode is filtered by the umask (a umask of 0277 would leave 0400), so set
+    // the mode again with chmod: only the user who runs the server may talk to it.
+    if (mkfifo(to_server_path_.c_str(), 0600) == -1) return fail("mkfifo");
+    made_to_server_ = true;
+    if (mkfifo(from_server_path_.c_str(), 0600) == -1) return fail("mkfifo");
+    made_from_server_ = true;
+    if (chmod(to_server_path_.c_str(), 0600) == -1 || chmod(from_server_path_.c_str(), 0600) == -1)
+        return fail("chmod");
+
+    // The order matters. A read end opened with O_NONBLOCK never waits for a writer;
+    // once it is open, opening the write end never waits either (it has a reader).
+    // Opening a write end first with O_NONBLOCK would fail with ENXIO: no reader yet.
+    in_fd_ = open(to_server_path_.c_str(), O_RDONLY | O_NONBLOCK);
+    if (in_fd_ == -1) return fail("open to-server");
+    // Our own reader on from-server: a write with no reader at all raises SIGPIPE.
+    // With this one open, replies wait in the FIFO for the next client instead.
+    out_keep_fd_ = open(from_server_path_.c_str(), O_RDONLY | O_NONBLOCK);
+    if (out_keep_fd_ == -1) return fail("open from-server");
+    // Non-blocking, so that a client who does not read can never stall the server:
+    // write() then says EAGAIN and the rest of the reply waits in outbox_.
+    out_fd_ = open(from_server_path_.c_str(), O_WRONLY | O_NONBLOCK);
+    if (out_fd_ == -1) return fail("open from-server");
+
+    // The self-pipe: stop() (maybe in a signal handler) writes one byte into it, and
+    // serve()'s poll() wakes up. Both ends non-blocking: a full self-pipe already
+    // holds a wake-up, so stop() must never wait for room.
+    if (pipe(wake_fds_) == -1) return fail("pipe");
+    for (int fd : wake_fds_)
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) return fail("fcntl");
+    return true;
+}
+
+void MessageServer::wake() {
+    int saved = errno;  // stop() may run inside a signal handler: leave errno as it was
+    if (wake_fds_[1] != -1) {
+        ssize_t n = write(wake_fds_[1], "x", 1);
+        (void)n;  // EAGAIN: the pipe is full of wake-ups already, which is just as good
+    }
+    errno = saved;
+}
+
+void MessageServer::stop() {
+    stopping_ = true;
+    wake();
+}
+
+void MessageServer::set_handler(Handler handler) {
+    std::lock_guard<std::mutex> lock(handler_mutex_);
+    handler_ = std::move(handler);
+}
+
+void MessageServer::send(const std::string& message) {
+    {
+        std::lock_guard<std::mutex> lock(outbox_mutex_);
+        outbox_ += message;
+        outbox_ += '\n';
+    }
+    wake();  // serve() now has something to write: let it poll for POLLOUT
+}
+
+bool MessageServer::serve() {
+    bool ok = true;
+    while (ok && !stopping_) {
+        bool pending;
+        {
+            std::lock_guard<std::mutex> lock(outbox_mutex_);
+            pending = sent_ < outbox_.size();
+        }
+        pollfd fds[3] = {{in_fd_, POLLIN, 0}, {wake_fds_[0], POLLIN, 0}, {out_fd_, POLLOUT, 0}};
+        if (poll(fds, pending ? 3 : 2, -1) == -1) {
+            if (errno == EINTR) continue;  // a signal: its handler may have called stop()
+            ok = fail("poll");
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            char drain[64];
+            while (read(wake_fds_[0], drain, sizeof drain) > 0) {
+            }
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP)) ok = read_messages();
+        if (ok) ok = flush_replies();
+    }
+    bool closed = close_fifos();
+    return ok && closed;
+}
+
+bool MessageServer::read_messages() {
+    char buf[65536];
+    ssize_t n = read(in_fd_, buf, sizeof buf);
+    if (n == -1) return errno == EINTR || errno == EAGAIN || fail("read");
+    if (n == 0) {  // end of file: the client is done, and so are we
+        stopping_ = true;
+        return true;
+    }
+    inbox_.append(buf, static_cast<std::size_t>(n));
+
+    // One read() may hold half a message, or three: cut on '\n', and keep the tail
+    // for the next read. Only the new bytes are searched, so a 16 MiB line that
+    // arrives in 64 KiB pieces is not scanned over and over.
+    std::size_t begin = 0;  // where the next message starts
+    std::size_t end;
+    while ((end = inbox_.find('\n', scanned_)) != std::string::npos) {
+        std::string message = inbox_.substr(begin, end - begin);
+        begin = scanned_ = end + 1;
+        Handler handler;
+        {
+            std::lock_guard<std::mutex> lock(handler_mutex_);
+            handler = handler_;  // a copy: the handler may call set_handler() itself
+        }
+        std::string reply = handler(message);
+        std::lock_guard<std::mutex> lock(outbox_mutex_);
+        outbox_ += reply;
+        outbox_ += '\n';
+    }
+    inbox_.erase(0, begin);  // once per read, not once per message
+    scanned_ = inbox_.size();
+    return true;
+}
+
+bool MessageServer::flush_replies() {
+    std::lock_guard<std::mutex> lock(outbox_mutex_);
+    while (sent_ < outbox_.size()) {
+        ssize_t n = write(out_fd_, outbox_.data() + sent_, outbox_.size() - sent_);
+        if (n == -1) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;  // the FIFO is full: poll() says when there is room
+            return fail("write");
+        }
+        sent_ += static_cast<std::size_t>(n);
+    }
+    if (sent_ == outbox_.size()) {
+        outbox_.clear();
+        sent_ = 0;
+    } else if (sent_ > outbox_.size() / 2) {
+        outbox_.erase(0, sent_);  // drop what is out, now and then, not after every write
+        sent_ = 0;
+    }
+    return true;
+}
+
+bool MessageServer::close_fifos() {
+    // Called by serve() and again by the destructor: each step happens once, and a
+    // failure does not stop the rest of the clean-up.
+    bool ok = true;
+    for (int* fd : {&in_fd_, &in_keep_fd_, &out_keep_fd_, &out_fd_}) {
+        if (*fd != -1 && close(*fd) == -1) ok = fail("close");
+        *fd = -1;
+    }
+    // Remove only what we created. ENOENT is fine: someone deleted it already.
+    if (made_to_server_ && unlink(to_server_path_.c_str()) == -1 && errno != ENOENT) ok = fail("unlink");
+    if (made_from_server_ && unlink(from_server_path_.c_str()) == -1 && errno != ENOENT) ok = fail("unlink");
+    made_to_server_ = made_from_server_ = false;
+    return ok;
+}
