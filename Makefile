@@ -47,7 +47,7 @@ selftest-build: $(PROOF_PROGRAMS) $(PROOF_TEST)
 
 $(SHARED)/proof/bin/%: $(PROOF)/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@
+	$(CXX) $(KIT_FLAGS) $< -o $@ -pthread
 
 $(SHARED)/proof/%.o: $(PROOF)/%.cpp
 	@mkdir -p $(@D)

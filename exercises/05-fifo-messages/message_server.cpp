@@ -15,7 +15,7 @@
 //
 // Read lessons/05-fifo-messages.md first; its steps follow the TODOs below. The class
 // and its members are declared in tests/05-fifo-messages/given/message_server.hpp.
-// Check your work with:  make grade LESSON=05     Stuck?  tests/05-fifo-messages/hints.md
+// Check your work with:  make grade LESSON=05     Stuck?  make hint LESSON=05
 #include "message_server.hpp"
 
 #include <fcntl.h>

@@ -16,7 +16,7 @@
 namespace fifo_test {
 
 class FifoDir {
-public:
+  public:
     FifoDir() {
         const char* base = std::getenv("TMPDIR");
         if (!base || !*base) base = P_tmpdir;
@@ -49,7 +49,7 @@ public:
         return names;
     }
 
-private:
+  private:
     std::string path_;
 };
 

@@ -17,8 +17,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -50,7 +50,9 @@ void say(const std::string& line) {
     }
 }
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 bool write_all(int fd, const std::string& data) {
     std::size_t done = 0;
@@ -129,9 +131,9 @@ bool wait_for_handler() {
 struct Scenario {
     // The client's part, in its own thread. stop() is called when it returns.
     std::function<void(MessageServer&, Findings&)> client;
-    MessageServer::Handler handler;                                // empty: the default (echo)
-    std::function<void(MessageServer&, Findings&)> before_serve;   // after start(), in the main thread
-    std::function<void(MessageServer&, Findings&)> after_serve;    // checks once serve() returned
+    MessageServer::Handler handler;                               // empty: the default (echo)
+    std::function<void(MessageServer&, Findings&)> before_serve;  // after start(), in the main thread
+    std::function<void(MessageServer&, Findings&)> after_serve;   // checks once serve() returned
     double timeout_seconds = 5;
     bool ignore_sigpipe = false;  // for clients that may write to a server that is gone
 };
@@ -171,8 +173,10 @@ RunResult play(const FifoDir& dir, const Scenario& s) {
                 _exit(1);
             }
             client.join();
-            if (!served) findings.fail("serve() returned false");
-            else say("serve() returned");
+            if (!served)
+                findings.fail("serve() returned false");
+            else
+                say("serve() returned");
             if (s.after_serve) s.after_serve(server, findings);
             for (const auto& p : findings.problems) say("FAIL: " + p);
             if (!findings.problems.empty()) return 1;
@@ -192,7 +196,9 @@ std::string rerun_command() {
     return "PIPEWORKS_BIN_DIR=" + dir + " " + test + " --gtest_filter=" + info->test_suite_name() + "." + info->name();
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 std::size_t count(const std::string& text, const std::string& part) {
     std::size_t n = 0;
@@ -205,7 +211,8 @@ std::string failures(const std::string& out) {
     std::string all;
     for (std::size_t at = out.find("FAIL: "); at != std::string::npos; at = out.find("FAIL: ", at + 1)) {
         std::size_t end = out.find('\n', at);
-        all += (all.empty() ? "" : " / ") + out.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+        all += (all.empty() ? "" : " / ") +
+               out.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
     }
     return all;
 }
@@ -274,7 +281,7 @@ std::string anchor_for(const RunResult& r, const std::string& usual) {
 }
 
 // One assertion for every scenario: it must end with exit status 0 and "OK".
-#define EXPECT_SCENARIO_OK(r, expected, anchor) \
+#define EXPECT_SCENARIO_OK(r, expected, anchor)   \
     EXPECT_TRUE((r).ok() && has((r).out, "OK\n")) \
         << pw::explain(r, expected, cause_of(r), anchor_for(r, anchor), rerun_command())
 
@@ -310,13 +317,15 @@ void round_trips(MessageServer& server, Findings& f, const std::vector<std::stri
         std::string want = expect ? expect(messages[i]) : messages[i];
         if (reply != want)
             return f.fail("message " + std::to_string(i + 1) + " of " + std::to_string(messages.size()) + " was " +
-                          pw::quote(messages[i], 40) + ", the reply " + pw::quote(reply, 40) +
-                          ", expected " + pw::quote(want, 40));
+                          pw::quote(messages[i], 40) + ", the reply " + pw::quote(reply, 40) + ", expected " +
+                          pw::quote(want, 40));
     }
 }
 
 // "DIR/to-server": how failure texts name a FIFO (the directory is a fresh temporary one).
-std::string shown(const std::string& path) { return "DIR" + path.substr(path.rfind('/')); }
+std::string shown(const std::string& path) {
+    return "DIR" + path.substr(path.rfind('/'));
+}
 
 // ---- the FIFOs ----------------------------------------------------------------------------
 
@@ -329,8 +338,10 @@ TEST(MessageServer, CreatesBothFifosWithMode0600) {
         s.before_serve = [mask](MessageServer& server, Findings& f) {
             for (const std::string& path : {server.to_server_path(), server.from_server_path()}) {
                 struct stat st;
-                if (stat(path.c_str(), &st) == -1) f.fail("after start(), " + errno_text(shown(path)));
-                else if (!S_ISFIFO(st.st_mode)) f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
+                if (stat(path.c_str(), &st) == -1)
+                    f.fail("after start(), " + errno_text(shown(path)));
+                else if (!S_ISFIFO(st.st_mode))
+                    f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
                 else if ((st.st_mode & 07777) != 0600)
                     f.fail(shown(path) + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
                            ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
@@ -340,7 +351,8 @@ TEST(MessageServer, CreatesBothFifosWithMode0600) {
         mode_t old = umask(mask);  // the sandboxed child inherits it
         RunResult r = play(dir, s);
         umask(old);
-        EXPECT_SCENARIO_OK(r, "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4),
+        EXPECT_SCENARIO_OK(r,
+                           "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4),
                            "step-1-make-the-two-fifos");
         if (!r.ok()) break;
     }
@@ -359,7 +371,8 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
     s.after_serve = [](MessageServer& server, Findings& f) {
         for (const std::string& path : {server.to_server_path(), server.from_server_path()})
             if (access(path.c_str(), F_OK) == 0)
-                f.fail(shown(path) + " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
+                f.fail(shown(path) +
+                       " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r, "both FIFOs gone once serve() returned after stop()", "step-5-stop-with-a-self-pipe");
@@ -433,7 +446,8 @@ TEST(MessageServer, SurvivesAClientThatClosedItsReadEndAndWrote) {
         // Two messages, one at a time: once the second one is handled, the reply to
         // the first has been written (or has killed the server).
         for (int i = 0; i < 2; ++i)
-            if (!c.send(pw::random_word(20)) || !wait_for_handler()) return f.fail("a message never reached the handler");
+            if (!c.send(pw::random_word(20)) || !wait_for_handler())
+                return f.fail("a message never reached the handler");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r, "the server answers into from-server with no client reading it, does not die, and stops",
@@ -449,16 +463,19 @@ TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
         Client c;
         std::string line;
         if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
-        if (!c.send(pw::random_word(20)) || !c.receive(line)) return f.fail("from-server ended before the reply to the first message");
+        if (!c.send(pw::random_word(20)) || !c.receive(line))
+            return f.fail("from-server ended before the reply to the first message");
         c.close_to();  // the client leaves: for a server without its own writer, an end of file
         // send() wakes serve() through the self-pipe: a server still listening writes
         // the line out; one that went back to open() to wait for a client never does.
         server.send(ping);
-        if (!c.receive(line) || line != ping) f.fail("server.send() after the client closed its write end: no line came");
+        if (!c.receive(line) || line != ping)
+            f.fail("server.send() after the client closed its write end: no line came");
     };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, "the server still sends after the client closed its end of to-server, and serve() returns after stop()",
-                       "step-3-keep-a-handle-on-the-far-end");
+    EXPECT_SCENARIO_OK(
+        r, "the server still sends after the client closed its end of to-server, and serve() returns after stop()",
+        "step-3-keep-a-handle-on-the-far-end");
 }
 
 TEST(MessageServer, StopsAfterBothFifosWereDeleted) {
@@ -496,7 +513,8 @@ TEST(MessageServer, AnswersOneHundredRoundTripsOf683Characters) {
     Scenario s;
     s.client = [messages](MessageServer& server, Findings& f) { round_trips(server, f, messages); };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, "100 replies, each the same 683 characters as its message", "step-4-cut-the-byte-stream-into-lines");
+    EXPECT_SCENARIO_OK(r, "100 replies, each the same 683 characters as its message",
+                       "step-4-cut-the-byte-stream-into-lines");
 }
 
 TEST(MessageServer, EchoesSingleLinesFrom1KiBTo16MiB) {
@@ -506,7 +524,8 @@ TEST(MessageServer, EchoesSingleLinesFrom1KiBTo16MiB) {
     s.timeout_seconds = 30;  // a cap for slow machines, not a speed limit
     s.client = [](MessageServer& server, Findings& f) {
         std::vector<std::string> messages;
-        for (std::size_t size = 1024; size <= 16u << 20; size *= 4) messages.push_back(pw::random_word(16) + std::string(size - 16, 'x'));
+        for (std::size_t size = 1024; size <= 16u << 20; size *= 4)
+            messages.push_back(pw::random_word(16) + std::string(size - 16, 'x'));
         round_trips(server, f, messages);
     };
     RunResult r = play(dir, s);
@@ -551,14 +570,16 @@ TEST(MessageServer, KNewlinesGiveKPlusOneEmptyMessages) {
             if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
     };
     s.after_serve = [seen](MessageServer&, Findings& f) {
-        if (seen->size() != k + 1 || std::any_of(seen->begin(), seen->end(), [](const std::string& m) { return !m.empty(); }))
+        if (seen->size() != k + 1 ||
+            std::any_of(seen->begin(), seen->end(), [](const std::string& m) { return !m.empty(); }))
             f.fail("the handler got " + std::to_string(seen->size()) + " messages" +
-                   (seen->empty() ? "" : ", the first " + pw::quote(seen->front(), 20)) + " for " + std::to_string(k + 1) +
-                   " newlines: one read() is not one message; every '\\n' ends one");
+                   (seen->empty() ? "" : ", the first " + pw::quote(seen->front(), 20)) + " for " +
+                   std::to_string(k + 1) + " newlines: one read() is not one message; every '\\n' ends one");
     };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, std::to_string(k + 1) + " newlines in one write: " + std::to_string(k + 1) +
-                              " empty messages for the handler, " + std::to_string(k + 1) + " replies",
+    EXPECT_SCENARIO_OK(r,
+                       std::to_string(k + 1) + " newlines in one write: " + std::to_string(k + 1) +
+                           " empty messages for the handler, " + std::to_string(k + 1) + " replies",
                        "step-4-cut-the-byte-stream-into-lines");
 }
 
@@ -567,11 +588,13 @@ TEST(MessageServer, JsonWithEscapedNewlinesRoundTrips) {
     ASSERT_TRUE(dir.ok());
     // JSON escapes a newline inside a string as the two characters \ and n, so a
     // JSON document fits on one line and survives newline framing.
-    std::string json = "{\"user\": \"" + pw::random_word(6) + "\", \"text\": \"line one\\nline two\\n\", \"n\": [1, 2]}";
+    std::string json =
+        "{\"user\": \"" + pw::random_word(6) + "\", \"text\": \"line one\\nline two\\n\", \"n\": [1, 2]}";
     Scenario s;
     s.client = [json](MessageServer& server, Findings& f) { round_trips(server, f, {json, json + " "}); };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, "the JSON line " + pw::quote(json, 60) + " back unchanged", "step-4-cut-the-byte-stream-into-lines");
+    EXPECT_SCENARIO_OK(r, "the JSON line " + pw::quote(json, 60) + " back unchanged",
+                       "step-4-cut-the-byte-stream-into-lines");
 }
 
 TEST(MessageServer, HandlerCanBeSwappedWhileServing) {
@@ -585,8 +608,9 @@ TEST(MessageServer, HandlerCanBeSwappedWhileServing) {
         round_trips(server, f, {word}, [](const std::string& m) { return "<" + m + ">"; });
     };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, "the echo " + pw::quote(word) + ", then after set_handler() the new reply " + pw::quote("<" + word + ">"),
-                       "step-4-cut-the-byte-stream-into-lines");
+    EXPECT_SCENARIO_OK(
+        r, "the echo " + pw::quote(word) + ", then after set_handler() the new reply " + pw::quote("<" + word + ">"),
+        "step-4-cut-the-byte-stream-into-lines");
 }
 
 // send() right after start(), with no client and more than the FIFO holds: it must
@@ -606,12 +630,16 @@ TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
         if (!c.open_from(server)) return f.fail(errno_text("the client's open"));
         std::string line;
         if (!c.receive(line) || line != first)
-            f.fail("the first line in from-server was " + pw::quote(line, 30) + ", not the message sent before any client came, " + pw::quote(first));
+            f.fail("the first line in from-server was " + pw::quote(line, 30) +
+                   ", not the message sent before any client came, " + pw::quote(first));
     };
     for (int cycle = 1; cycle <= 10; ++cycle) {
         RunResult r = play(dir, s);
-        EXPECT_SCENARIO_OK(r, "cycle " + std::to_string(cycle) + " of 10: send() returns at once, the client that comes later reads the message, stop() works",
-                           "sending-on-your-own");
+        EXPECT_SCENARIO_OK(
+            r,
+            "cycle " + std::to_string(cycle) +
+                " of 10: send() returns at once, the client that comes later reads the message, stop() works",
+            "sending-on-your-own");
         if (!r.ok()) break;
     }
 }
@@ -669,7 +697,8 @@ TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
         if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
         std::string all;
         for (int i = 0; i < n; ++i) all += tag + std::to_string(i) + "\n";
-        if (!write_all(c.to, all)) return f.fail(errno_text("the client's write"));  // in big writes: reads see many lines at once
+        if (!write_all(c.to, all))
+            return f.fail(errno_text("the client's write"));  // in big writes: reads see many lines at once
         std::string reply;
         for (int i = 0; i < n; ++i) {
             if (!c.receive(reply)) return f.fail("from-server ended after " + std::to_string(i) + " replies");
@@ -686,11 +715,15 @@ TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
         }
         for (int i = 0; i < n; ++i)
             if ((*seen)[i] != tag + std::to_string(i))
-                return f.fail("message " + std::to_string(i + 1) + " reached the handler as " + pw::quote((*seen)[i], 30));
+                return f.fail("message " + std::to_string(i + 1) + " reached the handler as " +
+                              pw::quote((*seen)[i], 30));
     };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, std::to_string(n) + " messages written in big chunks: each reaches the handler once, in order, and is answered in order",
-                       "step-4-cut-the-byte-stream-into-lines");
+    EXPECT_SCENARIO_OK(
+        r,
+        std::to_string(n) +
+            " messages written in big chunks: each reaches the handler once, in order, and is answered in order",
+        "step-4-cut-the-byte-stream-into-lines");
 }
 
 // Lines of at most PIPE_BUF bytes, each in one write(), from several writers at once:
@@ -733,17 +766,21 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
         std::vector<std::vector<bool>> got(writers, std::vector<bool>(lines, false));
         for (const auto& m : *seen) {
             int w = -1, i = -1;
-            bool ok = std::sscanf(m.c_str(), "%d:%d:", &w, &i) == 2 && w >= 0 && w < writers && i >= 0 && i < lines &&
-                      m.size() == size - 1 && m.find_first_not_of(static_cast<char>('a' + w), m.find(':', m.find(':') + 1) + 1) == std::string::npos;
+            bool ok =
+                std::sscanf(m.c_str(), "%d:%d:", &w, &i) == 2 && w >= 0 && w < writers && i >= 0 && i < lines &&
+                m.size() == size - 1 &&
+                m.find_first_not_of(static_cast<char>('a' + w), m.find(':', m.find(':') + 1) + 1) == std::string::npos;
             if (!ok) return f.fail("a message was cut or mixed: " + pw::quote(m, 40));
             got[w][i] = true;
         }
         if (seen->size() != static_cast<std::size_t>(writers * lines))
-            f.fail(std::to_string(seen->size()) + " messages reached the handler, not " + std::to_string(writers * lines));
+            f.fail(std::to_string(seen->size()) + " messages reached the handler, not " +
+                   std::to_string(writers * lines));
     };
     RunResult r = play(dir, s);
-    EXPECT_SCENARIO_OK(r, std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " +
-                              std::to_string(size) + " bytes each: every line arrives whole, once",
+    EXPECT_SCENARIO_OK(r,
+                       std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " +
+                           std::to_string(size) + " bytes each: every line arrives whole, once",
                        "many-writers-and-pipe_buf");
 }
 

@@ -46,20 +46,21 @@ echo "left in DIR: $(ls -A "$DIR" | tr '\n' ' ')"
 )sh";
 
 struct Session {
-    std::string client;           // shell command; $DIR is the FIFO directory
-    std::string input;            // the client's stdin
-    std::string flags;            // for fifo_server, e.g. --upper
-    std::string stop = "TERM";    // how the server is stopped
-    std::vector<std::string> env; // more NAME=value for the client command
-    std::string shown_client;     // the client command as a learner would type it
+    std::string client;            // shell command; $DIR is the FIFO directory
+    std::string input;             // the client's stdin
+    std::string flags;             // for fifo_server, e.g. --upper
+    std::string stop = "TERM";     // how the server is stopped
+    std::vector<std::string> env;  // more NAME=value for the client command
+    std::string shown_client;      // the client command as a learner would type it
 };
 
 RunResult run_session(const FifoDir& dir, const Session& s) {
     RunOptions options;
     options.timeout_seconds = 5;
     options.stdin_data = s.input;
-    options.extra_env = {"DIR=" + dir.path(), "SERVER=" + pw::program("fifo_server"), "FLAGS=" + s.flags,
-                         "CLIENT=" + s.client, "STOP=" + s.stop, "BIN=" + pw::program("")};
+    options.extra_env = {"DIR=" + dir.path(), "SERVER=" + pw::program("fifo_server"),
+                         "FLAGS=" + s.flags,  "CLIENT=" + s.client,
+                         "STOP=" + s.stop,    "BIN=" + pw::program("")};
     options.extra_env.insert(options.extra_env.end(), s.env.begin(), s.env.end());
     return pw::run({"bash", "-c", kHarness}, options);
 }
@@ -67,12 +68,15 @@ RunResult run_session(const FifoDir& dir, const Session& s) {
 // The session as a learner would type it, from the kit's top folder.
 std::string session_reproduce(const Session& s) {
     std::string input = s.input.empty() ? "" : "printf '" + s.input.substr(0, 60) + "' | ";
-    for (std::size_t at = input.find('\n'); at != std::string::npos; at = input.find('\n', at)) input.replace(at, 1, "\\n");
-    return "DIR=$(mktemp -d); " + pw::program("fifo_server") + " $DIR " + s.flags + (s.flags.empty() ? "" : " ") + "& " + input + s.shown_client +
-           "; kill -" + s.stop + " %1";
+    for (std::size_t at = input.find('\n'); at != std::string::npos; at = input.find('\n', at))
+        input.replace(at, 1, "\\n");
+    return "DIR=$(mktemp -d); " + pw::program("fifo_server") + " $DIR " + s.flags + (s.flags.empty() ? "" : " ") +
+           "& " + input + s.shown_client + "; kill -" + s.stop + " %1";
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 std::size_t count(const std::string& text, const std::string& part) {
     std::size_t n = 0;
@@ -127,19 +131,21 @@ std::string lines(const std::vector<std::string>& words) {
 void expect_echo_session(Session s, const std::string& who, const std::string& anchor) {
     FifoDir dir;
     ASSERT_TRUE(dir.ok());
-    std::vector<std::string> words{pw::random_word(6), pw::random_word(9) + " " + pw::random_word(3), pw::random_word(12)};
+    std::vector<std::string> words{pw::random_word(6), pw::random_word(9) + " " + pw::random_word(3),
+                                   pw::random_word(12)};
     s.input = lines(words);
     RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(lines(words)))
-        << pw::explain(r, "the " + who + " prints each of its lines back, then SIGTERM stops fifo_server (exit 0) and no FIFO is left",
-                       session_cause(r, lines(words)), anchor, session_reproduce(s));
+    EXPECT_EQ(r.out, the_rest(lines(words))) << pw::explain(
+        r, "the " + who + " prints each of its lines back, then SIGTERM stops fifo_server (exit 0) and no FIFO is left",
+        session_cause(r, lines(words)), anchor, session_reproduce(s));
 }
 
 TEST(FifoServer, AnswersTheBashClient) {
     Session s;
     s.client = "bash " + kGiven + "/fifo_client.sh \"$DIR\"";
     s.shown_client = kGiven + "/fifo_client.sh $DIR";
-    expect_echo_session(s, "bash client (it opens from-server, the FIFO it reads, first)", "step-2-open-without-waiting");
+    expect_echo_session(s, "bash client (it opens from-server, the FIFO it reads, first)",
+                        "step-2-open-without-waiting");
 }
 
 TEST(FifoServer, AnswersThePythonClient) {
@@ -178,14 +184,16 @@ TEST(FifoServer, ServesOneClientAfterAnother) {
     ASSERT_TRUE(dir.ok());
     std::string a = pw::random_word(8), b = pw::random_word(8);
     Session s;
-    s.client = "printf '%s\\n' \"$A\" | \"$BIN/fifo_client\" \"$DIR\" && printf '%s\\n' \"$B\" | \"$BIN/fifo_client\" \"$DIR\"";
+    s.client =
+        "printf '%s\\n' \"$A\" | \"$BIN/fifo_client\" \"$DIR\" && printf '%s\\n' \"$B\" | \"$BIN/fifo_client\" "
+        "\"$DIR\"";
     s.env = {"A=" + a, "B=" + b};
     s.shown_client = "echo " + a + " | " + pw::program("fifo_client") + " $DIR; echo " + b + " | " +
                      pw::program("fifo_client") + " $DIR";
     RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(a + "\n" + b + "\n"))
-        << pw::explain(r, "two clients, one after the other, each answered; then a clean stop",
-                       session_cause(r, a + "\n" + b + "\n"), "step-3-keep-a-handle-on-the-far-end", session_reproduce(s));
+    EXPECT_EQ(r.out, the_rest(a + "\n" + b + "\n")) << pw::explain(
+        r, "two clients, one after the other, each answered; then a clean stop", session_cause(r, a + "\n" + b + "\n"),
+        "step-3-keep-a-handle-on-the-far-end", session_reproduce(s));
 }
 
 // The client holds both FIFOs open and sends nothing; the signal must still stop the server.
@@ -196,9 +204,9 @@ TEST(FifoServer, StopsOnSigtermWhileAClientIsAttached) {
     s.client = "exec 5>\"$DIR/to-server\" 6<\"$DIR/from-server\"";
     s.shown_client = "exec 5>$DIR/to-server 6<$DIR/from-server";
     RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(""))
-        << pw::explain(r, "SIGTERM stops fifo_server (exit 0) while a client holds both FIFOs; both FIFOs removed",
-                       session_cause(r, ""), "step-5-stop-with-a-self-pipe", session_reproduce(s));
+    EXPECT_EQ(r.out, the_rest("")) << pw::explain(
+        r, "SIGTERM stops fifo_server (exit 0) while a client holds both FIFOs; both FIFOs removed",
+        session_cause(r, ""), "step-5-stop-with-a-self-pipe", session_reproduce(s));
 }
 
 TEST(FifoServer, StopsOnSigint) {
@@ -209,9 +217,9 @@ TEST(FifoServer, StopsOnSigint) {
     s.client = "true";
     s.shown_client = "true";
     RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(""))
-        << pw::explain(r, "SIGINT (Ctrl-C) stops fifo_server with exit status 0, both FIFOs removed",
-                       session_cause(r, ""), "step-5-stop-with-a-self-pipe", session_reproduce(s));
+    EXPECT_EQ(r.out, the_rest("")) << pw::explain(
+        r, "SIGINT (Ctrl-C) stops fifo_server with exit status 0, both FIFOs removed", session_cause(r, ""),
+        "step-5-stop-with-a-self-pipe", session_reproduce(s));
 }
 
 TEST(FifoServer, PrintsUsageWithoutDirectory) {

@@ -22,10 +22,11 @@ std::string program(const std::string& name) {
     return std::string(dir) + "/" + name;
 }
 
-std::string quote(const std::string& bytes, std::size_t max_shown) {
-    std::string s = "\"";
-    std::size_t shown = bytes.size() < max_shown ? bytes.size() : max_shown;
-    for (std::size_t i = 0; i < shown; ++i) {
+namespace {
+
+std::string escaped(const std::string& bytes, std::size_t from, std::size_t to) {
+    std::string s;
+    for (std::size_t i = from; i < to; ++i) {
         unsigned char c = static_cast<unsigned char>(bytes[i]);
         if (c == '\n')
             s += "\\n";
@@ -43,8 +44,20 @@ std::string quote(const std::string& bytes, std::size_t max_shown) {
             s += static_cast<char>(c);
         }
     }
-    s += "\"";
-    if (shown < bytes.size()) s += "...";
+    return s;
+}
+
+}  // namespace
+
+// Long output shows its beginning and its end: the last lines are often the telling ones.
+std::string quote(const std::string& bytes, std::size_t max_shown) {
+    std::string s;
+    if (bytes.size() <= max_shown) {
+        s = "\"" + escaped(bytes, 0, bytes.size()) + "\"";
+    } else {
+        std::size_t head = max_shown * 2 / 3, tail = max_shown - head;
+        s = "\"" + escaped(bytes, 0, head) + "\" ... \"" + escaped(bytes, bytes.size() - tail, bytes.size()) + "\"";
+    }
     return s + " (" + std::to_string(bytes.size()) + " bytes)";
 }
 

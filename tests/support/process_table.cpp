@@ -37,16 +37,49 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
     return true;
 }
 
-void read_details(ProcessSnapshot& p) {
-    std::string dir = "/proc/" + std::to_string(p.info.pid);
+// "/proc/PID[/task/TID]/syscall": "NR ARG0 ..." when blocked, "running" when not.
+void read_syscall(const std::string& dir, long& nr, unsigned long long& arg0) {
     std::string sc = read_small_file(dir + "/syscall");
     if (sc.rfind("running", 0) == 0) {
-        p.syscall_nr = -1;
+        nr = -1;
     } else if (!sc.empty()) {
         std::istringstream in(sc);
-        std::string arg0;
-        in >> p.syscall_nr >> arg0;
-        p.syscall_arg0 = std::strtoull(arg0.c_str(), nullptr, 16);
+        std::string first_arg;
+        in >> nr >> first_arg;
+        arg0 = std::strtoull(first_arg.c_str(), nullptr, 16);
+    }
+}
+
+bool is_futex(long nr) {
+#ifdef SYS_futex
+    return nr == SYS_futex;
+#else
+    (void)nr;
+    return false;
+#endif
+}
+
+void read_details(ProcessSnapshot& p) {
+    std::string dir = "/proc/" + std::to_string(p.info.pid);
+    read_syscall(dir, p.syscall_nr, p.syscall_arg0);
+    // A main thread in join() waits on a futex; the thread it waits for says more.
+    if (is_futex(p.syscall_nr)) {
+        if (DIR* tasks = opendir((dir + "/task").c_str())) {
+            while (dirent* t = readdir(tasks)) {
+                long tid = std::atol(t->d_name);
+                if (tid <= 0 || tid == p.info.pid) continue;
+                long nr = -2;
+                unsigned long long arg0 = 0;
+                read_syscall(dir + "/task/" + t->d_name, nr, arg0);
+                if (nr >= 0 && !is_futex(nr)) {
+                    p.syscall_nr = nr;
+                    p.syscall_arg0 = arg0;
+                    p.thread = static_cast<pid_t>(tid);
+                    break;
+                }
+            }
+            closedir(tasks);
+        }
     }
     p.wchan = read_small_file(dir + "/wchan");
     if (p.wchan == "0") p.wchan.clear();
@@ -183,6 +216,7 @@ const OpenChannel* channel_at(const ProcessSnapshot& p, unsigned long long fd) {
 
 std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& p, pid_t main_pid) {
     std::string me = who(p, main_pid);
+    if (p.thread) me += ", in its thread " + std::to_string(p.thread) + ",";
     if (p.info.state == 'Z') return me + " has exited, but its parent never waited for it (a zombie).";
     if (p.info.state == 'T' || p.info.state == 't') return me + " is stopped.";
     if (p.syscall_nr == -1) return me + " is running, not blocked: a busy loop that never ends?";

@@ -26,6 +26,7 @@ struct OpenChannel {
 struct ProcessSnapshot {
     ProcessInfo info;
     long syscall_nr = -2;  // -1 running, -2 unknown
+    pid_t thread = 0;      // when the telling call is another thread's: its id
     unsigned long long syscall_arg0 = 0;
     std::string wchan;  // kernel function it sleeps in, if readable
     std::vector<OpenChannel> channels;

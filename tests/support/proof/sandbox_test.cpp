@@ -114,6 +114,14 @@ TEST(SandboxProof, HangIsExplainedByWhoHoldsTheWriteEnd) {
     EXPECT_NE(r.stuck_report.find("write end is still open in: the same process"), std::string::npos) << r.stuck_report;
 }
 
+TEST(SandboxProof, HangInAThreadIsExplainedByThatThread) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "hang explanations need Linux /proc";
+    pw::RunResult r = pw::run({bad("thread_blocks_in_read")}, quick(1));
+    ASSERT_TRUE(r.timed_out) << describe(r);
+    EXPECT_NE(r.stuck_report.find("in its thread"), std::string::npos) << r.stuck_report;
+    EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
+}
+
 TEST(SandboxProof, MissingProgramExitsWith127) {
     pw::RunResult r = pw::run({"build/shared/proof/bin/no-such-program"}, quick(5));
     EXPECT_TRUE(r.exited_with(127)) << describe(r);
