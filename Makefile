@@ -25,7 +25,7 @@ SHARED_BUILDS := $(addprefix shared.,$(LESSONS))
 BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 .PHONY: $(BUILDS) $(SHARED_BUILDS)
 
-all: $(BUILDS) selftest-build ## build every program and test, exercises and solutions
+all: $(BUILDS) selftest-build tools ## build every program and test, exercises and solutions
 
 # Static pattern rules: plain pattern rules are never searched for .PHONY targets.
 $(SHARED_BUILDS): shared.%: $(SUPPORT_LIB)
@@ -58,12 +58,37 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 
 -include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
 
+# ---- pipemap: a live map of a program's processes and pipes (Linux) -----------------------
+PIPEMAP := build/tools/pipemap
+PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
+PIPEMAP_HELPERS := $(patsubst tests/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/pipemap/helpers/*.cpp))
+
+.PHONY: tools
+tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS)
+
+$(PIPEMAP): tests/pipemap/pipemap.cpp $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
+
+$(SHARED)/pipemap/pipemap_test.o: tests/pipemap/pipemap_test.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -c $< -o $@
+
+$(PIPEMAP_TEST): $(SHARED)/pipemap/pipemap_test.o $(SUPPORT_LIB)
+	$(CXX) $^ $(GTEST_LIBS) -o $@
+
+$(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) $< -o $@
+
+-include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d)
+
 # ---- grading and testing --------------------------------------------------------
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference)
 	@$(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON))
 
 test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
-	@$(MAKE) --no-print-directory selftest-build
+	@$(MAKE) --no-print-directory selftest-build tools
 	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
 
 # ---- in a class, and on your own -------------------------------------------------------

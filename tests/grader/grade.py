@@ -434,7 +434,15 @@ def cmd_test(args):
             print_table("solutions", [r])
             problems.append(f"solutions/{r['lesson']} scores {r['points']:g} of {r['max']:g}")
 
-    print("== 3. The pristine exercise stubs must score below full marks")
+    print("== 2b. pipemap draws known topologies (it runs the reference programs built above)")
+    rc, log = run(["build/shared/pipemap/pipemap_test", "--gtest_brief=1"], timeout=600)
+    kill_leftovers()
+    print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
+    if rc != 0:
+        problems.append("pipemap's tests failed:\n" + log[-4000:])
+    checks_run.append("pipemap")
+
+    print("\n== 3. The pristine exercise stubs must score below full marks")
     stubs_src = pristine_exercises(lessons)
     stubs = grade_tree(stubs_src, lessons, out=str(BUILD / "pristine-grade"))
     print_table("exercises (as shipped)", stubs, show_failures=False)

@@ -19,6 +19,7 @@ the kit's top level (so build/solutions/... resolve and scratch files stay out o
 kit). Expected output may use:
   <pid>, <n>   a whole number          <hex>  hexadecimal digits
   <any>        anything on that line   ...    (a line alone) any number of lines
+Runs of spaces match any run of spaces (columns move with the width of a number).
 A block preceded by the line <!-- norun --> is not run (a deliberate hang, a terminal).
 Exit status 0 when everything holds; otherwise each problem is printed with its lesson
 and line, and the exit status is 1.
@@ -125,10 +126,15 @@ def expected_regex(lines):
         if line.strip() == "...":
             parts.append(r"(?:.*\n)*?")
             continue
-        pattern = re.escape(line.rstrip())
-        for token, rx in PLACEHOLDERS.items():
-            pattern = pattern.replace(re.escape(token), rx)
-        parts.append(pattern + r"[ \t]*\n")
+        # Runs of spaces match any run of spaces: columns shift with the width of a pid.
+        words = []
+        for word in line.split():
+            pattern = re.escape(word)
+            for token, rx in PLACEHOLDERS.items():
+                pattern = pattern.replace(re.escape(token), rx)
+            words.append(pattern)
+        indent = r"[ \t]*" if line[:1].isspace() else ""
+        parts.append(indent + r"[ \t]+".join(words) + r"[ \t]*\n")
     return re.compile("".join(parts))
 
 

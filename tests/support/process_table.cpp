@@ -281,6 +281,12 @@ bool available() {
 #endif
 }
 
+ProcessSnapshot one(pid_t pid) {
+    ProcessSnapshot p;
+    if (available() && read_stat(pid, p.info) && p.info.state != 'Z') read_details(p);
+    return p;
+}
+
 std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
     std::vector<ProcessSnapshot> out;
     if (!available()) return out;
@@ -308,6 +314,43 @@ std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
         }
     }
     return out;
+}
+
+std::string serialize(const std::vector<ProcessSnapshot>& tree) {
+    std::ostringstream out;
+    for (const auto& p : tree) {
+        out << "proc " << p.info.pid << ' ' << p.info.ppid << ' ' << p.info.state << ' ' << p.syscall_nr << ' '
+            << p.syscall_arg0 << ' ' << p.thread << ' ' << p.info.command << '\n';
+        for (const auto& ch : p.channels)
+            out << "chan " << p.info.pid << ' ' << ch.fd << ' ' << ch.readable << ' ' << ch.writable << ' ' << ch.inode
+                << ' ' << ch.object << '\n';
+    }
+    return out.str();
+}
+
+std::vector<ProcessSnapshot> deserialize(const std::string& text) {
+    std::vector<ProcessSnapshot> tree;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::istringstream in(line);
+        std::string kind;
+        in >> kind;
+        if (kind == "proc") {
+            ProcessSnapshot p;
+            in >> p.info.pid >> p.info.ppid >> p.info.state >> p.syscall_nr >> p.syscall_arg0 >> p.thread;
+            std::getline(in >> std::ws, p.info.command);
+            tree.push_back(p);
+        } else if (kind == "chan" && !tree.empty()) {
+            OpenChannel ch;
+            pid_t pid;
+            in >> pid >> ch.fd >> ch.readable >> ch.writable >> ch.inode;
+            std::getline(in >> std::ws, ch.object);
+            for (auto& p : tree)
+                if (p.info.pid == pid) p.channels.push_back(ch);
+        }
+    }
+    return tree;
 }
 
 std::string explain_hang(const std::vector<ProcessSnapshot>& tree, pid_t main_pid) {

@@ -36,8 +36,17 @@ namespace process_table {
 
 bool available();  // true where /proc describes processes (Linux)
 
+// One process, with details.
+ProcessSnapshot one(pid_t pid);
+
 // Every descendant of root (not root itself), parents before children.
 std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details);
+
+// A snapshot as text and back (the warden hands snapshots to the test this way).
+// One line per process ("proc PID PPID STATE NR ARG0 THREAD COMMAND") and per channel
+// ("chan PID FD R W INODE OBJECT").
+std::string serialize(const std::vector<ProcessSnapshot>& tree);
+std::vector<ProcessSnapshot> deserialize(const std::string& text);
 
 // Explains, in plain words, what each process is blocked in and who holds the other
 // end of the pipe it waits on. main_pid is the program that was started.

@@ -207,7 +207,10 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     // must still be there to be seen. (Linux reparents them before the program itself
     // becomes a zombie, so reaping "orphans" here could hide a child it never waited for.)
     bool exited = false, timed_out = false;
+    std::string snapshot;
     for (;;) {
+        if (opt.snapshot_after_seconds >= 0 && snapshot.empty() && seconds_since(t0) >= opt.snapshot_after_seconds)
+            snapshot = process_table::serialize(process_table::descendants(getpid(), true)) + "end\n";
         siginfo_t si;
         std::memset(&si, 0, sizeof si);
         if (waitid(P_PID, static_cast<id_t>(main_pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
@@ -231,6 +234,7 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
         }
     }
     if (timed_out) put_text(rep, "stuck", process_table::explain_hang(tree, main_pid));
+    if (!snapshot.empty()) put_text(rep, "snapshot", snapshot);
     if (!process_table::available())
         put_text(rep, "note", "no /proc here: left-behind processes and hang explanations are not reported");
 
@@ -260,13 +264,15 @@ void parse_report(const std::string& rep, RunResult& r) {
         at = eol + 1;
         std::string key;
         line >> key;
-        if (key == "stuck" || key == "note") {
+        if (key == "stuck" || key == "note" || key == "snapshot") {
             std::size_t len = 0;
             line >> len;
             std::string text = rep.substr(at, len);
             at += len;
             if (key == "stuck")
                 r.stuck_report = text;
+            else if (key == "snapshot")
+                r.snapshot = text;
             else
                 r.sandbox_note += text;
         } else if (key == "left") {

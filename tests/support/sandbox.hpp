@@ -37,6 +37,9 @@ struct RunOptions {
     // Linux then returns a short count from a pipe write() that had already moved
     // some bytes. This proves that a program loops on partial writes. Linux only.
     bool interrupt_blocked_writes = false;
+    // Take a snapshot of the process tree (processes, pipes, who holds which end) this
+    // many seconds after the start, if the program still runs then (pipemap uses it).
+    double snapshot_after_seconds = -1;
 };
 
 // One process of the tree, as seen when the program ended or timed out.
@@ -67,6 +70,8 @@ struct RunResult {
     // With interrupt_blocked_writes: every process seen in the tree while stdout was
     // stalled (so a test can check that a child really was forked).
     std::vector<ProcessInfo> seen_while_stalled;
+    // With snapshot_after_seconds: the snapshot, as process_table::serialize wrote it.
+    std::string snapshot;
     // On a timeout: what each process was doing, in words (empty when unknown).
     std::string stuck_report;
     // Anything the sandbox itself could not do (e.g. no /proc): said, not hidden.
