@@ -110,13 +110,16 @@ handout: ## a student copy in DEST: no solutions, no mistake catalogue, fresh gi
 gradescope: ## build/gradescope/autograder.zip, a Gradescope autograder for this kit
 	@$(CLASSROOM) gradescope
 
+diagrams: ## render diagrams/*.mmd to SVG (installs mermaid-cli from npm once; uses Debian's chromium)
+	@$(PYTHON) tests/grader/diagrams.py render
+
 format-check: ## check the kit's C++ (solutions/, tests/) against .clang-format; never exercises/
 	@$(PYTHON) tests/grader/format_check.py
 
 format: ## reformat the kit's C++ to .clang-format (never exercises/)
 	@$(PYTHON) tests/grader/format_check.py --fix
 
-.PHONY: format-check format compile_commands.json
+.PHONY: format-check format compile_commands.json diagrams
 compile_commands.json: ## write compile_commands.json for clangd, VS Code and CLion
 	@$(PYTHON) tests/grader/compile_commands.py
 

@@ -471,6 +471,7 @@ def cmd_test(args):
 
     print("\n== 5. Lessons that cannot rot, and the kit's editor files")
     for name, cmd in (("lessons (shown output, anchors, front matter, index)", ["lessons_check.py"]),
+                      ("diagrams: each SVG up to date with its source, each source in its lesson", ["diagrams.py", "check"]),
                       ("format of the kit's C++", ["format_check.py"]),
                       ("editor files, make help and README targets", ["editor_check.py"]),
                       ("the checkers themselves can fail", ["checks_test.py"]),
