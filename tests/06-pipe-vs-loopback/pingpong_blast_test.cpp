@@ -46,6 +46,10 @@ std::string channel_cause(const RunResult& r, const std::string& via) {
             return "both processes wait in read(), each for the other: does each one write to the channel the "
                    "other reads (End.out of one is End.in of the other)?";
         }
+        if (s.find("whose write end is still open in: the same process") != std::string::npos)
+            return "a process waits for end of file on a pipe while it still holds a write end of that same "
+                   "pipe, so EOF can never come (see above). parent_end and child_end must close every end that "
+                   "belongs to the other process.";
         if (s.find("waits for a child") != std::string::npos && s.find("waits in read()") != std::string::npos)
             return "the child never sees end of file after the parent closed its end, because a write end is "
                    "still open somewhere (see above: whose write end is still open in ...). child_end must "
@@ -62,7 +66,8 @@ std::string channel_cause(const RunResult& r, const std::string& via) {
     if (r.err.find("closed after 0 of") != std::string::npos || r.err.find("ended after 0 of") != std::string::npos)
         return "nothing came through the channel: are open_channel, child_end and parent_end still the stub? "
                "Follow the TODOs in exercises/06-pipe-vs-loopback/transports.cpp.";
-    if (r.err.find("ended after") != std::string::npos || r.err.find("closed after") != std::string::npos)
+    if (r.err.find("ended after") != std::string::npos || r.err.find("closed after") != std::string::npos ||
+        r.err.find("in the middle of a message") != std::string::npos)
         return "bytes went missing on the way: write() can return less than you asked, and write_all must send "
                "the rest; read() too can return less, and read_full must keep reading until it has len bytes.";
     if (r.err.find("differs") != std::string::npos || r.err.find("checksums differ") != std::string::npos)

@@ -142,6 +142,7 @@ int main(int argc, char* argv[]) {
             case 0:
                 child(ch, o, place.child_cpu);  // does not return
             default:
+                stop_on_failure(pid);
                 break;
         }
         run_on_cpu(place.parent_cpu);
@@ -172,6 +173,7 @@ int main(int argc, char* argv[]) {
         close_end(end, "parent");
         int status;
         if (waitpid(pid, &status, 0) == -1) die("waitpid");
+        children_reaped();
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
         if (trailer != sum.value()) {
             char sent[17];

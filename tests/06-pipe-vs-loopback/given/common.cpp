@@ -5,6 +5,8 @@
 #endif
 #include <sched.h>
 #endif
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,13 +20,36 @@
 
 const char* g_program = "lesson06";
 
+namespace {
+std::vector<int> children;
+// A child keeps nothing of this list: after fork() it is the parent's business only.
+pid_t children_owner = 0;
+
+void stop_children() {
+    if (children_owner != getpid()) return;
+    for (int pid : children) kill(pid, SIGKILL);
+    for (int pid : children)
+        while (waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+}
+}  // namespace
+
+void stop_on_failure(int pid) {
+    children_owner = getpid();
+    children.push_back(pid);
+}
+
+void children_reaped() { children.clear(); }
+
 void die(const char* what) {
     std::fprintf(stderr, "%s: %s: %s\n", g_program, what, std::strerror(errno));
+    stop_children();
     _exit(1);
 }
 
 void fail(const std::string& message) {
     std::fprintf(stderr, "%s: %s\n", g_program, message.c_str());
+    stop_children();
     _exit(1);
 }
 

@@ -20,11 +20,17 @@ extern const char* g_program;
 
 // Prints "prog: what: strerror(errno)" on stderr and exits 1. Safe in a child: it
 // uses _exit, so stdio buffers copied from the parent are never flushed twice.
+// In a parent it first stops and reaps the children named with stop_on_failure.
 [[noreturn]] void die(const char* what);
 
 // Prints "prog: message" on stderr and exits 1 (for failures that are not a system
 // call's: a short stream, a wrong echo).
 [[noreturn]] void fail(const std::string& message);
+
+// The given mains name each child they fork here, so that a parent that fails half
+// way (die or fail) kills and reaps its children instead of leaving them behind.
+void stop_on_failure(int pid);
+void children_reaped();  // after the parent's own waitpid: nothing left to stop
 
 // ---- option values ------------------------------------------------------------------
 

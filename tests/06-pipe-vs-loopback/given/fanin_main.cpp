@@ -118,6 +118,7 @@ int main(int argc, char* argv[]) {
         if (pid == -1) die("fork");
         if (pid == 0) client(o, id, listener, port, path);  // does not return
         pids.push_back(pid);
+        stop_on_failure(pid);
     }
 
     Tally tally(clients, static_cast<int>(o.messages));
@@ -138,6 +139,7 @@ int main(int argc, char* argv[]) {
             if (errno != EINTR) die("waitpid");
         failed_clients += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
+    children_reaped();
     if (!path.empty() && unlink(path.c_str()) == -1 && errno != ENOENT) die("unlink");
     if (!dir.empty() && rmdir(dir.c_str()) == -1) die("rmdir");
 

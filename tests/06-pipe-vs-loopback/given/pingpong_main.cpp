@@ -135,6 +135,7 @@ int main(int argc, char* argv[]) {
             case 0:
                 child(ch, o, place.child_cpu);  // does not return
             default:
+                stop_on_failure(pid);
                 break;
         }
         run_on_cpu(place.parent_cpu);
@@ -176,6 +177,7 @@ int main(int argc, char* argv[]) {
         end = End();
         int status;
         if (waitpid(pid, &status, 0) == -1) die("waitpid");
+        children_reaped();
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
     }
     if (end.in >= 0 || end.out >= 0) close_end(end, "parent");
