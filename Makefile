@@ -65,6 +65,11 @@ test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, m
 	@$(MAKE) --no-print-directory selftest-build
 	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
 
+# ---- lesson 06's measurements: pipes versus sockets, on this machine ------------------
+.PHONY: bench
+bench: build.solutions.06-pipe-vs-loopback ## measure pipe, socketpair, Unix socket, TCP (lesson 06): table, build/bench/results.json, chart.svg
+	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
+
 clean: ## remove build/
 	rm -rf build
 

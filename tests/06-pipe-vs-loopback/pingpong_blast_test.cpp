@@ -56,9 +56,6 @@ std::string channel_cause(const RunResult& r, const std::string& via) {
                    "close every descriptor that belongs to the parent.";
         return "the program never finished; what each process was blocked in is listed above.";
     }
-    if (r.term_signal == 13)
-        return "killed by SIGPIPE: a process wrote into a channel whose other end was already closed.";
-    if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
     if (r.err.find("unchanged") != std::string::npos)
         return "the parent got its own message back instead of the child's reply. A pipe is one-way: with one "
                "pipe for both directions, whoever reads first takes the bytes, even the one who wrote them. "
@@ -70,8 +67,15 @@ std::string channel_cause(const RunResult& r, const std::string& via) {
         r.err.find("in the middle of a message") != std::string::npos)
         return "bytes went missing on the way: write() can return less than you asked, and write_all must send "
                "the rest; read() too can return less, and read_full must keep reading until it has len bytes.";
+    if (r.err.find("differs") != std::string::npos && via == "pipe")
+        return "the reply is not the child's answer to the message. A pipe is one-way: if parent and child share "
+               "one pipe for both directions, whoever reads first gets the bytes, even the one who wrote them. Use "
+               "two pipes, one each way.";
     if (r.err.find("differs") != std::string::npos || r.err.find("checksums differ") != std::string::npos)
         return "the bytes that arrived are not the ones sent: check the buffer offsets in write_all and read_full.";
+    if (r.term_signal == 13)
+        return "killed by SIGPIPE: a process wrote into a channel whose other end was already closed.";
+    if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
     if (r.exited_with(2)) return "the program printed its usage: the options above are valid, so this is unexpected.";
     if (!r.err.empty())
         return "the program stopped with the error " + pw::quote(first_line(r.err)) +

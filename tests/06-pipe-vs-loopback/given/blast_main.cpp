@@ -13,6 +13,7 @@
 // --floor: no transport at all, memcpy() of the same pieces from one buffer to another
 // in one process: the memory bandwidth no channel that copies can beat.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +112,9 @@ double memcpy_floor(const Options& o) {
 
 int main(int argc, char* argv[]) {
     g_program = "blast";
+    // A write into a channel whose reader is gone should be an error we report
+    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
+    signal(SIGPIPE, SIG_IGN);
     Options o = parse(argc, argv);
     Placement place = plan_placement(o.pin);
     long pipe_size = 0;

@@ -96,6 +96,9 @@ std::string json_text(const std::string& s) {
 
 int main(int argc, char* argv[]) {
     g_program = "fanin";
+    // A write into a channel whose reader is gone should be an error we report
+    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
+    signal(SIGPIPE, SIG_IGN);
     Options o = parse(argc, argv);
     int clients = static_cast<int>(o.clients);
 
