@@ -9,7 +9,8 @@ For every transport it runs the reference programs of lesson 06 (--json):
   latency     pingpong, messages of 64 B, 4 KiB and 64 KiB, both processes on the same
               CPU and on two different CPUs (--pin same / cross)
   throughput  blast, 256 MiB in 64 KiB writes, same CPU and cross CPU; the pipe once
-              more with a 1 MiB buffer (--pipe-size)
+              more with a 1 MiB buffer (--pipe-size), and (Linux) with the advanced
+              --splice sender (vmsplice), with the default and a 1 MiB buffer
   floors      pingpong --floor (one process writes and reads back the same channel: no
               wake-up) and blast --floor (memcpy of the same pieces: no channel at all)
 Each figure is the median of --reps runs (3). It prints Markdown tables with every
@@ -29,6 +30,9 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
 VIAS = ["pipe", "socketpair", "unix", "tcp"]
+ROW_NAMES = {"pipe-1M": "pipe, 1 MiB buffer", "pipe-splice": "pipe, vmsplice sender (advanced)",
+             "pipe-splice-1M": "pipe, vmsplice sender, 1 MiB buffer"}
+SPLICE_ROWS = ("pipe-splice", "pipe-splice-1M")
 SIZES = [64, 4096, 65536]
 BLAST_BYTES = "256M"
 CHUNK = "64K"
@@ -68,11 +72,11 @@ def ratio(x, base):
 def svg_chart(latency, throughput, pins):
     """Two bar groups, drawn by hand: 64-byte round trip (us) and throughput (GB/s)."""
     colours = {"same": "#0af", "cross": "#f96"}
-    width, row, left = 900, 22, 110
+    width, row, left = 960, 22, 300
     panels = [("Round trip, 64-byte messages (median µs, lower is better)",
                [(v, {p: latency[v][64].get(p) for p in pins}) for v in VIAS]),
               ("Throughput, 64 KiB writes (GB/s, higher is better)",
-               [(v, {p: throughput[v].get(p) for p in pins}) for v in VIAS + ["pipe-1M"]])]
+               [(v, {p: throughput[v].get(p) for p in pins}) for v in throughput])]
     parts, y = [], 30
     for title, rows in panels:
         values = [x for _, d in rows for x in d.values() if x]
@@ -86,7 +90,7 @@ def svg_chart(latency, throughput, pins):
                     continue
                 w = (width - left - 120) * value / top
                 y += row
-                parts.append(f'<text x="{left - 8}" y="{y - 6}" font-size="12" text-anchor="end">{name} ({pin})</text>')
+                parts.append(f'<text x="{left - 8}" y="{y - 6}" font-size="12" text-anchor="end">{ROW_NAMES.get(name, name)} ({pin})</text>')
                 parts.append(f'<rect x="{left}" y="{y - row + 4}" width="{w:.1f}" height="{row - 6}" '
                              f'fill="{colours[pin]}" stroke="#333"/>')
                 parts.append(f'<text x="{left + w + 6:.1f}" y="{y - 6}" font-size="12">{value:.2f}</text>')
@@ -123,9 +127,10 @@ def main():
                                 "same", "--json"], "median_us", args.reps)
             latency[via][size]["floor"] = med
 
-    throughput = {v: {} for v in VIAS + ["pipe-1M"]}
-    for via in VIAS + ["pipe-1M"]:
-        extra = ["--pipe-size", "1M"] if via == "pipe-1M" else []
+    rows = VIAS + ["pipe-1M"] + (list(SPLICE_ROWS) if sys.platform.startswith("linux") else [])
+    throughput = {v: {} for v in rows}
+    for via in rows:
+        extra = (["--pipe-size", "1M"] if via.endswith("-1M") else []) + (["--splice"] if "splice" in via else [])
         for pin in pins:
             med, _ = median_of([blast, "--via", via.split("-")[0], "--bytes", BLAST_BYTES, "--chunk", CHUNK, "--pin",
                                 pin, "--json"] + extra, "gb_per_s", args.reps)
@@ -150,16 +155,16 @@ def main():
             cells = [f"{d[p]:.1f}" for p in pins] + [f"{d['floor']:.1f}"]
             cells += [x for p in pins for x in (ratio(d[p], base[p]), ratio(d[p], d["floor"]))]
             lines.append(f"| {via} | {size} B | " + " | ".join(cells) + " |")
-    lines += ["", f"Throughput (blast, {BLAST_BYTES}B in {CHUNK}B writes), GB/s; floor = memcpy of the same pieces "
+    lines += ["", f"Throughput (blast, 256 MiB in 64 KiB writes), GB/s; floor = memcpy of the same pieces "
                   f"= {memcpy:.1f} GB/s:", ""]
     head = "| transport | " + " | ".join(f"{p} CPU" for p in pins) + " | " + \
            " | ".join(f"{p} ÷ pipe | {p} ÷ memcpy" for p in pins) + " |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
-    for via in VIAS + ["pipe-1M"]:
+    for via in rows:
         d, base = throughput[via], throughput["pipe"]
         cells = [f"{d[p]:.2f}" for p in pins]
         cells += [x for p in pins for x in (ratio(d[p], base[p]), ratio(d[p], memcpy))]
-        name = "pipe, 1 MiB buffer" if via == "pipe-1M" else via
+        name = ROW_NAMES.get(via, via)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Placement: " + "; ".join(f"--pin {p}: {placement[p]}" for p in pins)]
     if len(pins) == 1:

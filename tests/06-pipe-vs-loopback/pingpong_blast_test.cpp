@@ -273,6 +273,14 @@ void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
 
 TEST(Blast, PipeDeliversEveryByte) { check_blast("pipe"); }
 TEST(Blast, PipeWithABiggerBufferDeliversEveryByte) { check_blast("pipe", {"--pipe-size", "1M"}); }
+// Advanced part (Linux): the child vmsplice()s its pages into your pipe.
+TEST(Blast, PipeWithVmspliceDeliversEveryByte) {
+#ifndef __linux__
+    GTEST_SKIP() << "vmsplice is Linux only";
+#else
+    check_blast("pipe", {"--splice"});
+#endif
+}
 TEST(Blast, SocketpairDeliversEveryByte) { check_blast("socketpair"); }
 TEST(Blast, UnixSocketDeliversEveryByte) { check_blast("unix"); }
 TEST(Blast, TcpDeliversEveryByte) { check_blast("tcp"); }
