@@ -36,6 +36,10 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
     long long received = number(j, "received"), expected = number(j, "expected");
     long long heard = number(j, "clients_heard"), garbled = number(j, "garbled");
     std::string problem = text(j, "first_problem");
+    if (received == 0 && garbled == 0 && r.err.find("client: Bad file descriptor") != std::string::npos)
+        return "the clients could not connect: fanin's clients use your connect_tcp / connect_unix and its "
+               "server your listen_tcp / listen_unix (transports.cpp). Make those work first (the Transports and "
+               "PingPong tests), then fanin_server.cpp.";
     if (received == 0 && garbled == 0)
         return "nothing arrived: is fanin_server.cpp still the stub? Follow its TODOs.";
     if (garbled > 0) {

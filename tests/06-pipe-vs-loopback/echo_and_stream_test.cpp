@@ -1,4 +1,4 @@
-// pingpong_blast_test.cpp - black-box tests of lesson 06's pingpong and blast.
+// echo_and_stream_test.cpp - black-box tests of lesson 06's pingpong and blast.
 //
 // Correctness only: no test looks at a time. Every run uses a random seed, size and
 // count, and the test recomputes the checksum the program must print, so every byte

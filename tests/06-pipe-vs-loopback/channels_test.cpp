@@ -1,4 +1,4 @@
-// transports_test.cpp - white-box tests of the functions in transports.cpp.
+// channels_test.cpp - white-box tests of the functions in transports.cpp.
 //
 // Each test calls your functions inside a sandboxed child (pw::run_function), so a
 // hang or a crash fails that test alone. Options are checked on the sockets
@@ -53,79 +53,6 @@ int nodelay_of(int fd) {
     socklen_t len = sizeof on;
     if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0) return -1;
     return on != 0;
-}
-
-TEST(Transports, TcpSocketsHaveNoDelayOn) {
-    RunResult r = pw::run_function([] {
-        std::uint16_t port = 0;
-        int listener = test_listener(&port);
-        if (listener < 0) return 90;
-        int client = connect_tcp(port);  // yours
-        int accepted = accept_connection(listener, Via::Tcp);  // yours
-        std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
-        return 0;
-    }, [] { RunOptions o; o.timeout_seconds = 5; return o; }());
-    bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
-    std::string cause;
-    if (r.out.find("connect_tcp 0") != std::string::npos)
-        cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
-    if (r.out.find("accept_connection 0") != std::string::npos)
-        cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
-    if (!cause.empty())
-        cause += "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
-                 "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
-                 "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
-    else if (r.out.find("-1") != std::string::npos)
-        cause = "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
-                "the stub?";
-    else
-        cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",
-                                   pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
-                                   "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
-                                   "then getsockopt(TCP_NODELAY)");
-}
-
-TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
-    RunResult r = pw::run_function([] {
-        std::uint16_t port = 0;
-        int fd = listen_tcp(&port);  // yours
-        sockaddr_in a;
-        std::memset(&a, 0, sizeof a);
-        socklen_t len = sizeof a;
-        int listening = 0;
-        socklen_t llen = sizeof listening;
-        if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
-            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) != 0) {
-            std::printf("not a socket\n");
-            return 0;
-        }
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
-        std::printf("%s %u %s %s\n", ip, static_cast<unsigned>(ntohs(a.sin_port)),
-                    ntohs(a.sin_port) == port && port != 0 ? "reported" : "misreported",
-                    listening ? "listening" : "not-listening");
-        return 0;
-    });
-    std::string out = r.out;
-    bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
-    std::string cause;
-    if (out.rfind("0.0.0.0", 0) == 0)
-        cause = "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
-                "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
-    else if (out.find("misreported") != std::string::npos)
-        cause = "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
-                "chose with getsockname() (and ntohs() the answer).";
-    else if (out.find("not-listening") != std::string::npos)
-        cause = "the socket is bound but not listening: call listen().";
-    else if (out.find("not a socket") != std::string::npos)
-        cause = "listen_tcp did not return a socket: is it still the stub?";
-    else
-        cause = "listen_tcp failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("a listening socket on 127.0.0.1, on the port listen_tcp reported",
-                                   pw::quote(out) + ", " + r.status(), cause,
-                                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
-                                   "make grade LESSON=06   # the test calls listen_tcp, then getsockname()");
 }
 
 // A reader child drains a pipe slowly while a timer signal keeps interrupting the
@@ -192,6 +119,79 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
                                           "read_full-and-write_all",
                                           "make grade LESSON=06   # the test calls write_all on a pipe under a "
                                           "timer signal (setitimer)");
+}
+
+TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
+    RunResult r = pw::run_function([] {
+        std::uint16_t port = 0;
+        int fd = listen_tcp(&port);  // yours
+        sockaddr_in a;
+        std::memset(&a, 0, sizeof a);
+        socklen_t len = sizeof a;
+        int listening = 0;
+        socklen_t llen = sizeof listening;
+        if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) != 0) {
+            std::printf("not a socket\n");
+            return 0;
+        }
+        char ip[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+        std::printf("%s %u %s %s\n", ip, static_cast<unsigned>(ntohs(a.sin_port)),
+                    ntohs(a.sin_port) == port && port != 0 ? "reported" : "misreported",
+                    listening ? "listening" : "not-listening");
+        return 0;
+    });
+    std::string out = r.out;
+    bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
+    std::string cause;
+    if (out.rfind("0.0.0.0", 0) == 0)
+        cause = "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
+                "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
+    else if (out.find("misreported") != std::string::npos)
+        cause = "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
+                "chose with getsockname() (and ntohs() the answer).";
+    else if (out.find("not-listening") != std::string::npos)
+        cause = "the socket is bound but not listening: call listen().";
+    else if (out.find("not a socket") != std::string::npos)
+        cause = "listen_tcp did not return a socket: is it still the stub?";
+    else
+        cause = "listen_tcp failed: " + sandbox_status(r);
+    EXPECT_TRUE(ok) << pw::explain("a listening socket on 127.0.0.1, on the port listen_tcp reported",
+                                   pw::quote(out) + ", " + r.status(), cause,
+                                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
+                                   "make grade LESSON=06   # the test calls listen_tcp, then getsockname()");
+}
+
+TEST(Transports, TcpSocketsHaveNoDelayOn) {
+    RunResult r = pw::run_function([] {
+        std::uint16_t port = 0;
+        int listener = test_listener(&port);
+        if (listener < 0) return 90;
+        int client = connect_tcp(port);  // yours
+        int accepted = accept_connection(listener, Via::Tcp);  // yours
+        std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
+        return 0;
+    }, [] { RunOptions o; o.timeout_seconds = 5; return o; }());
+    bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
+    std::string cause;
+    if (r.out.find("connect_tcp 0") != std::string::npos)
+        cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
+    if (r.out.find("accept_connection 0") != std::string::npos)
+        cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
+    if (!cause.empty())
+        cause += "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
+                 "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
+                 "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
+    else if (r.out.find("-1") != std::string::npos)
+        cause = "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
+                "the stub?";
+    else
+        cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
+    EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",
+                                   pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
+                                   "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
+                                   "then getsockopt(TCP_NODELAY)");
 }
 
 }  // namespace
