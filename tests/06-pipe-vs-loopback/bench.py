@@ -69,6 +69,10 @@ def ratio(x, base):
     return f"{x / base:.2f}x" if base else "-"
 
 
+def percent(x, base):
+    return f"{100 * x / base:.1f} %" if base else "-"
+
+
 def svg_chart(latency, throughput, pins):
     """Two bar groups, drawn by hand: 64-byte round trip (us) and throughput (GB/s)."""
     colours = {"same": "#0af", "cross": "#f96"}
@@ -158,12 +162,12 @@ def main():
     lines += ["", f"Throughput (blast, 256 MiB in 64 KiB writes), GB/s; floor = memcpy of the same pieces "
                   f"= {memcpy:.1f} GB/s:", ""]
     head = "| transport | " + " | ".join(f"{p} CPU" for p in pins) + " | " + \
-           " | ".join(f"{p} ÷ pipe | {p} ÷ memcpy" for p in pins) + " |"
+           " | ".join(f"{p} ÷ pipe | {p} / memcpy" for p in pins) + " |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for via in rows:
         d, base = throughput[via], throughput["pipe"]
         cells = [f"{d[p]:.2f}" for p in pins]
-        cells += [x for p in pins for x in (ratio(d[p], base[p]), ratio(d[p], memcpy))]
+        cells += [x for p in pins for x in (ratio(d[p], base[p]), percent(d[p], memcpy))]
         name = ROW_NAMES.get(via, via)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Placement: " + "; ".join(f"--pin {p}: {placement[p]}" for p in pins)]
