@@ -50,13 +50,14 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
                "unfinished line: with one buffer for all, the start of one client's line gets glued to another "
                "client's bytes.";
     }
-    if (heard == 1 && kClients > 1)
-        return "only 1 of the " + std::to_string(kClients) + " clients was heard: the server served the first "
+    long long clients = number(j, "clients");
+    if (heard == 1 && clients > 1)
+        return "only 1 of the " + std::to_string(clients) + " clients was heard: the server served the first "
                "client and stopped. It must accept every client and read all of them, watching every connection "
                "(and the listener) with poll().";
     if (received < expected)
         return std::to_string(expected - received) + " messages were lost, from " + std::to_string(heard) + " of " +
-               std::to_string(kClients) + " clients heard: read every connection until its end of file (read() "
+               std::to_string(clients) + " clients heard: read every connection until its end of file (read() "
                "returns 0), and stop only when every client has finished.";
     if (!leftovers.empty())
         return "left in TMPDIR after the run: " + leftovers + " (the given main removes its own files; is it "
@@ -84,6 +85,23 @@ void check_fanin(const std::string& via, const std::string& anchor) {
                                "all " + std::to_string(all) + " messages of " + std::to_string(kClients) +
                                    " clients, whole and in order, over " + via + "; exit status 0",
                                fanin_cause(r, j, parsed, via, leftovers), anchor);
+}
+
+TEST(FanIn, PrintsTheDocumentedJson) {
+    lesson06::ScratchTmp tmp;
+    RunOptions options;
+    options.extra_env = {tmp.env()};
+    RunResult r = pw::run({pw::program("fanin"), "--via", "unix", "--clients", "2", "--messages", "100", "--json"},
+                          options);
+    std::string problem = lesson06::json_problem(r.out, {"via", "clients", "messages", "expected", "received", "lost",
+                                                         "garbled", "clients_heard", "clients_finished", "ok"});
+    std::map<std::string, std::string> j;
+    bool parsed = lesson06::parse_flat_json(r.out, &j);
+    EXPECT_TRUE(r.ok() && problem.empty())
+        << explain(r, "one JSON object with via, clients, messages, expected, received, lost, garbled, "
+                      "clients_heard, clients_finished and ok; exit status 0",
+                   problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem,
+                   "what-the-programs-report");
 }
 
 TEST(FanIn, TcpLosesNothingWithEightClients) { check_fanin("tcp", "many-clients-one-server"); }

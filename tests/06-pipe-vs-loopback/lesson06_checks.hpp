@@ -175,6 +175,21 @@ inline std::string blast_checksum(unsigned long long bytes, std::size_t chunk, u
     return sum.hex();
 }
 
+// "" when out is one JSON object (python3's json module is the referee) that has every
+// one of fields; otherwise what is wrong, in words.
+inline std::string json_problem(const std::string& out, const std::vector<std::string>& fields) {
+    pw::RunOptions py;
+    py.stdin_data = out;
+    pw::RunResult check = pw::run({"python3", "-c", "import json, sys; json.load(sys.stdin)"}, py);
+    if (!check.ok()) return "python3's json module rejects stdout: " + check.err.substr(0, check.err.find('\n'));
+    std::map<std::string, std::string> j;
+    if (!parse_flat_json(out, &j)) return "stdout is not one flat JSON object";
+    std::string missing;
+    for (const auto& f : fields)
+        if (!j.count(f)) missing += (missing.empty() ? "" : ", ") + f;
+    return missing.empty() ? "" : "fields missing from the JSON object: " + missing;
+}
+
 // Counts the times `needle` occurs in `hay`.
 inline int count_of(const std::string& hay, const std::string& needle) {
     int n = 0;
