@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
@@ -98,8 +99,9 @@ inline unsigned long long random_number(unsigned long long low, unsigned long lo
 class ScratchTmp {
   public:
     ScratchTmp() {
-        char name[] = "/tmp/pw06-test-XXXXXX";
-        if (mkdtemp(name)) dir_ = name;
+        const char* base = std::getenv("TMPDIR");
+        std::string name = std::string(base && *base ? base : P_tmpdir) + "/pw06-test-XXXXXX";
+        if (mkdtemp(&name[0])) dir_ = name.c_str();
     }
     ~ScratchTmp() { remove_below(dir_, true); }
     std::string env() const { return "TMPDIR=" + dir_; }

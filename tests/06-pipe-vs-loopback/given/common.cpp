@@ -93,7 +93,7 @@ bool parse_size(const std::string& text, unsigned long long* value) {
 
 std::string temp_dir_template() {
     const char* dir = std::getenv("TMPDIR");
-    return std::string(dir && *dir ? dir : "/tmp") + "/pipeworks-XXXXXX";
+    return std::string(dir && *dir ? dir : P_tmpdir) + "/pipeworks-XXXXXX";  // P_tmpdir: stdio's default
 }
 
 std::string Placement::describe() const {

@@ -42,7 +42,7 @@ bool parse_via(const std::string& text, Via* via);
 // "4096", "64K", "1M", "1G" (powers of 1024). False on anything else or on 0.
 bool parse_size(const std::string& text, unsigned long long* value);
 
-// A template for mkdtemp(): "$TMPDIR/pipeworks-XXXXXX" ("/tmp/..." without TMPDIR).
+// A template for mkdtemp(): "$TMPDIR/pipeworks-XXXXXX" (stdio's P_tmpdir without TMPDIR).
 std::string temp_dir_template();
 
 // ---- placement: which CPU each process runs on --------------------------------------
