@@ -2,10 +2,23 @@
 // messages each, one server. The given main checks every line (client, order,
 // payload) and reports in JSON; these tests read that report and the scratch TMPDIR.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
+#include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
 
@@ -107,5 +120,113 @@ TEST(FanIn, PrintsTheDocumentedJson) {
 TEST(FanIn, TcpLosesNothingWithEightClients) { check_fanin("tcp", "many-clients-one-server"); }
 TEST(FanIn, UnixLosesNothingWithEightClients) { check_fanin("unix", "many-clients-one-server"); }
 TEST(FanIn, FifoLosesNothingWithEightClients) { check_fanin("fifo", "the-fifo-way-and-pipe_buf"); }
+
+#ifdef __linux__
+// True when pid sleeps in a call that waits for input (read, poll, select, ...).
+bool waits_for_input(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat"), sc("/proc/" + std::to_string(pid) + "/syscall");
+    std::string line;
+    std::getline(stat, line);
+    std::size_t close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'S') return false;
+    long nr = -1;
+    if (!(sc >> nr)) return false;
+    return nr == SYS_read || nr == SYS_readv || nr == SYS_ppoll || nr == SYS_pselect6
+#ifdef SYS_poll
+           || nr == SYS_poll
+#endif
+#ifdef SYS_select
+           || nr == SYS_select
+#endif
+        ;
+}
+#endif
+
+// Two clients that never overlap: the second opens the FIFO only after the first has
+// closed it and the server has read every byte. At that moment no client holds the
+// FIFO open for writing; a server without a write end of its own reads EOF there and
+// stops, and the second client's messages are lost.
+TEST(FanIn, FifoServerWaitsForALateClient) {
+#ifndef __linux__
+    GTEST_SKIP() << "watching the server's state needs /proc (Linux)";
+#else
+    const int messages = static_cast<int>(lesson06::random_number(200, 2000));
+    RunResult r = pw::run_function([messages] {
+        const char* base = std::getenv("TMPDIR");
+        std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-fifo-XXXXXX";
+        if (!mkdtemp(&dir[0])) return 90;
+        std::string path = dir + "/late.fifo";
+        int gate[2], done[2];
+        if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
+        pid_t server = getpid();
+        auto send_all = [&](int client) {
+            int fd = open(path.c_str(), O_WRONLY);
+            if (fd < 0) _exit(3);
+            for (int m = 0; m <= messages; ++m) {
+                std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
+                if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+            }
+            close(fd);
+        };
+        pid_t first = fork();
+        if (first == 0) {  // holds gate[1] until it exits: the second client's signal
+            close(gate[0]);
+            close(done[0]);
+            close(done[1]);
+            send_all(0);
+            _exit(0);
+        }
+        pid_t second = fork();
+        if (second == 0) {
+            close(gate[1]);
+            close(done[1]);
+            char c;
+            while (read(gate[0], &c, 1) > 0) {
+            }  // EOF: the first client has finished and exited
+            int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
+            for (;;) {
+                pollfd p{done[0], POLLIN, 0};
+                if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
+                int unread = -1;
+                if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
+            }
+            close(peek);
+            send_all(1);
+            _exit(0);
+        }
+        close(gate[0]);
+        close(gate[1]);
+        close(done[0]);
+        Tally tally(2, messages);
+        serve_fifo(path, 2, tally);  // yours
+        close(done[1]);  // tells the second client that the server has returned
+        for (pid_t kid : {first, second}) {
+            kill(kid, SIGKILL);  // a client may still wait in open() for a reader that has gone
+            waitpid(kid, nullptr, 0);
+        }
+        unlink(path.c_str());
+        rmdir(dir.c_str());
+        std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(), tally.received(),
+                    tally.garbled());
+        return 0;
+    }, [] { RunOptions o; o.timeout_seconds = 10; return o; }());
+    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+    std::string cause;
+    if (r.out.rfind("1 clients finished", 0) == 0)
+        cause = "the server stopped after the first client: read() returned 0 (end of file) the moment no client "
+                "had the FIFO open for writing, and the second client, who came later, was lost. Open the FIFO "
+                "for writing yourself too and keep that descriptor until every client has sent its end line.";
+    else if (r.out.rfind("0 clients finished, 0 messages", 0) == 0)
+        cause = "nothing arrived: is serve_fifo still the stub?";
+    else if (r.timed_out)
+        cause = "serve_fifo never returned: it must stop once tally.clients_finished() reaches the number of clients.";
+    else
+        cause = "serve_fifo did not collect both clients' lines: " + r.status();
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "the-fifo-way-and-pipe_buf",
+                                          "make grade LESSON=06   # the test calls serve_fifo with two clients, "
+                                          "the second starting after the first has gone");
+#endif
+}
 
 }  // namespace

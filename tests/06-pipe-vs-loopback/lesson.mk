@@ -4,5 +4,5 @@ PROGRAMS := pingpong blast fanin
 pingpong_SOURCES := transports.cpp given/common.cpp given/pingpong_main.cpp
 blast_SOURCES := transports.cpp given/common.cpp given/blast_main.cpp
 fanin_SOURCES := transports.cpp fanin_server.cpp given/common.cpp given/fanin_main.cpp
-# White-box tests call connect_tcp, accept_connection and write_all directly.
-TEST_LINKS := transports.cpp given/common.cpp
+# White-box tests call connect_tcp, accept_connection, write_all and serve_fifo directly.
+TEST_LINKS := transports.cpp fanin_server.cpp given/common.cpp
