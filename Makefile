@@ -123,6 +123,11 @@ format: ## reformat the kit's C++ to .clang-format (never exercises/)
 compile_commands.json: ## write compile_commands.json for clangd, VS Code and CLion
 	@$(PYTHON) tests/grader/compile_commands.py
 
+# ---- lesson 06's measurements: pipes versus sockets, on this machine ------------------
+.PHONY: bench
+bench: build.solutions.06-pipe-vs-loopback ## measure pipe, socketpair, Unix socket, TCP (lesson 06): table, build/bench/results.json, chart.svg
+	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
+
 clean: ## remove build/
 	rm -rf build
 

@@ -1,0 +1,197 @@
+// channels_test.cpp - white-box tests of the functions in transports.cpp.
+//
+// Each test calls your functions inside a sandboxed child (pw::run_function), so a
+// hang or a crash fails that test alone. Options are checked on the sockets
+// themselves (getsockopt, getsockname), never by timing anything.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lesson.hpp"
+#include "lesson06_checks.hpp"
+#include "transports.hpp"
+
+namespace {
+
+using pw::RunOptions;
+using pw::RunResult;
+
+std::string sandbox_status(const RunResult& r) {
+    std::string s = r.status();
+    if (!r.err.empty()) s += ", stderr " + pw::quote(r.err);
+    return s;
+}
+
+// The test's own listener on 127.0.0.1, so that connect_tcp is tested alone.
+int test_listener(std::uint16_t* port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a;
+    std::memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int nodelay_of(int fd) {
+    int on = -1;
+    socklen_t len = sizeof on;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0) return -1;
+    return on != 0;
+}
+
+// A reader child drains a pipe slowly while a timer signal keeps interrupting the
+// writer: write() then returns short counts (and EINTR), as it may on any pipe or
+// socket. write_all must finish every one of them.
+TEST(Transports, WriteAllFinishesPartialWrites) {
+    const std::size_t size = (3u << 20) + static_cast<std::size_t>(lesson06::random_number(1, 100000));
+    const unsigned long long seed = lesson06::random_number(1, 1u << 30);
+    RunResult r = pw::run_function([size, seed] {
+        int p[2];
+        if (pipe(p) != 0) return 90;
+        std::vector<unsigned char> data(size);
+        fill_pattern(seed, data.data(), data.size());
+        pid_t reader = fork();
+        if (reader < 0) return 91;
+        if (reader == 0) {
+            close(p[1]);
+            std::vector<unsigned char> got;
+            unsigned char buf[4096];
+            ssize_t n;
+            while ((n = read(p[0], buf, sizeof buf)) != 0) {
+                if (n < 0) continue;
+                got.insert(got.end(), buf, buf + n);
+                usleep(20);  // slower than the writer: the pipe stays full, write() blocks
+            }
+            std::printf("received %zu bytes, %s\n", got.size(), got == data ? "all intact" : "not the bytes sent");
+            std::fflush(stdout);
+            _exit(0);
+        }
+        close(p[0]);
+        static volatile sig_atomic_t ticks = 0;
+        struct sigaction sa;
+        std::memset(&sa, 0, sizeof sa);
+        sa.sa_handler = [](int) { ticks = ticks + 1; };
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;  // no SA_RESTART: an interrupted write() returns early
+        sigaction(SIGALRM, &sa, nullptr);
+        itimerval every{{0, 300}, {0, 300}};
+        setitimer(ITIMER_REAL, &every, nullptr);
+        write_all(p[1], data.data(), data.size(), "write - test");  // yours
+        itimerval off{{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, nullptr);
+        close(p[1]);
+        int status;
+        while (waitpid(reader, &status, 0) < 0) {
+        }
+        return 0;
+    }, [] { RunOptions o; o.timeout_seconds = 20; return o; }());
+    std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
+    std::string cause;
+    if (r.err.find("Interrupted system call") != std::string::npos)
+        cause = "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
+                "means nothing happened yet, try the same write again.";
+    else if (r.out.find("received 0 bytes") != std::string::npos)
+        cause = "nothing was written: is write_all still the stub?";
+    else if (r.out.find("received ") == 0 && r.out != want)
+        cause = "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
+                "not send the rest. Loop: advance the buffer by what write() returned and write the remainder.";
+    else if (r.timed_out)
+        cause = "write_all never finished: after a short write, does it advance the buffer AND shrink the length?";
+    else
+        cause = "write_all failed: " + sandbox_status(r);
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "read_full-and-write_all",
+                                          "make grade LESSON=06   # the test calls write_all on a pipe under a "
+                                          "timer signal (setitimer)");
+}
+
+TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
+    RunResult r = pw::run_function([] {
+        std::uint16_t port = 0;
+        int fd = listen_tcp(&port);  // yours
+        sockaddr_in a;
+        std::memset(&a, 0, sizeof a);
+        socklen_t len = sizeof a;
+        int listening = 0;
+        socklen_t llen = sizeof listening;
+        if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) != 0) {
+            std::printf("not a socket\n");
+            return 0;
+        }
+        char ip[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+        std::printf("%s %u %s %s\n", ip, static_cast<unsigned>(ntohs(a.sin_port)),
+                    ntohs(a.sin_port) == port && port != 0 ? "reported" : "misreported",
+                    listening ? "listening" : "not-listening");
+        return 0;
+    });
+    std::string out = r.out;
+    bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
+    std::string cause;
+    if (out.rfind("0.0.0.0", 0) == 0)
+        cause = "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
+                "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
+    else if (out.find("misreported") != std::string::npos)
+        cause = "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
+                "chose with getsockname() (and ntohs() the answer).";
+    else if (out.find("not-listening") != std::string::npos)
+        cause = "the socket is bound but not listening: call listen().";
+    else if (out.find("not a socket") != std::string::npos)
+        cause = "listen_tcp did not return a socket: is it still the stub?";
+    else
+        cause = "listen_tcp failed: " + sandbox_status(r);
+    EXPECT_TRUE(ok) << pw::explain("a listening socket on 127.0.0.1, on the port listen_tcp reported",
+                                   pw::quote(out) + ", " + r.status(), cause,
+                                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
+                                   "make grade LESSON=06   # the test calls listen_tcp, then getsockname()");
+}
+
+TEST(Transports, TcpSocketsHaveNoDelayOn) {
+    RunResult r = pw::run_function([] {
+        std::uint16_t port = 0;
+        int listener = test_listener(&port);
+        if (listener < 0) return 90;
+        int client = connect_tcp(port);  // yours
+        int accepted = accept_connection(listener, Via::Tcp);  // yours
+        std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
+        return 0;
+    }, [] { RunOptions o; o.timeout_seconds = 5; return o; }());
+    bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
+    std::string cause;
+    if (r.out.find("connect_tcp 0") != std::string::npos)
+        cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
+    if (r.out.find("accept_connection 0") != std::string::npos)
+        cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
+    if (!cause.empty())
+        cause += "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
+                 "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
+                 "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
+    else if (r.out.find("-1") != std::string::npos)
+        cause = "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
+                "the stub?";
+    else
+        cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
+    EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",
+                                   pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
+                                   "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
+                                   "then getsockopt(TCP_NODELAY)");
+}
+
+}  // namespace

@@ -1,0 +1,290 @@
+// echo_and_stream_test.cpp - black-box tests of lesson 06's pingpong and blast.
+//
+// Correctness only: no test looks at a time. Every run uses a random seed, size and
+// count, and the test recomputes the checksum the program must print, so every byte
+// of every transport is accounted for and hard-coded output fails. Each run gets a
+// fresh TMPDIR, which must be empty afterwards (no socket file, no private directory).
+#include <gtest/gtest.h>
+#ifdef __linux__
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+#endif
+#include <unistd.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lesson.hpp"
+#include "lesson06_checks.hpp"
+
+namespace {
+
+using lesson06::count_of;
+using lesson06::first_line;
+using lesson06::number;
+using lesson06::text;
+using pw::explain;
+using pw::RunOptions;
+using pw::RunResult;
+using Json = std::map<std::string, std::string>;
+
+// Why a pingpong or blast run went wrong, worked out from what happened.
+std::string channel_cause(const RunResult& r, const std::string& via) {
+    if (r.timed_out) {
+        const std::string& s = r.stuck_report;
+        if (s.find("accept()") != std::string::npos)
+            return "the parent waits in accept() for a connection that never comes: the child must connect "
+                   "(child_end) to the address the parent listens on - the same socket path, the same port.";
+        if (count_of(s, "waits in read()") >= 2) {
+            if (via == "pipe")
+                return "both processes wait in read(), each for the other. A pipe is one-way: if parent and child "
+                       "share one pipe for both directions, a process can read its own message back and the "
+                       "other waits forever. Use two pipes, one each way.";
+            return "both processes wait in read(), each for the other: does each one write to the channel the "
+                   "other reads (End.out of one is End.in of the other)?";
+        }
+        if (s.find("whose write end is still open in: the same process") != std::string::npos)
+            return "a process waits for end of file on a pipe while it still holds a write end of that same "
+                   "pipe, so EOF can never come (see above). parent_end and child_end must close every end that "
+                   "belongs to the other process.";
+        if (s.find("waits for a child") != std::string::npos && s.find("waits in read()") != std::string::npos)
+            return "the child never sees end of file after the parent closed its end, because a write end is "
+                   "still open somewhere (see above: whose write end is still open in ...). child_end must "
+                   "close every descriptor that belongs to the parent.";
+        return "the program never finished; what each process was blocked in is listed above.";
+    }
+    if (r.err.find("unchanged") != std::string::npos)
+        return "the parent got its own message back instead of the child's reply. A pipe is one-way: with one "
+               "pipe for both directions, whoever reads first takes the bytes, even the one who wrote them. "
+               "Use two pipes, one each way.";
+    if (r.err.find("closed after 0 of") != std::string::npos || r.err.find("ended after 0 of") != std::string::npos)
+        return "nothing came through the channel: are open_channel, child_end and parent_end still the stub? "
+               "Follow the TODOs in exercises/06-pipe-vs-loopback/transports.cpp.";
+    if (r.err.find("ended after") != std::string::npos || r.err.find("closed after") != std::string::npos ||
+        r.err.find("in the middle of a message") != std::string::npos)
+        return "bytes went missing on the way: write() can return less than you asked, and write_all must send "
+               "the rest; read() too can return less, and read_full must keep reading until it has len bytes.";
+    if (r.err.find("differs") != std::string::npos && via == "pipe")
+        return "the reply is not the child's answer to the message. A pipe is one-way: if parent and child share "
+               "one pipe for both directions, whoever reads first gets the bytes, even the one who wrote them. Use "
+               "two pipes, one each way.";
+    if (r.err.find("differs") != std::string::npos || r.err.find("checksums differ") != std::string::npos)
+        return "the bytes that arrived are not the ones sent: check the buffer offsets in write_all and read_full.";
+    if (r.term_signal == 13)
+        return "killed by SIGPIPE: a process wrote into a channel whose other end was already closed.";
+    if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
+    if (r.exited_with(2)) return "the program printed its usage: the options above are valid, so this is unexpected.";
+    if (!r.err.empty())
+        return "the program stopped with the error " + pw::quote(first_line(r.err)) +
+               "; it names the system call that failed.";
+    return "";
+}
+
+struct Outcome {
+    RunResult r;
+    Json json;
+    bool json_ok = false;
+    std::string leftovers;
+};
+
+Outcome run_json(const std::vector<std::string>& argv, double timeout = 10) {
+    lesson06::ScratchTmp tmp;
+    RunOptions options;
+    options.timeout_seconds = timeout;
+    options.extra_env = {tmp.env()};
+    Outcome o{pw::run(argv, options), {}, false, ""};
+    o.json_ok = lesson06::parse_flat_json(o.r.out, &o.json);
+    o.leftovers = tmp.leftovers();
+    return o;
+}
+
+// ---- pingpong ---------------------------------------------------------------------------
+
+void check_pingpong(const std::string& via, std::size_t size, unsigned long long count, const std::string& anchor) {
+    unsigned long long seed = lesson06::random_number(1, 1u << 30);
+    Outcome o = run_json({pw::program("pingpong"), "--via", via, "--size", std::to_string(size), "--count",
+                          std::to_string(count), "--seed", std::to_string(seed), "--json"});
+    std::string want = lesson06::pingpong_checksum(size, count, seed);
+    bool good = o.r.ok() && o.json_ok && text(o.json, "checksum") == want &&
+                number(o.json, "verified") == static_cast<long long>(count) && o.r.left_behind.empty() &&
+                o.leftovers.empty();
+    std::string cause = channel_cause(o.r, via);
+    if (cause.empty() && !o.r.left_behind.empty())
+        cause = "a process was still there when pingpong exited; every child must be reaped.";
+    if (cause.empty() && !o.leftovers.empty())
+        cause = "left in TMPDIR after the run: " + o.leftovers +
+                ". parent_end must unlink() the socket file and rmdir() the private directory once the child "
+                "has connected.";
+    if (cause.empty() && o.json_ok && text(o.json, "checksum") != want)
+        cause = "the checksum of the replies is " + text(o.json, "checksum") + ", not " + want +
+                ": the replies are not the child's answers to the messages sent.";
+    if (cause.empty()) cause = "stdout is not the one JSON object pingpong prints with --json.";
+    EXPECT_TRUE(good) << explain(o.r,
+                                 std::to_string(count) + " verified round trips of " + std::to_string(size) +
+                                     " bytes over " + via + ", checksum " + want + ", exit status 0, nothing left "
+                                     "behind",
+                                 cause, anchor);
+}
+
+TEST(PingPong, PipeUsesOnePipeEachWay) {
+    check_pingpong("pipe", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
+                   "a-pipe-is-one-way-two-pipes-make-a-conversation");
+}
+
+TEST(PingPong, SocketpairEchoesEveryMessage) {
+    check_pingpong("socketpair", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
+                   "socketpair-one-call-two-way");
+}
+
+TEST(PingPong, UnixSocketEchoesEveryMessageAndLeavesNoFile) {
+    check_pingpong("unix", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
+                   "unix-domain-sockets-listen-connect-accept");
+}
+
+TEST(PingPong, TcpEchoesEveryMessage) {
+    check_pingpong("tcp", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
+                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack");
+}
+
+// Bigger than a pipe or a socket buffer holds: read() returns pieces, and the
+// message is only complete when read_full has all of it.
+TEST(PingPong, EchoesMessagesLargerThanTheChannel) {
+    check_pingpong("pipe", lesson06::random_number(200000, 300000), 20, "read_full-and-write_all");
+    check_pingpong("unix", lesson06::random_number(300000, 500000), 20, "read_full-and-write_all");
+}
+
+TEST(PingPong, PrintsTheDocumentedJson) {
+    Outcome o = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--json"});
+    std::string problem = lesson06::json_problem(o.r.out, {"via", "size", "count", "pin", "placement", "median_us",
+                                                            "p99_us", "min_us", "verified", "checksum"});
+    std::string cause = channel_cause(o.r, "socketpair");
+    EXPECT_TRUE(o.r.ok() && problem.empty())
+        << explain(o.r, "one JSON object with via, size, count, pin, placement, median_us, p99_us, min_us, verified "
+                        "and checksum",
+                   cause.empty() ? problem : cause, "what-the-programs-report");
+}
+
+int usable_cpus() {
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+    return 1;
+}
+
+TEST(PingPong, ReportsThePlacementItRanWith) {
+#ifndef __linux__
+    GTEST_SKIP() << "pinning needs Linux";
+#else
+    Outcome same = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "same", "--json"});
+    bool same_ok = same.r.ok() && text(same.json, "placement") == "same" && number(same.json, "parent_cpu") >= 0 &&
+                   number(same.json, "parent_cpu") == number(same.json, "child_cpu");
+    std::string cause = channel_cause(same.r, "socketpair");
+    EXPECT_TRUE(same_ok) << explain(same.r, "\"placement\": \"same\" and one CPU number for parent and child",
+                                    cause.empty() ? "the given main reports the placement; is it unchanged?" : cause,
+                                    "where-the-processes-run-same-cpu-or-cross-cpu");
+    if (usable_cpus() < 2) return;
+    Outcome cross = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "cross", "--json"});
+    bool cross_ok = cross.r.ok() && text(cross.json, "placement") == "cross" &&
+                    number(cross.json, "parent_cpu") != number(cross.json, "child_cpu");
+    cause = channel_cause(cross.r, "socketpair");
+    EXPECT_TRUE(cross_ok) << explain(cross.r, "\"placement\": \"cross\" and two different CPU numbers",
+                                     cause.empty() ? "the given main reports the placement; is it unchanged?" : cause,
+                                     "where-the-processes-run-same-cpu-or-cross-cpu");
+#endif
+}
+
+// On a machine (or in a container) with one CPU, --pin cross cannot be honoured; the
+// program must say so and run anyway, rather than fail or pretend.
+TEST(PingPong, CrossFallsBackClearlyOnOneCpu) {
+#ifndef __linux__
+    GTEST_SKIP() << "pinning needs Linux";
+#else
+    std::string prog = pw::program("pingpong");
+    RunResult r = pw::run_function([prog] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        sched_getaffinity(0, sizeof one, &one);
+        for (int c = 0, kept = 0; c < CPU_SETSIZE; ++c)  // keep only the first allowed CPU
+            if (CPU_ISSET(c, &one) && kept++) CPU_CLR(c, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) return 99;
+        execl(prog.c_str(), prog.c_str(), "--via", "socketpair", "--count", "50", "--pin", "cross", "--json",
+              static_cast<char*>(nullptr));
+        return 98;
+    });
+    Json j;
+    bool parsed = lesson06::parse_flat_json(r.out, &j);
+    bool ok = r.ok() && parsed && text(j, "placement") == "none" && text(j, "note").find("1") != std::string::npos;
+    std::string cause = channel_cause(r, "socketpair");
+    EXPECT_TRUE(ok) << explain(r, "a normal run with \"placement\": \"none\" and a note that cross needs 2 CPUs",
+                               cause.empty() ? "the given main reports the fallback; is it unchanged?" : cause,
+                               "where-the-processes-run-same-cpu-or-cross-cpu",
+                               "taskset -c 0 " + prog + " --via socketpair --count 50 --pin cross --json");
+#endif
+}
+
+TEST(PingPong, RejectsAnUnknownTransport) {
+    RunResult r = pw::run({pw::program("pingpong"), "--via", "carrier-pigeon"});
+    EXPECT_TRUE(r.exited_with(2) && r.err.find("usage") != std::string::npos && r.out.empty())
+        << explain(r, "exit status 2 and a usage line on stderr", "the given option parser should refuse it; is "
+                                                                  "given/pingpong_main.cpp unchanged?",
+                   "step-0-run-the-three-programs");
+}
+
+// ---- blast ---------------------------------------------------------------------------
+
+void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
+    unsigned long long seed = lesson06::random_number(1, 1u << 30);
+    unsigned long long bytes = lesson06::random_number(3u << 20, 6u << 20);
+    std::size_t chunk = static_cast<std::size_t>(lesson06::random_number(1000, 200000));
+    std::vector<std::string> argv = {pw::program("blast"), "--via", via, "--bytes", std::to_string(bytes),
+                                     "--chunk", std::to_string(chunk), "--seed", std::to_string(seed), "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Outcome o = run_json(argv);
+    std::string want = lesson06::blast_checksum(bytes, chunk, seed);
+    bool good = o.r.ok() && o.json_ok && text(o.json, "checksum") == want &&
+                number(o.json, "bytes") == static_cast<long long>(bytes) && o.r.left_behind.empty() &&
+                o.leftovers.empty();
+    std::string cause = channel_cause(o.r, via);
+    if (cause.empty() && !o.leftovers.empty())
+        cause = "left in TMPDIR after the run: " + o.leftovers +
+                ". parent_end must unlink() the socket file and rmdir() the private directory.";
+    if (cause.empty() && !o.r.left_behind.empty()) cause = "a process was still there when blast exited.";
+    if (cause.empty()) cause = "the checksum printed is not the one of the stream sent (" + want + ").";
+    EXPECT_TRUE(good) << explain(o.r,
+                                 "all " + std::to_string(bytes) + " bytes over " + via + ", checksum " + want +
+                                     " on both ends, exit status 0",
+                                 cause, "blast-every-byte-counted");
+}
+
+TEST(Blast, PrintsTheDocumentedJson) {
+    Outcome o = run_json({pw::program("blast"), "--via", "socketpair", "--bytes", "4M", "--json"});
+    std::string problem = lesson06::json_problem(o.r.out, {"via", "bytes", "chunk", "pin", "placement", "seconds",
+                                                            "gb_per_s", "checksum", "verified"});
+    std::string cause = channel_cause(o.r, "socketpair");
+    EXPECT_TRUE(o.r.ok() && problem.empty())
+        << explain(o.r, "one JSON object with via, bytes, chunk, pin, placement, seconds, gb_per_s, checksum and "
+                        "verified",
+                   cause.empty() ? problem : cause, "what-the-programs-report");
+}
+
+TEST(Blast, PipeDeliversEveryByte) { check_blast("pipe"); }
+TEST(Blast, PipeWithABiggerBufferDeliversEveryByte) { check_blast("pipe", {"--pipe-size", "1M"}); }
+// Advanced part (Linux): the child vmsplice()s its pages into your pipe.
+TEST(Blast, PipeWithVmspliceDeliversEveryByte) {
+#ifndef __linux__
+    GTEST_SKIP() << "vmsplice is Linux only";
+#else
+    check_blast("pipe", {"--splice"});
+#endif
+}
+TEST(Blast, SocketpairDeliversEveryByte) { check_blast("socketpair"); }
+TEST(Blast, UnixSocketDeliversEveryByte) { check_blast("unix"); }
+TEST(Blast, TcpDeliversEveryByte) { check_blast("tcp"); }
+
+}  // namespace

@@ -1,0 +1,251 @@
+// blast_main.cpp - throughput from a child to its parent (given).
+//
+// Usage: blast --via pipe|socketpair|unix|tcp [--bytes N] [--chunk BYTES]
+//              [--pipe-size BYTES] [--pin same|cross|none] [--seed N] [--floor] [--json]
+//        blast --via pipe --splice ...      (advanced, Linux only)
+//
+// The child streams --bytes bytes (default 64M) to the parent in writes of --chunk
+// bytes (default 64K), then an 8-byte trailer with its checksum of what it sent. The
+// parent reads the stream in the same pieces, checks that its own checksum matches the
+// child's and that not one byte more or less came, and reports the throughput in GB/s
+// (10^9 bytes per second), timed from the first piece's arrival to the last.
+// --pipe-size sets the pipe's capacity with F_SETPIPE_SZ (Linux; pipes only).
+//
+// --splice (advanced, Linux only; pipes only): the child hands its pages to the pipe
+// with vmsplice() instead of copying them in with write(); the parent still read()s
+// and checks every byte. One copy per byte instead of two.
+//
+// --floor: no transport at all, memcpy() of the same pieces from one buffer to another
+// in one process: the memory bandwidth no channel that copies can beat.
+#ifdef __linux__
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // vmsplice
+#endif
+#include <sys/uio.h>
+#endif
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "transports.hpp"
+
+namespace {
+
+struct Options {
+    Via via = Via::Pipe;
+    unsigned long long bytes = 64ULL << 20, chunk = 64 << 10, pipe_size = 0, seed = 1;
+    Pin pin = Pin::None;
+    bool floor = false, json = false, splice = false;
+};
+
+[[noreturn]] void usage() {
+    std::fprintf(stderr,
+                 "usage: blast --via pipe|socketpair|unix|tcp [--bytes N] [--chunk BYTES] [--pipe-size BYTES] "
+                 "[--splice (pipe, Linux)] [--pin same|cross|none] [--seed N] [--floor] [--json]\n");
+    std::exit(2);
+}
+
+Options parse(int argc, char* argv[]) {
+    Options o;
+    bool have_via = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (a == "--json") o.json = true;
+        else if (a == "--floor") o.floor = true;
+        else if (a == "--splice") o.splice = true;
+        else if (a == "--via" && has_value) have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
+        else if (a == "--bytes" && has_value) { if (!parse_size(argv[++i], &o.bytes)) usage(); }
+        else if (a == "--chunk" && has_value) { if (!parse_size(argv[++i], &o.chunk) || o.chunk > (64u << 20)) usage(); }
+        else if (a == "--pipe-size" && has_value) { if (!parse_size(argv[++i], &o.pipe_size)) usage(); }
+        else if (a == "--seed" && has_value) { if (!parse_size(argv[++i], &o.seed)) usage(); }
+        else if (a == "--pin" && has_value) { if (!parse_pin(argv[++i], &o.pin)) usage(); }
+        else usage();
+    }
+    if (!have_via || (o.splice && o.via != Via::Pipe)) usage();
+#ifndef __linux__
+    if (o.splice) {
+        std::fprintf(stderr, "blast: --splice needs vmsplice(2), which only Linux has\n");
+        std::exit(2);
+    }
+#endif
+    return o;
+}
+
+std::size_t piece_len(const Options& o, unsigned long long done) {
+    unsigned long long left = o.bytes - done;
+    return static_cast<std::size_t>(left < o.chunk ? left : o.chunk);
+}
+
+// vmsplice: the pipe takes references to our pages instead of a copy of the bytes.
+// Safe here because the pattern is never changed while the pipe may still hold it.
+void send_spliced(int fd, const unsigned char* data, std::size_t len) {
+#ifdef __linux__
+    while (len > 0) {
+        iovec piece{const_cast<unsigned char*>(data), len};
+        ssize_t n = vmsplice(fd, &piece, 1, 0);
+        if (n == -1) {
+            if (errno == EINTR) continue;
+            die("vmsplice");
+        }
+        data += n;
+        len -= static_cast<std::size_t>(n);
+    }
+#else
+    (void)fd, (void)data, (void)len;
+#endif
+}
+
+// The child: send the stream, then the checksum of what it sent.
+[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
+    run_on_cpu(cpu);
+    End end = child_end(ch);
+    std::vector<unsigned char> pattern(o.chunk + 4096);
+    fill_pattern(o.seed, pattern.data(), pattern.size());
+    unsigned long long done = 0;
+    for (std::uint64_t k = 0; done < o.bytes; ++k) {
+        std::size_t n = piece_len(o, done);
+        if (o.splice) send_spliced(end.out, pattern.data() + blast_offset(k), n);
+        else write_all(end.out, pattern.data() + blast_offset(k), n, "write - child");
+        done += n;
+    }
+    // The parent's clock has stopped by now: summing afterwards costs it nothing.
+    Checksum sum;
+    done = 0;
+    for (std::uint64_t k = 0; done < o.bytes; ++k) {
+        std::size_t n = piece_len(o, done);
+        sum.add(pattern.data() + blast_offset(k), n);
+        done += n;
+    }
+    std::uint64_t trailer = sum.value();
+    write_all(end.out, &trailer, sizeof trailer, "write - child");
+    close_end(end, "child");
+    _exit(0);
+}
+
+double memcpy_floor(const Options& o) {
+    std::vector<unsigned char> pattern(o.chunk + 4096), dst(o.chunk);
+    fill_pattern(o.seed, pattern.data(), pattern.size());
+    double t0 = now_us();
+    unsigned long long done = 0;
+    for (std::uint64_t k = 0; done < o.bytes; ++k) {
+        std::size_t n = piece_len(o, done);
+        std::memcpy(dst.data(), pattern.data() + blast_offset(k), n);
+        done += n;
+        asm volatile("" : : "r"(dst.data()) : "memory");  // the copy must really happen
+    }
+    return now_us() - t0;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    g_program = "blast";
+    // A write into a channel whose reader is gone should be an error we report
+    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
+    signal(SIGPIPE, SIG_IGN);
+    Options o = parse(argc, argv);
+    Placement place = plan_placement(o.pin);
+    long pipe_size = 0;
+
+    double elapsed_us = 0;
+    unsigned long long timed_bytes = o.bytes;
+    Checksum sum;
+    std::uint64_t trailer = 0;
+    if (o.floor) {
+        if (place.used == Pin::Cross) place.note = "the floor is one process, so it runs on one CPU";
+        if (place.used != Pin::None) place.used = Pin::Same, place.child_cpu = place.parent_cpu;
+        run_on_cpu(place.parent_cpu);
+        elapsed_us = memcpy_floor(o);
+    } else {
+        Channel ch = open_channel(o.via);
+#if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
+        if (o.via == Via::Pipe) {
+            if (o.pipe_size && fcntl(ch.to_parent[1], F_SETPIPE_SZ, static_cast<int>(o.pipe_size)) == -1)
+                die("fcntl F_SETPIPE_SZ");
+            if ((pipe_size = fcntl(ch.to_parent[1], F_GETPIPE_SZ)) == -1) die("fcntl F_GETPIPE_SZ");
+        }
+#else
+        if (o.pipe_size) place.note += "--pipe-size needs F_SETPIPE_SZ (Linux); the default size was used";
+#endif
+        pid_t pid = fork();
+        switch (pid) {
+            case -1:
+                die("fork");
+            case 0:
+                child(ch, o, place.child_cpu);  // does not return
+            default:
+                stop_on_failure(pid);
+                break;
+        }
+        run_on_cpu(place.parent_cpu);
+        End end = parent_end(ch);
+
+        std::vector<unsigned char> buf(o.chunk);
+        unsigned long long done = 0;
+        double t0 = 0;
+        for (std::uint64_t k = 0; done < o.bytes; ++k) {
+            std::size_t n = piece_len(o, done);
+            std::size_t got = read_full(end.in, buf.data(), n, "read - parent");
+            if (got < n)
+                fail("the stream ended after " + std::to_string(done + got) + " of " + std::to_string(o.bytes) +
+                     " bytes: bytes were lost on the way (a partial write not finished?)");
+            if (k == 0) {
+                t0 = now_us();  // the first piece is here: the child is running
+                timed_bytes = o.bytes - n;
+            }
+            sum.add(buf.data(), n);
+            done += n;
+        }
+        elapsed_us = now_us() - t0;
+        if (read_full(end.in, &trailer, sizeof trailer, "read - parent") != sizeof trailer)
+            fail("the stream ended without the child's checksum: bytes were lost on the way");
+        unsigned char extra;
+        if (read_full(end.in, &extra, 1, "read - parent") != 0)
+            fail("more bytes came than were sent: something was written twice");
+        close_end(end, "parent");
+        int status;
+        if (waitpid(pid, &status, 0) == -1) die("waitpid");
+        children_reaped();
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+        if (trailer != sum.value()) {
+            char sent[17];
+            std::snprintf(sent, sizeof sent, "%016llx", static_cast<unsigned long long>(trailer));
+            fail(std::string("checksums differ: the child sent ") + sent + ", the parent got " + sum.hex() +
+                 ": bytes were changed, lost or repeated on the way");
+        }
+    }
+
+    double gbps = elapsed_us > 0 ? timed_bytes / (elapsed_us * 1e3) : 0;
+    std::string checksum = o.floor ? "" : sum.hex();
+    if (o.json) {
+        std::printf("{\"program\": \"blast\", \"via\": \"%s\", \"bytes\": %llu, \"chunk\": %llu, \"pipe_size\": %ld, "
+                    "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
+                    "\"note\": \"%s\", \"splice\": %s, \"seconds\": %.6f, \"gb_per_s\": %.3f, "
+                    "\"checksum\": \"%s\", \"verified\": %s}\n",
+                    via_name(o.via), o.bytes, o.chunk, pipe_size, o.floor ? "true" : "false", pin_name(o.pin),
+                    pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), o.splice ? "true" : "false",
+                    elapsed_us / 1e6,
+                    gbps, checksum.c_str(), o.floor ? "false" : "true");
+    } else if (o.floor) {
+        std::printf("blast: floor (memcpy, one process), %llu bytes in %llu-byte pieces, placement %s: %.2f GB/s\n",
+                    o.bytes, o.chunk, place.describe().c_str(), gbps);
+    } else {
+        std::printf("blast: %s%s, %llu bytes in %llu-byte writes%s, placement %s%s%s: %.2f GB/s; checksum %s on both "
+                    "ends\n",
+                    via_name(o.via), o.splice ? " (vmsplice)" : "", o.bytes, o.chunk,
+                    pipe_size ? (", pipe size " + std::to_string(pipe_size)).c_str() : "", place.describe().c_str(),
+                    place.note.empty() ? "" : " - ", place.note.c_str(), gbps, checksum.c_str());
+    }
+    return 0;
+}

@@ -1,0 +1,206 @@
+// pingpong_main.cpp - round-trip latency between a parent and its child (given).
+//
+// Usage: pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N]
+//                 [--pin same|cross|none] [--seed N] [--floor] [--json]
+//
+// The parent sends a message of --size bytes, the child answers with every byte plus
+// one, and the parent times the round trip; --count rounds in all (the first tenth,
+// at most 100, warm up and are not timed). Every reply is checked, and a checksum of
+// all replies is printed so that a test can recompute it from --seed. It reports the
+// median, 99th percentile and minimum round trip in microseconds, on one line or, with
+// --json, as one JSON object.
+//
+// --floor: no child, one process writes the message into the channel and reads it
+// straight back out: the cost of the system calls and the copies without any
+// wake-up of another process. No transport can beat it. (--size at most 64K there.)
+//
+// The channel itself comes from transports.cpp: open_channel, child_end, parent_end.
+#include <sys/socket.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "transports.hpp"
+
+namespace {
+
+struct Options {
+    Via via = Via::Pipe;
+    unsigned long long size = 64, count = 2000, seed = 1;
+    Pin pin = Pin::None;
+    bool floor = false, json = false;
+};
+
+[[noreturn]] void usage() {
+    std::fprintf(stderr,
+                 "usage: pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N] "
+                 "[--pin same|cross|none] [--seed N] [--floor] [--json]\n");
+    std::exit(2);
+}
+
+Options parse(int argc, char* argv[]) {
+    Options o;
+    bool have_via = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (a == "--json") o.json = true;
+        else if (a == "--floor") o.floor = true;
+        else if (a == "--via" && has_value) have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
+        else if (a == "--size" && has_value) { if (!parse_size(argv[++i], &o.size) || o.size > (64u << 20)) usage(); }
+        else if (a == "--count" && has_value) { if (!parse_size(argv[++i], &o.count)) usage(); }
+        else if (a == "--seed" && has_value) { if (!parse_size(argv[++i], &o.seed)) usage(); }
+        else if (a == "--pin" && has_value) { if (!parse_pin(argv[++i], &o.pin)) usage(); }
+        else usage();
+    }
+    if (!have_via || (o.floor && o.size > 65536)) usage();
+    return o;
+}
+
+// The child: answer every message until the parent closes its end.
+[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
+    run_on_cpu(cpu);
+    End end = child_end(ch);
+    std::vector<unsigned char> msg(o.size);
+    for (;;) {
+        std::size_t got = read_full(end.in, msg.data(), msg.size(), "read - child");
+        if (got == 0) break;  // EOF: the parent is done
+        if (got < msg.size()) fail("child: the channel closed in the middle of a message");
+        make_reply(msg.data(), msg.size());
+        write_all(end.out, msg.data(), msg.size(), "write - child");
+    }
+    close_end(end, "child");
+    _exit(0);
+}
+
+// Both ends of the channel in this one process: write, then read back.
+End floor_channel(Via via, End* other) {
+    End mine;
+    int fds[2];
+    switch (via) {
+        case Via::Pipe:
+            if (pipe(fds) == -1) die("pipe");
+            mine.out = fds[1];
+            other->in = fds[0];
+            break;
+        case Via::Socketpair:
+            if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == -1) die("socketpair");
+            mine.out = mine.in = fds[0];
+            other->in = other->out = fds[1];
+            break;
+        case Via::Unix:
+        case Via::Tcp: {
+            Channel ch = open_channel(via);
+            // The connection completes in the listener's queue, so one process can
+            // connect and then accept its own connection.
+            mine.in = mine.out = via == Via::Unix ? connect_unix(ch.path) : connect_tcp(ch.port);
+            End acc = parent_end(ch);
+            *other = acc;
+            break;
+        }
+        case Via::Fifo:
+            break;
+    }
+    return mine;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    g_program = "pingpong";
+    // A write into a channel whose reader is gone should be an error we report
+    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
+    signal(SIGPIPE, SIG_IGN);
+    Options o = parse(argc, argv);
+    Placement place = plan_placement(o.pin);
+    if (o.floor) {  // one process: it cannot be on two CPUs
+        if (place.used == Pin::Cross) place.note = "the floor is one process, so it runs on one CPU";
+        place.used = place.used == Pin::None ? Pin::None : Pin::Same;
+        place.child_cpu = place.parent_cpu;
+    }
+
+    End end, floor_other;
+    pid_t pid = -1;
+    if (o.floor) {
+        run_on_cpu(place.parent_cpu);
+        end = floor_channel(o.via, &floor_other);
+    } else {
+        Channel ch = open_channel(o.via);
+        switch (pid = fork()) {
+            case -1:
+                die("fork");
+            case 0:
+                child(ch, o, place.child_cpu);  // does not return
+            default:
+                stop_on_failure(pid);
+                break;
+        }
+        run_on_cpu(place.parent_cpu);
+        end = parent_end(ch);
+    }
+
+    std::vector<unsigned char> msg(o.size), reply(o.size), expect(o.size);
+    fill_pattern(o.seed, msg.data(), msg.size());
+    unsigned long long warmup = o.count / 10 < 100 ? o.count / 10 : 100;
+    std::vector<double> samples;
+    samples.reserve(o.count);
+    Checksum sum;
+    for (unsigned long long round = 0; round < o.count; ++round) {
+        stamp_round(msg.data(), msg.size(), round);
+        double t0 = now_us();
+        write_all(end.out, msg.data(), msg.size(), "write - parent");
+        std::size_t got = read_full(o.floor ? floor_other.in : end.in, reply.data(), reply.size(), "read - parent");
+        double t1 = now_us();
+        if (got < reply.size())
+            fail("round " + std::to_string(round) + ": the channel closed after " + std::to_string(got) + " of " +
+                 std::to_string(reply.size()) + " reply bytes (did the child die?)");
+        expect = msg;
+        if (!o.floor) make_reply(expect.data(), expect.size());
+        if (reply != expect) {
+            if (!o.floor && reply == msg)
+                fail("round " + std::to_string(round) +
+                     ": the reply is the message itself, unchanged: the parent read back what it wrote "
+                     "(one pipe used in both directions?)");
+            fail("round " + std::to_string(round) + ": the reply differs from the message plus one");
+        }
+        sum.add(reply.data(), reply.size());
+        if (round >= warmup) samples.push_back(t1 - t0);
+    }
+
+    if (o.floor) {
+        close_end(floor_other, "parent");
+    } else {
+        close_end(end, "parent");  // the child's EOF: it leaves its loop and exits
+        end = End();
+        int status;
+        if (waitpid(pid, &status, 0) == -1) die("waitpid");
+        children_reaped();
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+    }
+    if (end.in >= 0 || end.out >= 0) close_end(end, "parent");
+
+    Summary s = summarize(samples);
+    if (o.json) {
+        std::printf("{\"program\": \"pingpong\", \"via\": \"%s\", \"size\": %llu, \"count\": %llu, \"timed\": %zu, "
+                    "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
+                    "\"note\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"min_us\": %.3f, "
+                    "\"verified\": %llu, \"checksum\": \"%s\"}\n",
+                    via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", pin_name(o.pin),
+                    pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), s.median, s.p99,
+                    s.min, o.count, sum.hex().c_str());
+    } else {
+        std::printf("pingpong: %s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
+                    "min %.1f us; %s, checksum %s\n",
+                    via_name(o.via), o.floor ? " (floor: one process, no wake-up)" : "", o.size, o.count,
+                    place.describe().c_str(), place.note.empty() ? "" : " - ", place.note.c_str(), s.median, s.p99,
+                    s.min, o.floor ? "every message came back intact" : "every echo verified", sum.hex().c_str());
+    }
+    return 0;
+}
