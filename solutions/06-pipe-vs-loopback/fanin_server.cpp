@@ -66,7 +66,7 @@ void serve_sockets(int listener, int clients, Tally& tally) {
                 if (errno == EINTR) continue;
                 die("read - server");
             }
-            if (n == 0) {  // EOF: this client has sent everything and closed
+            if (n == 0) {                                        // EOF: this client has sent everything and closed
                 if (!pending[i].empty()) tally.add(pending[i]);  // a last line without '\n': the tally flags it
                 if (close(fds[i].fd) == -1) die("close - server");
                 fds[i].fd = -1;

@@ -3,8 +3,8 @@
 // Each test calls your functions inside a sandboxed child (pw::run_function), so a
 // hang or a crash fails that test alone. Options are checked on the sockets
 // themselves (getsockopt, getsockname), never by timing anything.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -61,56 +61,64 @@ int nodelay_of(int fd) {
 TEST(Transports, WriteAllFinishesPartialWrites) {
     const std::size_t size = (3u << 20) + static_cast<std::size_t>(lesson06::random_number(1, 100000));
     const unsigned long long seed = lesson06::random_number(1, 1u << 30);
-    RunResult r = pw::run_function([size, seed] {
-        int p[2];
-        if (pipe(p) != 0) return 90;
-        std::vector<unsigned char> data(size);
-        fill_pattern(seed, data.data(), data.size());
-        pid_t reader = fork();
-        if (reader < 0) return 91;
-        if (reader == 0) {
-            close(p[1]);
-            std::vector<unsigned char> got;
-            unsigned char buf[4096];
-            ssize_t n;
-            while ((n = read(p[0], buf, sizeof buf)) != 0) {
-                if (n < 0) continue;
-                got.insert(got.end(), buf, buf + n);
-                usleep(20);  // slower than the writer: the pipe stays full, write() blocks
+    RunResult r = pw::run_function(
+        [size, seed] {
+            int p[2];
+            if (pipe(p) != 0) return 90;
+            std::vector<unsigned char> data(size);
+            fill_pattern(seed, data.data(), data.size());
+            pid_t reader = fork();
+            if (reader < 0) return 91;
+            if (reader == 0) {
+                close(p[1]);
+                std::vector<unsigned char> got;
+                unsigned char buf[4096];
+                ssize_t n;
+                while ((n = read(p[0], buf, sizeof buf)) != 0) {
+                    if (n < 0) continue;
+                    got.insert(got.end(), buf, buf + n);
+                    usleep(20);  // slower than the writer: the pipe stays full, write() blocks
+                }
+                std::printf("received %zu bytes, %s\n", got.size(), got == data ? "all intact" : "not the bytes sent");
+                std::fflush(stdout);
+                _exit(0);
             }
-            std::printf("received %zu bytes, %s\n", got.size(), got == data ? "all intact" : "not the bytes sent");
-            std::fflush(stdout);
-            _exit(0);
-        }
-        close(p[0]);
-        static volatile sig_atomic_t ticks = 0;
-        struct sigaction sa;
-        std::memset(&sa, 0, sizeof sa);
-        sa.sa_handler = [](int) { ticks = ticks + 1; };
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = 0;  // no SA_RESTART: an interrupted write() returns early
-        sigaction(SIGALRM, &sa, nullptr);
-        itimerval every{{0, 300}, {0, 300}};
-        setitimer(ITIMER_REAL, &every, nullptr);
-        write_all(p[1], data.data(), data.size(), "write - test");  // yours
-        itimerval off{{0, 0}, {0, 0}};
-        setitimer(ITIMER_REAL, &off, nullptr);
-        close(p[1]);
-        int status;
-        while (waitpid(reader, &status, 0) < 0) {
-        }
-        return 0;
-    }, [] { RunOptions o; o.timeout_seconds = 20; return o; }());
+            close(p[0]);
+            static volatile sig_atomic_t ticks = 0;
+            struct sigaction sa;
+            std::memset(&sa, 0, sizeof sa);
+            sa.sa_handler = [](int) { ticks = ticks + 1; };
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = 0;  // no SA_RESTART: an interrupted write() returns early
+            sigaction(SIGALRM, &sa, nullptr);
+            itimerval every{{0, 300}, {0, 300}};
+            setitimer(ITIMER_REAL, &every, nullptr);
+            write_all(p[1], data.data(), data.size(), "write - test");  // yours
+            itimerval off{{0, 0}, {0, 0}};
+            setitimer(ITIMER_REAL, &off, nullptr);
+            close(p[1]);
+            int status;
+            while (waitpid(reader, &status, 0) < 0) {
+            }
+            return 0;
+        },
+        [] {
+            RunOptions o;
+            o.timeout_seconds = 20;
+            return o;
+        }());
     std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
     std::string cause;
     if (r.err.find("Interrupted system call") != std::string::npos)
-        cause = "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
-                "means nothing happened yet, try the same write again.";
+        cause =
+            "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
+            "means nothing happened yet, try the same write again.";
     else if (r.out.find("received 0 bytes") != std::string::npos)
         cause = "nothing was written: is write_all still the stub?";
     else if (r.out.find("received ") == 0 && r.out != want)
-        cause = "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
-                "not send the rest. Loop: advance the buffer by what write() returned and write the remainder.";
+        cause =
+            "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
+            "not send the rest. Loop: advance the buffer by what write() returned and write the remainder.";
     else if (r.timed_out)
         cause = "write_all never finished: after a short write, does it advance the buffer AND shrink the length?";
     else
@@ -146,11 +154,13 @@ TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
     bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
     std::string cause;
     if (out.rfind("0.0.0.0", 0) == 0)
-        cause = "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
-                "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
+        cause =
+            "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
+            "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
     else if (out.find("misreported") != std::string::npos)
-        cause = "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
-                "chose with getsockname() (and ntohs() the answer).";
+        cause =
+            "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
+            "chose with getsockname() (and ntohs() the answer).";
     else if (out.find("not-listening") != std::string::npos)
         cause = "the socket is bound but not listening: call listen().";
     else if (out.find("not a socket") != std::string::npos)
@@ -164,15 +174,21 @@ TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
 }
 
 TEST(Transports, TcpSocketsHaveNoDelayOn) {
-    RunResult r = pw::run_function([] {
-        std::uint16_t port = 0;
-        int listener = test_listener(&port);
-        if (listener < 0) return 90;
-        int client = connect_tcp(port);  // yours
-        int accepted = accept_connection(listener, Via::Tcp);  // yours
-        std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
-        return 0;
-    }, [] { RunOptions o; o.timeout_seconds = 5; return o; }());
+    RunResult r = pw::run_function(
+        [] {
+            std::uint16_t port = 0;
+            int listener = test_listener(&port);
+            if (listener < 0) return 90;
+            int client = connect_tcp(port);                        // yours
+            int accepted = accept_connection(listener, Via::Tcp);  // yours
+            std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
+            return 0;
+        },
+        [] {
+            RunOptions o;
+            o.timeout_seconds = 5;
+            return o;
+        }());
     bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
     std::string cause;
     if (r.out.find("connect_tcp 0") != std::string::npos)
@@ -180,12 +196,14 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
     if (r.out.find("accept_connection 0") != std::string::npos)
         cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
     if (!cause.empty())
-        cause += "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
-                 "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
-                 "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
+        cause +=
+            "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
+            "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
+            "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
     else if (r.out.find("-1") != std::string::npos)
-        cause = "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
-                "the stub?";
+        cause =
+            "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
+            "the stub?";
     else
         cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
     EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",

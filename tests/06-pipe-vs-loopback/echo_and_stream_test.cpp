@@ -124,7 +124,8 @@ void check_pingpong(const std::string& via, std::size_t size, unsigned long long
     if (cause.empty()) cause = "stdout is not the one JSON object pingpong prints with --json.";
     EXPECT_TRUE(good) << explain(o.r,
                                  std::to_string(count) + " verified round trips of " + std::to_string(size) +
-                                     " bytes over " + via + ", checksum " + want + ", exit status 0, nothing left "
+                                     " bytes over " + via + ", checksum " + want +
+                                     ", exit status 0, nothing left "
                                      "behind",
                                  cause, anchor);
 }
@@ -158,12 +159,13 @@ TEST(PingPong, EchoesMessagesLargerThanTheChannel) {
 
 TEST(PingPong, PrintsTheDocumentedJson) {
     Outcome o = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--json"});
-    std::string problem = lesson06::json_problem(o.r.out, {"via", "size", "count", "pin", "placement", "median_us",
-                                                            "p99_us", "min_us", "verified", "checksum"});
+    std::string problem = lesson06::json_problem(
+        o.r.out, {"via", "size", "count", "pin", "placement", "median_us", "p99_us", "min_us", "verified", "checksum"});
     std::string cause = channel_cause(o.r, "socketpair");
     EXPECT_TRUE(o.r.ok() && problem.empty())
-        << explain(o.r, "one JSON object with via, size, count, pin, placement, median_us, p99_us, min_us, verified "
-                        "and checksum",
+        << explain(o.r,
+                   "one JSON object with via, size, count, pin, placement, median_us, p99_us, min_us, verified "
+                   "and checksum",
                    cause.empty() ? problem : cause, "what-the-programs-report");
 }
 
@@ -180,7 +182,8 @@ TEST(PingPong, ReportsThePlacementItRanWith) {
 #ifndef __linux__
     GTEST_SKIP() << "pinning needs Linux";
 #else
-    Outcome same = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "same", "--json"});
+    Outcome same =
+        run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "same", "--json"});
     bool same_ok = same.r.ok() && text(same.json, "placement") == "same" && number(same.json, "parent_cpu") >= 0 &&
                    number(same.json, "parent_cpu") == number(same.json, "child_cpu");
     std::string cause = channel_cause(same.r, "socketpair");
@@ -188,7 +191,8 @@ TEST(PingPong, ReportsThePlacementItRanWith) {
                                     cause.empty() ? "the given main reports the placement; is it unchanged?" : cause,
                                     "where-the-processes-run-same-cpu-or-cross-cpu");
     if (usable_cpus() < 2) return;
-    Outcome cross = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "cross", "--json"});
+    Outcome cross =
+        run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "cross", "--json"});
     bool cross_ok = cross.r.ok() && text(cross.json, "placement") == "cross" &&
                     number(cross.json, "parent_cpu") != number(cross.json, "child_cpu");
     cause = channel_cause(cross.r, "socketpair");
@@ -231,8 +235,9 @@ TEST(PingPong, CrossFallsBackClearlyOnOneCpu) {
 TEST(PingPong, RejectsAnUnknownTransport) {
     RunResult r = pw::run({pw::program("pingpong"), "--via", "carrier-pigeon"});
     EXPECT_TRUE(r.exited_with(2) && r.err.find("usage") != std::string::npos && r.out.empty())
-        << explain(r, "exit status 2 and a usage line on stderr", "the given option parser should refuse it; is "
-                                                                  "given/pingpong_main.cpp unchanged?",
+        << explain(r, "exit status 2 and a usage line on stderr",
+                   "the given option parser should refuse it; is "
+                   "given/pingpong_main.cpp unchanged?",
                    "step-0-run-the-three-programs");
 }
 
@@ -242,8 +247,16 @@ void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
     unsigned long long seed = lesson06::random_number(1, 1u << 30);
     unsigned long long bytes = lesson06::random_number(3u << 20, 6u << 20);
     std::size_t chunk = static_cast<std::size_t>(lesson06::random_number(1000, 200000));
-    std::vector<std::string> argv = {pw::program("blast"), "--via", via, "--bytes", std::to_string(bytes),
-                                     "--chunk", std::to_string(chunk), "--seed", std::to_string(seed), "--json"};
+    std::vector<std::string> argv = {pw::program("blast"),
+                                     "--via",
+                                     via,
+                                     "--bytes",
+                                     std::to_string(bytes),
+                                     "--chunk",
+                                     std::to_string(chunk),
+                                     "--seed",
+                                     std::to_string(seed),
+                                     "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     Outcome o = run_json(argv);
     std::string want = lesson06::blast_checksum(bytes, chunk, seed);
@@ -256,25 +269,30 @@ void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
                 ". parent_end must unlink() the socket file and rmdir() the private directory.";
     if (cause.empty() && !o.r.left_behind.empty()) cause = "a process was still there when blast exited.";
     if (cause.empty()) cause = "the checksum printed is not the one of the stream sent (" + want + ").";
-    EXPECT_TRUE(good) << explain(o.r,
-                                 "all " + std::to_string(bytes) + " bytes over " + via + ", checksum " + want +
-                                     " on both ends, exit status 0",
-                                 cause, "blast-every-byte-counted");
+    EXPECT_TRUE(good) << explain(
+        o.r,
+        "all " + std::to_string(bytes) + " bytes over " + via + ", checksum " + want + " on both ends, exit status 0",
+        cause, "blast-every-byte-counted");
 }
 
 TEST(Blast, PrintsTheDocumentedJson) {
     Outcome o = run_json({pw::program("blast"), "--via", "socketpair", "--bytes", "4M", "--json"});
-    std::string problem = lesson06::json_problem(o.r.out, {"via", "bytes", "chunk", "pin", "placement", "seconds",
-                                                            "gb_per_s", "checksum", "verified"});
+    std::string problem = lesson06::json_problem(
+        o.r.out, {"via", "bytes", "chunk", "pin", "placement", "seconds", "gb_per_s", "checksum", "verified"});
     std::string cause = channel_cause(o.r, "socketpair");
     EXPECT_TRUE(o.r.ok() && problem.empty())
-        << explain(o.r, "one JSON object with via, bytes, chunk, pin, placement, seconds, gb_per_s, checksum and "
-                        "verified",
+        << explain(o.r,
+                   "one JSON object with via, bytes, chunk, pin, placement, seconds, gb_per_s, checksum and "
+                   "verified",
                    cause.empty() ? problem : cause, "what-the-programs-report");
 }
 
-TEST(Blast, PipeDeliversEveryByte) { check_blast("pipe"); }
-TEST(Blast, PipeWithABiggerBufferDeliversEveryByte) { check_blast("pipe", {"--pipe-size", "1M"}); }
+TEST(Blast, PipeDeliversEveryByte) {
+    check_blast("pipe");
+}
+TEST(Blast, PipeWithABiggerBufferDeliversEveryByte) {
+    check_blast("pipe", {"--pipe-size", "1M"});
+}
 // Advanced part (Linux): the child vmsplice()s its pages into your pipe.
 TEST(Blast, PipeWithVmspliceDeliversEveryByte) {
 #ifndef __linux__
@@ -283,8 +301,14 @@ TEST(Blast, PipeWithVmspliceDeliversEveryByte) {
     check_blast("pipe", {"--splice"});
 #endif
 }
-TEST(Blast, SocketpairDeliversEveryByte) { check_blast("socketpair"); }
-TEST(Blast, UnixSocketDeliversEveryByte) { check_blast("unix"); }
-TEST(Blast, TcpDeliversEveryByte) { check_blast("tcp"); }
+TEST(Blast, SocketpairDeliversEveryByte) {
+    check_blast("socketpair");
+}
+TEST(Blast, UnixSocketDeliversEveryByte) {
+    check_blast("unix");
+}
+TEST(Blast, TcpDeliversEveryByte) {
+    check_blast("tcp");
+}
 
 }  // namespace

@@ -1,8 +1,8 @@
 // fanin_test.cpp - black-box tests of lesson 06's fanin: eight clients, ten thousand
 // messages each, one server. The given main checks every line (client, order,
 // payload) and reports in JSON; these tests read that report and the scratch TMPDIR.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -53,27 +53,31 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
         return "the clients could not connect: fanin's clients use your connect_tcp / connect_unix and its "
                "server your listen_tcp / listen_unix (transports.cpp). Make those work first (the Transports and "
                "PingPong tests), then fanin_server.cpp.";
-    if (received == 0 && garbled == 0)
-        return "nothing arrived: is fanin_server.cpp still the stub? Follow its TODOs.";
+    if (received == 0 && garbled == 0) return "nothing arrived: is fanin_server.cpp still the stub? Follow its TODOs.";
     if (garbled > 0) {
         if (via == "fifo")
-            return "lines arrived garbled (first: " + problem + "). A read() from the FIFO can end in the middle "
+            return "lines arrived garbled (first: " + problem +
+                   "). A read() from the FIFO can end in the middle "
                    "of a line: keep the unfinished rest and put the next read's bytes after it.";
-        return "lines arrived garbled (first: " + problem + "). Each connection needs its own buffer for its "
+        return "lines arrived garbled (first: " + problem +
+               "). Each connection needs its own buffer for its "
                "unfinished line: with one buffer for all, the start of one client's line gets glued to another "
                "client's bytes.";
     }
     long long clients = number(j, "clients");
     if (heard == 1 && clients > 1)
-        return "only 1 of the " + std::to_string(clients) + " clients was heard: the server served the first "
+        return "only 1 of the " + std::to_string(clients) +
+               " clients was heard: the server served the first "
                "client and stopped. It must accept every client and read all of them, watching every connection "
                "(and the listener) with poll().";
     if (received < expected)
         return std::to_string(expected - received) + " messages were lost, from " + std::to_string(heard) + " of " +
-               std::to_string(clients) + " clients heard: read every connection until its end of file (read() "
+               std::to_string(clients) +
+               " clients heard: read every connection until its end of file (read() "
                "returns 0), and stop only when every client has finished.";
     if (!leftovers.empty())
-        return "left in TMPDIR after the run: " + leftovers + " (the given main removes its own files; is it "
+        return "left in TMPDIR after the run: " + leftovers +
+               " (the given main removes its own files; is it "
                "unchanged?)";
     if (!r.left_behind.empty()) return "a client process was still there when fanin exited.";
     return "fanin failed: " + lesson06::first_line(r.err);
@@ -104,22 +108,28 @@ TEST(FanIn, PrintsTheDocumentedJson) {
     lesson06::ScratchTmp tmp;
     RunOptions options;
     options.extra_env = {tmp.env()};
-    RunResult r = pw::run({pw::program("fanin"), "--via", "unix", "--clients", "2", "--messages", "100", "--json"},
-                          options);
+    RunResult r =
+        pw::run({pw::program("fanin"), "--via", "unix", "--clients", "2", "--messages", "100", "--json"}, options);
     std::string problem = lesson06::json_problem(r.out, {"via", "clients", "messages", "expected", "received", "lost",
                                                          "garbled", "clients_heard", "clients_finished", "ok"});
     std::map<std::string, std::string> j;
     bool parsed = lesson06::parse_flat_json(r.out, &j);
-    EXPECT_TRUE(r.ok() && problem.empty())
-        << explain(r, "one JSON object with via, clients, messages, expected, received, lost, garbled, "
-                      "clients_heard, clients_finished and ok; exit status 0",
-                   problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem,
-                   "what-the-programs-report");
+    EXPECT_TRUE(r.ok() && problem.empty()) << explain(
+        r,
+        "one JSON object with via, clients, messages, expected, received, lost, garbled, "
+        "clients_heard, clients_finished and ok; exit status 0",
+        problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem, "what-the-programs-report");
 }
 
-TEST(FanIn, TcpLosesNothingWithEightClients) { check_fanin("tcp", "many-clients-one-server"); }
-TEST(FanIn, UnixLosesNothingWithEightClients) { check_fanin("unix", "many-clients-one-server"); }
-TEST(FanIn, FifoLosesNothingWithEightClients) { check_fanin("fifo", "the-fifo-way-and-pipe_buf"); }
+TEST(FanIn, TcpLosesNothingWithEightClients) {
+    check_fanin("tcp", "many-clients-one-server");
+}
+TEST(FanIn, UnixLosesNothingWithEightClients) {
+    check_fanin("unix", "many-clients-one-server");
+}
+TEST(FanIn, FifoLosesNothingWithEightClients) {
+    check_fanin("fifo", "the-fifo-way-and-pipe_buf");
+}
 
 #ifdef __linux__
 // True when pid sleeps in a call that waits for input (read, poll, select, ...).
@@ -151,71 +161,78 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
     GTEST_SKIP() << "watching the server's state needs /proc (Linux)";
 #else
     const int messages = static_cast<int>(lesson06::random_number(200, 2000));
-    RunResult r = pw::run_function([messages] {
-        const char* base = std::getenv("TMPDIR");
-        std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-fifo-XXXXXX";
-        if (!mkdtemp(&dir[0])) return 90;
-        std::string path = dir + "/late.fifo";
-        int gate[2], done[2];
-        if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
-        pid_t server = getpid();
-        auto send_all = [&](int client) {
-            int fd = open(path.c_str(), O_WRONLY);
-            if (fd < 0) _exit(3);
-            for (int m = 0; m <= messages; ++m) {
-                std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
-                if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+    RunResult r = pw::run_function(
+        [messages] {
+            const char* base = std::getenv("TMPDIR");
+            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-fifo-XXXXXX";
+            if (!mkdtemp(&dir[0])) return 90;
+            std::string path = dir + "/late.fifo";
+            int gate[2], done[2];
+            if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
+            pid_t server = getpid();
+            auto send_all = [&](int client) {
+                int fd = open(path.c_str(), O_WRONLY);
+                if (fd < 0) _exit(3);
+                for (int m = 0; m <= messages; ++m) {
+                    std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
+                    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+                }
+                close(fd);
+            };
+            pid_t first = fork();
+            if (first == 0) {  // holds gate[1] until it exits: the second client's signal
+                close(gate[0]);
+                close(done[0]);
+                close(done[1]);
+                send_all(0);
+                _exit(0);
             }
-            close(fd);
-        };
-        pid_t first = fork();
-        if (first == 0) {  // holds gate[1] until it exits: the second client's signal
+            pid_t second = fork();
+            if (second == 0) {
+                close(gate[1]);
+                close(done[1]);
+                char c;
+                while (read(gate[0], &c, 1) > 0) {
+                }                                                      // EOF: the first client has finished and exited
+                int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
+                for (;;) {
+                    pollfd p{done[0], POLLIN, 0};
+                    if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
+                    int unread = -1;
+                    if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
+                }
+                close(peek);
+                send_all(1);
+                _exit(0);
+            }
             close(gate[0]);
-            close(done[0]);
-            close(done[1]);
-            send_all(0);
-            _exit(0);
-        }
-        pid_t second = fork();
-        if (second == 0) {
             close(gate[1]);
-            close(done[1]);
-            char c;
-            while (read(gate[0], &c, 1) > 0) {
-            }  // EOF: the first client has finished and exited
-            int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
-            for (;;) {
-                pollfd p{done[0], POLLIN, 0};
-                if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
-                int unread = -1;
-                if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
+            close(done[0]);
+            Tally tally(2, messages);
+            serve_fifo(path, 2, tally);  // yours
+            close(done[1]);              // tells the second client that the server has returned
+            for (pid_t kid : {first, second}) {
+                kill(kid, SIGKILL);  // a client may still wait in open() for a reader that has gone
+                waitpid(kid, nullptr, 0);
             }
-            close(peek);
-            send_all(1);
-            _exit(0);
-        }
-        close(gate[0]);
-        close(gate[1]);
-        close(done[0]);
-        Tally tally(2, messages);
-        serve_fifo(path, 2, tally);  // yours
-        close(done[1]);  // tells the second client that the server has returned
-        for (pid_t kid : {first, second}) {
-            kill(kid, SIGKILL);  // a client may still wait in open() for a reader that has gone
-            waitpid(kid, nullptr, 0);
-        }
-        unlink(path.c_str());
-        rmdir(dir.c_str());
-        std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(), tally.received(),
-                    tally.garbled());
-        return 0;
-    }, [] { RunOptions o; o.timeout_seconds = 10; return o; }());
+            unlink(path.c_str());
+            rmdir(dir.c_str());
+            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
+                        tally.received(), tally.garbled());
+            return 0;
+        },
+        [] {
+            RunOptions o;
+            o.timeout_seconds = 10;
+            return o;
+        }());
     std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
     std::string cause;
     if (r.out.rfind("1 clients finished", 0) == 0)
-        cause = "the server stopped after the first client: read() returned 0 (end of file) the moment no client "
-                "had the FIFO open for writing, and the second client, who came later, was lost. Open the FIFO "
-                "for writing yourself too and keep that descriptor until every client has sent its end line.";
+        cause =
+            "the server stopped after the first client: read() returned 0 (end of file) the moment no client "
+            "had the FIFO open for writing, and the second client, who came later, was lost. Open the FIFO "
+            "for writing yourself too and keep that descriptor until every client has sent its end line.";
     else if (r.out.rfind("0 clients finished, 0 messages", 0) == 0)
         cause = "nothing arrived: is serve_fifo still the stub?";
     else if (r.timed_out)

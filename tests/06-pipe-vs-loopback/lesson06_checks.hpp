@@ -26,7 +26,9 @@ namespace lesson06 {
 // exactly one such object (trailing whitespace allowed).
 inline bool parse_flat_json(const std::string& text, std::map<std::string, std::string>* out) {
     std::size_t i = 0;
-    auto ws = [&] { while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i; };
+    auto ws = [&] {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    };
     auto str = [&](std::string* s) {
         if (i >= text.size() || text[i] != '"') return false;
         for (++i; i < text.size() && text[i] != '"'; ++i) {
@@ -71,8 +73,14 @@ inline bool parse_flat_json(const std::string& text, std::map<std::string, std::
         }
         (*out)[key] = value;
         ws();
-        if (i < text.size() && text[i] == ',') { ++i; continue; }
-        if (i < text.size() && text[i] == '}') { ++i; break; }
+        if (i < text.size() && text[i] == ',') {
+            ++i;
+            continue;
+        }
+        if (i < text.size() && text[i] == '}') {
+            ++i;
+            break;
+        }
         return false;
     }
     ws();
@@ -139,8 +147,10 @@ class ScratchTmp {
                 if (n == "." || n == "..") continue;
                 std::string path = dir + "/" + n;
                 struct stat st;
-                if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_below(path, true);
-                else unlink(path.c_str());
+                if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+                    remove_below(path, true);
+                else
+                    unlink(path.c_str());
             }
             closedir(d);
         }
@@ -200,6 +210,8 @@ inline int count_of(const std::string& hay, const std::string& needle) {
 }
 
 // The first line of stderr, for causes that quote the program's own complaint.
-inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+inline std::string first_line(const std::string& s) {
+    return s.substr(0, s.find('\n'));
+}
 
 }  // namespace lesson06

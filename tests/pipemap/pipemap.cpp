@@ -51,7 +51,9 @@ std::string channel_id(const pw::OpenChannel& ch) {
     return kind + std::to_string(ch.inode);
 }
 
-std::string label(const ProcessSnapshot& p) { return std::to_string(p.info.pid) + "<br>" + p.info.command; }
+std::string label(const ProcessSnapshot& p) {
+    return std::to_string(p.info.pid) + "<br>" + p.info.command;
+}
 
 // A pipe with only readers or only writers in the tree has its other end outside: the
 // program's own stdin, stdout or stderr (pipemap's sandbox holds the far end), or

@@ -112,8 +112,8 @@ TEST(Pipemap, LeakedWriteEndShowsAsAnExtraArrowFromTheParent) {
     // And in the Mermaid form: an arrow from the parent's fd 4 into the pipe.
     pw::RunOptions o;
     o.timeout_seconds = 20;
-    pw::RunResult r = pw::run(
-        {kPipemap, "--after", "1", "--timeout", "2", "--", "build/shared/pipemap/bin/leaky_parent"}, o);
+    pw::RunResult r =
+        pw::run({kPipemap, "--after", "1", "--timeout", "2", "--", "build/shared/pipemap/bin/leaky_parent"}, o);
     EXPECT_NE(r.out.find("-->|\"fd 4\"| pipe"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("graph LR"), std::string::npos) << r.out;
 }
@@ -124,16 +124,21 @@ TEST(Pipemap, FifoServerWithTwoClientsShowsBothFifosAndEveryHolder) {
     std::string d = dir_template;
     std::string script = kFifoServer + " " + d +
                          " & "
-                         "while [ ! -p " + d + "/from-server ]; do sleep 0.05; done; "
-                         "for c in 1 2; do sleep 30 3>" + d + "/to-server 4<" + d + "/from-server & done; "
+                         "while [ ! -p " +
+                         d +
+                         "/from-server ]; do sleep 0.05; done; "
+                         "for c in 1 2; do sleep 30 3>" +
+                         d + "/to-server 4<" + d +
+                         "/from-server & done; "
                          "wait";
     std::string raw;
     auto rows = map_of({"/bin/sh", "-c", script}, raw);
-    std::filesystem::remove_all(d);  // the server was killed, so its FIFOs may still be there
+    std::filesystem::remove_all(d);                        // the server was killed, so its FIFOs may still be there
     std::map<std::string, std::set<std::string>> holders;  // FIFO -> "command:end"
     for (const auto& r : rows)
-        if (r.object.rfind("FIFO ", 0) == 0) holders[r.object.substr(r.object.rfind('/') + 1)].insert(
-            r.command + ":" + std::to_string(r.pid) + ":" + r.end);
+        if (r.object.rfind("FIFO ", 0) == 0)
+            holders[r.object.substr(r.object.rfind('/') + 1)].insert(r.command + ":" + std::to_string(r.pid) + ":" +
+                                                                     r.end);
     ASSERT_EQ(holders.size(), 2u) << raw;
     int client_writers = 0, client_readers = 0, server_ends = 0;
     for (const auto& h : holders["to-server"]) {

@@ -61,16 +61,26 @@ Options parse(int argc, char* argv[]) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         bool has_value = i + 1 < argc;
-        if (a == "--json") o.json = true;
-        else if (a == "--floor") o.floor = true;
-        else if (a == "--splice") o.splice = true;
-        else if (a == "--via" && has_value) have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
-        else if (a == "--bytes" && has_value) { if (!parse_size(argv[++i], &o.bytes)) usage(); }
-        else if (a == "--chunk" && has_value) { if (!parse_size(argv[++i], &o.chunk) || o.chunk > (64u << 20)) usage(); }
-        else if (a == "--pipe-size" && has_value) { if (!parse_size(argv[++i], &o.pipe_size)) usage(); }
-        else if (a == "--seed" && has_value) { if (!parse_size(argv[++i], &o.seed)) usage(); }
-        else if (a == "--pin" && has_value) { if (!parse_pin(argv[++i], &o.pin)) usage(); }
-        else usage();
+        if (a == "--json")
+            o.json = true;
+        else if (a == "--floor")
+            o.floor = true;
+        else if (a == "--splice")
+            o.splice = true;
+        else if (a == "--via" && has_value)
+            have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
+        else if (a == "--bytes" && has_value) {
+            if (!parse_size(argv[++i], &o.bytes)) usage();
+        } else if (a == "--chunk" && has_value) {
+            if (!parse_size(argv[++i], &o.chunk) || o.chunk > (64u << 20)) usage();
+        } else if (a == "--pipe-size" && has_value) {
+            if (!parse_size(argv[++i], &o.pipe_size)) usage();
+        } else if (a == "--seed" && has_value) {
+            if (!parse_size(argv[++i], &o.seed)) usage();
+        } else if (a == "--pin" && has_value) {
+            if (!parse_pin(argv[++i], &o.pin)) usage();
+        } else
+            usage();
     }
     if (!have_via || (o.splice && o.via != Via::Pipe)) usage();
 #ifndef __linux__
@@ -115,8 +125,10 @@ void send_spliced(int fd, const unsigned char* data, std::size_t len) {
     unsigned long long done = 0;
     for (std::uint64_t k = 0; done < o.bytes; ++k) {
         std::size_t n = piece_len(o, done);
-        if (o.splice) send_spliced(end.out, pattern.data() + blast_offset(k), n);
-        else write_all(end.out, pattern.data() + blast_offset(k), n, "write - child");
+        if (o.splice)
+            send_spliced(end.out, pattern.data() + blast_offset(k), n);
+        else
+            write_all(end.out, pattern.data() + blast_offset(k), n, "write - child");
         done += n;
     }
     // The parent's clock has stopped by now: summing afterwards costs it nothing.
@@ -229,23 +241,24 @@ int main(int argc, char* argv[]) {
     double gbps = elapsed_us > 0 ? timed_bytes / (elapsed_us * 1e3) : 0;
     std::string checksum = o.floor ? "" : sum.hex();
     if (o.json) {
-        std::printf("{\"program\": \"blast\", \"via\": \"%s\", \"bytes\": %llu, \"chunk\": %llu, \"pipe_size\": %ld, "
-                    "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
-                    "\"note\": \"%s\", \"splice\": %s, \"seconds\": %.6f, \"gb_per_s\": %.3f, "
-                    "\"checksum\": \"%s\", \"verified\": %s}\n",
-                    via_name(o.via), o.bytes, o.chunk, pipe_size, o.floor ? "true" : "false", pin_name(o.pin),
-                    pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), o.splice ? "true" : "false",
-                    elapsed_us / 1e6,
-                    gbps, checksum.c_str(), o.floor ? "false" : "true");
+        std::printf(
+            "{\"program\": \"blast\", \"via\": \"%s\", \"bytes\": %llu, \"chunk\": %llu, \"pipe_size\": %ld, "
+            "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
+            "\"note\": \"%s\", \"splice\": %s, \"seconds\": %.6f, \"gb_per_s\": %.3f, "
+            "\"checksum\": \"%s\", \"verified\": %s}\n",
+            via_name(o.via), o.bytes, o.chunk, pipe_size, o.floor ? "true" : "false", pin_name(o.pin),
+            pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), o.splice ? "true" : "false",
+            elapsed_us / 1e6, gbps, checksum.c_str(), o.floor ? "false" : "true");
     } else if (o.floor) {
         std::printf("blast: floor (memcpy, one process), %llu bytes in %llu-byte pieces, placement %s: %.2f GB/s\n",
                     o.bytes, o.chunk, place.describe().c_str(), gbps);
     } else {
-        std::printf("blast: %s%s, %llu bytes in %llu-byte writes%s, placement %s%s%s: %.2f GB/s; checksum %s on both "
-                    "ends\n",
-                    via_name(o.via), o.splice ? " (vmsplice)" : "", o.bytes, o.chunk,
-                    pipe_size ? (", pipe size " + std::to_string(pipe_size)).c_str() : "", place.describe().c_str(),
-                    place.note.empty() ? "" : " - ", place.note.c_str(), gbps, checksum.c_str());
+        std::printf(
+            "blast: %s%s, %llu bytes in %llu-byte writes%s, placement %s%s%s: %.2f GB/s; checksum %s on both "
+            "ends\n",
+            via_name(o.via), o.splice ? " (vmsplice)" : "", o.bytes, o.chunk,
+            pipe_size ? (", pipe size " + std::to_string(pipe_size)).c_str() : "", place.describe().c_str(),
+            place.note.empty() ? "" : " - ", place.note.c_str(), gbps, checksum.c_str());
     }
     return 0;
 }

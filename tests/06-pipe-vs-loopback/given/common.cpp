@@ -39,7 +39,9 @@ void stop_on_failure(int pid) {
     children.push_back(pid);
 }
 
-void children_reaped() { children.clear(); }
+void children_reaped() {
+    children.clear();
+}
 
 void die(const char* what) {
     std::fprintf(stderr, "%s: %s: %s\n", g_program, what, std::strerror(errno));
@@ -58,7 +60,9 @@ const char* const kViaNames[] = {"pipe", "socketpair", "unix", "tcp", "fifo"};
 const char* const kPinNames[] = {"none", "same", "cross"};
 }  // namespace
 
-const char* via_name(Via via) { return kViaNames[static_cast<int>(via)]; }
+const char* via_name(Via via) {
+    return kViaNames[static_cast<int>(via)];
+}
 
 bool parse_via(const std::string& text, Via* via) {
     for (int i = 0; i < 5; ++i)
@@ -66,7 +70,9 @@ bool parse_via(const std::string& text, Via* via) {
     return false;
 }
 
-const char* pin_name(Pin pin) { return kPinNames[static_cast<int>(pin)]; }
+const char* pin_name(Pin pin) {
+    return kPinNames[static_cast<int>(pin)];
+}
 
 bool parse_pin(const std::string& text, Pin* pin) {
     for (int i = 0; i < 3; ++i)
@@ -82,10 +88,14 @@ bool parse_size(const std::string& text, unsigned long long* value) {
     if (errno != 0) return false;
     std::string unit = end;
     unsigned long long scale = 1;
-    if (unit == "K" || unit == "k") scale = 1ULL << 10;
-    else if (unit == "M" || unit == "m") scale = 1ULL << 20;
-    else if (unit == "G" || unit == "g") scale = 1ULL << 30;
-    else if (!unit.empty()) return false;
+    if (unit == "K" || unit == "k")
+        scale = 1ULL << 10;
+    else if (unit == "M" || unit == "m")
+        scale = 1ULL << 20;
+    else if (unit == "G" || unit == "g")
+        scale = 1ULL << 30;
+    else if (!unit.empty())
+        return false;
     if (v == 0 || v > (1ULL << 40) / scale) return false;
     *value = v * scale;
     return true;
@@ -98,9 +108,12 @@ std::string temp_dir_template() {
 
 std::string Placement::describe() const {
     switch (used) {
-        case Pin::Same: return "same CPU " + std::to_string(parent_cpu);
-        case Pin::Cross: return "cross: CPUs " + std::to_string(parent_cpu) + " and " + std::to_string(child_cpu);
-        case Pin::None: break;
+        case Pin::Same:
+            return "same CPU " + std::to_string(parent_cpu);
+        case Pin::Cross:
+            return "cross: CPUs " + std::to_string(parent_cpu) + " and " + std::to_string(child_cpu);
+        case Pin::None:
+            break;
     }
     return "none (unpinned)";
 }

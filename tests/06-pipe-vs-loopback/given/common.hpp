@@ -58,7 +58,7 @@ struct Placement {
     Pin asked = Pin::None;
     Pin used = Pin::None;
     int parent_cpu = -1, child_cpu = -1;
-    std::string note;          // e.g. why "cross" fell back to "none"
+    std::string note;              // e.g. why "cross" fell back to "none"
     std::string describe() const;  // "same CPU 0", "cross: CPUs 0 and 1", "none (unpinned)"
 };
 Placement plan_placement(Pin pin);
@@ -125,7 +125,9 @@ inline void make_reply(unsigned char* msg, std::size_t len) {
 // blast: the stream is sent in pieces of `chunk` bytes (the last may be shorter);
 // piece k starts at offset (k * 64) % 4096 of a pattern of chunk + 4096 bytes, so
 // each piece differs from the one before and a lost or repeated piece changes the sum.
-inline std::size_t blast_offset(std::uint64_t piece) { return static_cast<std::size_t>((piece * 64) % 4096); }
+inline std::size_t blast_offset(std::uint64_t piece) {
+    return static_cast<std::size_t>((piece * 64) % 4096);
+}
 
 // ---- statistics ----------------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class Tally {
     long long received() const { return received_; }    // good message lines
     long long garbled() const { return garbled_; }
     long long expected() const { return static_cast<long long>(clients_) * messages_; }
-    int clients_heard() const;                            // clients with at least one good line
+    int clients_heard() const;  // clients with at least one good line
     const std::string& first_problem() const { return first_problem_; }
     bool complete() const { return received_ == expected() && garbled_ == 0 && finished_ == clients_; }
 

@@ -45,12 +45,16 @@ Options parse(int argc, char* argv[]) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         bool has_value = i + 1 < argc;
-        if (a == "--json") o.json = true;
+        if (a == "--json")
+            o.json = true;
         else if (a == "--via" && has_value)
             have_via = parse_via(argv[++i], &o.via) && (o.via == Via::Tcp || o.via == Via::Unix || o.via == Via::Fifo);
-        else if (a == "--clients" && has_value) { if (!parse_size(argv[++i], &o.clients) || o.clients > 512) usage(); }
-        else if (a == "--messages" && has_value) { if (!parse_size(argv[++i], &o.messages) || o.messages > 100000000) usage(); }
-        else usage();
+        else if (a == "--clients" && has_value) {
+            if (!parse_size(argv[++i], &o.clients) || o.clients > 512) usage();
+        } else if (a == "--messages" && has_value) {
+            if (!parse_size(argv[++i], &o.messages) || o.messages > 100000000) usage();
+        } else
+            usage();
     }
     if (!have_via) usage();
     return o;
@@ -60,9 +64,12 @@ Options parse(int argc, char* argv[]) {
 [[noreturn]] void client(const Options& o, int id, int listener, std::uint16_t port, const std::string& path) {
     if (listener >= 0 && close(listener) == -1) die("close - client");  // only the server accepts
     int fd = -1;
-    if (o.via == Via::Tcp) fd = connect_tcp(port);
-    else if (o.via == Via::Unix) fd = connect_unix(path);
-    else if ((fd = open(path.c_str(), O_WRONLY)) == -1) die("open - client");
+    if (o.via == Via::Tcp)
+        fd = connect_tcp(port);
+    else if (o.via == Via::Unix)
+        fd = connect_unix(path);
+    else if ((fd = open(path.c_str(), O_WRONLY)) == -1)
+        die("open - client");
     int messages = static_cast<int>(o.messages);
     for (int m = 0; m <= messages; ++m) {
         std::string line = m < messages ? fanin_line(id, m) : fanin_end_line(id, messages);
@@ -82,12 +89,14 @@ Options parse(int argc, char* argv[]) {
 std::string json_text(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+        if (c == '"' || c == '\\')
+            out += '\\', out += static_cast<char>(c);
         else if (c < 32 || c >= 127) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "\\u%04x", c);
             out += hex;
-        } else out += static_cast<char>(c);
+        } else
+            out += static_cast<char>(c);
     }
     return out;
 }
@@ -111,8 +120,10 @@ int main(int argc, char* argv[]) {
         dir = temp_dir_template();
         if (mkdtemp(&dir[0]) == nullptr) die("mkdtemp");
         path = dir + (o.via == Via::Unix ? "/fanin.sock" : "/fanin.fifo");
-        if (o.via == Via::Unix) listener = listen_unix(path);
-        else if (mkfifo(path.c_str(), 0600) == -1) die("mkfifo");
+        if (o.via == Via::Unix)
+            listener = listen_unix(path);
+        else if (mkfifo(path.c_str(), 0600) == -1)
+            die("mkfifo");
     }
 
     std::vector<pid_t> pids;
@@ -126,8 +137,10 @@ int main(int argc, char* argv[]) {
 
     Tally tally(clients, static_cast<int>(o.messages));
     double t0 = now_us();
-    if (o.via == Via::Fifo) serve_fifo(path, clients, tally);
-    else serve_sockets(listener, clients, tally);
+    if (o.via == Via::Fifo)
+        serve_fifo(path, clients, tally);
+    else
+        serve_sockets(listener, clients, tally);
     double seconds = (now_us() - t0) / 1e6;
 
     if (listener >= 0 && close(listener) == -1) die("close - server");
@@ -149,20 +162,23 @@ int main(int argc, char* argv[]) {
     long long lost = tally.expected() - tally.received();
     bool ok = tally.complete() && failed_clients == 0;
     if (o.json) {
-        std::printf("{\"program\": \"fanin\", \"via\": \"%s\", \"clients\": %d, \"messages\": %llu, "
-                    "\"expected\": %lld, \"received\": %lld, \"lost\": %lld, \"garbled\": %lld, "
-                    "\"clients_heard\": %d, \"clients_finished\": %d, \"first_problem\": \"%s\", "
-                    "\"seconds\": %.6f, \"ok\": %s}\n",
-                    via_name(o.via), clients, o.messages, tally.expected(), tally.received(), lost, tally.garbled(),
-                    tally.clients_heard(), tally.clients_finished(), json_text(tally.first_problem()).c_str(), seconds,
-                    ok ? "true" : "false");
+        std::printf(
+            "{\"program\": \"fanin\", \"via\": \"%s\", \"clients\": %d, \"messages\": %llu, "
+            "\"expected\": %lld, \"received\": %lld, \"lost\": %lld, \"garbled\": %lld, "
+            "\"clients_heard\": %d, \"clients_finished\": %d, \"first_problem\": \"%s\", "
+            "\"seconds\": %.6f, \"ok\": %s}\n",
+            via_name(o.via), clients, o.messages, tally.expected(), tally.received(), lost, tally.garbled(),
+            tally.clients_heard(), tally.clients_finished(), json_text(tally.first_problem()).c_str(), seconds,
+            ok ? "true" : "false");
     } else {
-        std::printf("fanin: %s, %d clients x %llu messages: %lld of %lld arrived, from %d of %d clients; %lld garbled; "
-                    "%.3f s\n",
-                    via_name(o.via), clients, o.messages, tally.received(), tally.expected(), tally.clients_heard(),
-                    clients, tally.garbled(), seconds);
+        std::printf(
+            "fanin: %s, %d clients x %llu messages: %lld of %lld arrived, from %d of %d clients; %lld garbled; "
+            "%.3f s\n",
+            via_name(o.via), clients, o.messages, tally.received(), tally.expected(), tally.clients_heard(), clients,
+            tally.garbled(), seconds);
     }
-    if (!tally.first_problem().empty()) std::fprintf(stderr, "fanin: first problem: %s\n", tally.first_problem().c_str());
+    if (!tally.first_problem().empty())
+        std::fprintf(stderr, "fanin: first problem: %s\n", tally.first_problem().c_str());
     if (lost > 0) std::fprintf(stderr, "fanin: %lld messages lost\n", lost);
     return ok ? 0 : 1;
 }

@@ -15,8 +15,8 @@
 // wake-up of another process. No transport can beat it. (--size at most 64K there.)
 //
 // The channel itself comes from transports.cpp: open_channel, child_end, parent_end.
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,14 +51,22 @@ Options parse(int argc, char* argv[]) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         bool has_value = i + 1 < argc;
-        if (a == "--json") o.json = true;
-        else if (a == "--floor") o.floor = true;
-        else if (a == "--via" && has_value) have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
-        else if (a == "--size" && has_value) { if (!parse_size(argv[++i], &o.size) || o.size > (64u << 20)) usage(); }
-        else if (a == "--count" && has_value) { if (!parse_size(argv[++i], &o.count)) usage(); }
-        else if (a == "--seed" && has_value) { if (!parse_size(argv[++i], &o.seed)) usage(); }
-        else if (a == "--pin" && has_value) { if (!parse_pin(argv[++i], &o.pin)) usage(); }
-        else usage();
+        if (a == "--json")
+            o.json = true;
+        else if (a == "--floor")
+            o.floor = true;
+        else if (a == "--via" && has_value)
+            have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
+        else if (a == "--size" && has_value) {
+            if (!parse_size(argv[++i], &o.size) || o.size > (64u << 20)) usage();
+        } else if (a == "--count" && has_value) {
+            if (!parse_size(argv[++i], &o.count)) usage();
+        } else if (a == "--seed" && has_value) {
+            if (!parse_size(argv[++i], &o.seed)) usage();
+        } else if (a == "--pin" && has_value) {
+            if (!parse_pin(argv[++i], &o.pin)) usage();
+        } else
+            usage();
     }
     if (!have_via || (o.floor && o.size > 65536)) usage();
     return o;
@@ -188,19 +196,21 @@ int main(int argc, char* argv[]) {
 
     Summary s = summarize(samples);
     if (o.json) {
-        std::printf("{\"program\": \"pingpong\", \"via\": \"%s\", \"size\": %llu, \"count\": %llu, \"timed\": %zu, "
-                    "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
-                    "\"note\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"min_us\": %.3f, "
-                    "\"verified\": %llu, \"checksum\": \"%s\"}\n",
-                    via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", pin_name(o.pin),
-                    pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), s.median, s.p99,
-                    s.min, o.count, sum.hex().c_str());
+        std::printf(
+            "{\"program\": \"pingpong\", \"via\": \"%s\", \"size\": %llu, \"count\": %llu, \"timed\": %zu, "
+            "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
+            "\"note\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"min_us\": %.3f, "
+            "\"verified\": %llu, \"checksum\": \"%s\"}\n",
+            via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", pin_name(o.pin),
+            pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), s.median, s.p99, s.min,
+            o.count, sum.hex().c_str());
     } else {
-        std::printf("pingpong: %s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
-                    "min %.1f us; %s, checksum %s\n",
-                    via_name(o.via), o.floor ? " (floor: one process, no wake-up)" : "", o.size, o.count,
-                    place.describe().c_str(), place.note.empty() ? "" : " - ", place.note.c_str(), s.median, s.p99,
-                    s.min, o.floor ? "every message came back intact" : "every echo verified", sum.hex().c_str());
+        std::printf(
+            "pingpong: %s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
+            "min %.1f us; %s, checksum %s\n",
+            via_name(o.via), o.floor ? " (floor: one process, no wake-up)" : "", o.size, o.count,
+            place.describe().c_str(), place.note.empty() ? "" : " - ", place.note.c_str(), s.median, s.p99, s.min,
+            o.floor ? "every message came back intact" : "every echo verified", sum.hex().c_str());
     }
     return 0;
 }
