@@ -63,8 +63,15 @@ PIPEMAP := build/tools/pipemap
 PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
 PIPEMAP_HELPERS := $(patsubst tests/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/pipemap/helpers/*.cpp))
 
+SHAKE_LIB := $(SHARED)/shake/libpipeworks_shake.so
+
 .PHONY: tools
-tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS)
+tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS) $(SHAKE_LIB)
+
+# make grade SHAKE=N preloads this into the tests and the programs they run.
+$(SHAKE_LIB): tests/support/shake/shake.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) -fPIC -shared $< -o $@ -ldl
 
 $(PIPEMAP): tests/pipemap/pipemap.cpp $(SUPPORT_LIB)
 	@mkdir -p $(@D)
@@ -81,13 +88,14 @@ $(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) $< -o $@
 
--include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d)
+-include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
 
 # ---- grading and testing --------------------------------------------------------
-grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference)
-	@$(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON))
+grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference, SHAKE=N to shake out races)
+	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
 
 test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
+	@[ -d solutions ] || { $(GRADER) test; exit 2; }  # a student hand-out: say so, build nothing
 	@$(MAKE) --no-print-directory selftest-build tools
 	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
 

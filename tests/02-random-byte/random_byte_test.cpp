@@ -187,6 +187,9 @@ std::string byte_cause(const RunResult& r, const Transcript& t) {
     if (r.out.empty() && r.err.empty() && r.exit_code == 0)
         return "nothing was printed: is main still the stub? Follow the TODOs in "
                "exercises/02-random-byte/random_byte.cpp.";
+    if (r.err.find("Resource temporarily unavailable") != std::string::npos)
+        return "a non-blocking read() found no data yet: the child had not written its byte. A pause before "
+               "reading only makes that rare; read (blocking) until EOF, which comes exactly when the child is done.";
     if (child_ran_parents_code(r, t))
         return "after its work the child went on into the parent's code (it printed or failed as a parent a "
                "second time): end the child with _exit(0).";

@@ -604,6 +604,26 @@ TEST(Pipeline, ReapsEveryCommand) {
         r, "all three commands run, and none is left when pipeline exits", cause, "start-them-all-then-wait");
 }
 
+// The last command may end first (here it never reads its stdin); pipeline must still
+// wait for the others. A pause followed by a non-blocking waitpid passes by luck of
+// scheduling: `make grade SHAKE=N` holds a child back after fork() and shows it.
+TEST(Pipeline, WaitsForCommandsThatEndAfterTheLast) {
+    std::string word = pw::random_word(8);
+    Commands commands{"sh -c 'echo " + word + " >&2'", "true"};
+    RunResult r = pipeline(commands, with_timeout(5));
+    std::string cause = r.timed_out || r.term_signal
+                            ? hang_cause(r, commands.size())
+                            : "pipeline exited while an earlier command was still running, or a zombie: the last "
+                              "command can end first, so waitpid() for every child - blocking, with no pause that "
+                              "only makes it likely that the others are done.";
+    EXPECT_TRUE(r.ok() && r.left_behind.empty() && r.err == word + "\n")
+        << explain(r,
+                   "exit status 0, " + pw::quote(word + "\n") +
+                       " on stderr from the first command, no command "
+                       "left when pipeline exits",
+                   cause, "start-them-all-then-wait");
+}
+
 // ---- usage and errors ----------------------------------------------------------------------
 
 TEST(Pipeline, PrintsUsageWithoutCommands) {

@@ -34,6 +34,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
 BUILD = Path("build")
+SHAKE_LIB = Path("build/shared/shake/libpipeworks_shake.so")  # make grade SHAKE=N preloads it
 TEST_BINARY_TIMEOUT = 900  # seconds for one lesson's whole test binary (each run inside has its own)
 
 
@@ -176,7 +177,34 @@ def tidy(message):
     return message.splitlines()[0] + "\n" + message[at:]
 
 
-def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True):
+def run_test_binary(slug, binary, xml_path, gtest_filter, env, alone):
+    """Runs one lesson's test binary; returns its tests as dicts (name, passed, message)."""
+    if xml_path.exists():
+        xml_path.unlink()
+    cmd = [str(binary), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
+    if gtest_filter:
+        cmd.append(f"--gtest_filter={gtest_filter}")
+    rc, log = run(cmd, timeout=TEST_BINARY_TIMEOUT, env=env)
+    if alone:
+        kill_leftovers()
+    if not xml_path.exists():
+        why = "timed out" if rc is None else f"exited with {rc} before writing its report"
+        return [{"name": f"{slug}: tests", "passed": False, "message": f"the test binary {why}:\n{log[-3000:]}"}]
+    tests = []
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        name = f"{case.get('classname')}.{case.get('name')}"
+        failures = case.findall("failure")
+        message = "\n".join(tidy(f.get("message") or f.text or "") for f in failures)
+        skipped = case.find("skipped") is not None or case.get("result") == "skipped"
+        if skipped and not failures:
+            # A skipped test proved nothing: it earns no points (the kit's tests never skip).
+            message = "skipped, so it proved nothing: " + ((case.find("skipped").get("message") or "")
+                                                           if case.find("skipped") is not None else "")
+        tests.append({"name": name, "passed": not failures and not skipped, "message": message})
+    return tests
+
+
+def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shake=0):
     """Builds and tests one lesson of one tree. Returns a dict describing the result.
     alone: no other job runs beside this one, so leftovers may be swept right away."""
     result = {"lesson": slug, "max": max_points, "points": 0.0, "tests": [], "compile_error": None}
@@ -187,44 +215,33 @@ def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True):
         result["compile_error"] = first_errors(log)
         return result
     lesson_out = Path(out) / slug
-    xml_path = lesson_out / "results.xml"
-    if xml_path.exists():
-        xml_path.unlink()
     binary = lesson_out / "test" / (f"{slug}_test" + ("_private" if private_tests() else ""))
-    cmd = [str(binary), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
-    if gtest_filter:
-        cmd.append(f"--gtest_filter={gtest_filter}")
-    env = dict(os.environ, PIPEWORKS_BIN_DIR=str(lesson_out / "bin"), GTEST_COLOR="no")
-    rc, log = run(cmd, timeout=TEST_BINARY_TIMEOUT, env=env)
-    if alone:
-        kill_leftovers()
     result["rerun"] = f"PIPEWORKS_BIN_DIR={lesson_out / 'bin'} {binary}"
-    if not xml_path.exists():
-        why = "timed out" if rc is None else f"exited with {rc} before writing its report"
-        result["tests"].append({"name": f"{slug}: tests", "passed": False,
-                                "message": f"the test binary {why}:\n{log[-3000:]}"})
-        return result
-    for case in ET.parse(xml_path).getroot().iter("testcase"):
-        name = f"{case.get('classname')}.{case.get('name')}"
-        failures = case.findall("failure")
-        message = "\n".join(tidy(f.get("message") or f.text or "") for f in failures)
-        skipped = case.find("skipped") is not None or case.get("result") == "skipped"
-        if skipped and not failures:
-            # A skipped test proved nothing: it earns no points (the kit's tests never skip).
-            message = "skipped, so it proved nothing: " + ((case.find("skipped").get("message") or "")
-                                                           if case.find("skipped") is not None else "")
-        result["tests"].append({"name": name, "passed": not failures and not skipped, "message": message})
+    env = dict(os.environ, PIPEWORKS_BIN_DIR=str(lesson_out / "bin"), GTEST_COLOR="no")
+    if not shake:
+        result["tests"] = run_test_binary(slug, binary, lesson_out / "results.xml", gtest_filter, env, alone)
+    else:
+        # Each run delays the calls differently (seed k); a test passes only if it passed every time.
+        merged = {}
+        for k in range(1, shake + 1):
+            shaken = dict(env, LD_PRELOAD=str(KIT / SHAKE_LIB), PIPEWORKS_SHAKE_SEED=str(k))
+            for t in run_test_binary(slug, binary, lesson_out / f"results-shake{k}.xml", gtest_filter, shaken, alone):
+                first = merged.setdefault(t["name"], dict(t))
+                if first["passed"] and not t["passed"]:
+                    first.update(passed=False, message=f"failed under SHAKE, run {k} of {shake} (reproduce: "
+                                 f"LD_PRELOAD={SHAKE_LIB} PIPEWORKS_SHAKE_SEED={k}):\n" + t["message"])
+        result["tests"] = list(merged.values())
+        result["rerun"] = f"LD_PRELOAD={SHAKE_LIB} PIPEWORKS_SHAKE_SEED=1 " + result["rerun"]
     passed = sum(t["passed"] for t in result["tests"])
     total = len(result["tests"])
     result["points"] = round(max_points * passed / total, 2) if total else 0.0
     return result
 
 
-def grade_tree(src, lessons, out=None):
+def grade_tree(src, lessons, out=None, shake=0):
     table = points_table()
     out = out or str(BUILD / src)
-    args = [(slug, src, out, table.get(slug, 10.0)) for slug in lessons]
-    return [grade_lesson(*a) for a in args]
+    return [grade_lesson(slug, src, out, table.get(slug, 10.0), shake=shake) for slug in lessons]
 
 
 # ---- reports --------------------------------------------------------------------------
@@ -323,7 +340,9 @@ TAMPERED = ("the kit's own tests or grader differ from the hand-out, so this sco
 
 def cmd_grade(args):
     lessons = pick_lessons(args.lesson)
-    results = grade_tree(args.src, lessons)
+    if args.shake and not (KIT / SHAKE_LIB).exists():
+        sys.exit(f"grade.py: {SHAKE_LIB} is missing: use `make grade SHAKE=N`, which builds it")
+    results = grade_tree(args.src, lessons, shake=args.shake)
     changed = changed_kit_files()
     if changed:
         results.append({"lesson": "kit-integrity", "max": 0.0, "points": 0.0, "compile_error": None,
@@ -342,7 +361,7 @@ def cmd_grade(args):
 
 # ---- the kit's own test -------------------------------------------------------------------
 
-HEADER = re.compile(r"^//\s*(Mistake|Replaces|Caught by|Message):\s*(.*?)\s*$", re.M)
+HEADER = re.compile(r"^//\s*(Mistake|Replaces|Caught by|Message|Shake):\s*(.*?)\s*$", re.M)
 
 
 def read_mistake(path):
@@ -366,7 +385,15 @@ def check_mistake(slug, path):
     if not target.exists():
         return False, f"{path.name}: Replaces names {fields['Replaces']}, which the solution does not have"
     shutil.copyfile(KIT / path, target)
-    r = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, gtest_filter=fields["Caught by"], alone=False)
+    shake = int(fields.get("Shake", "0"))
+    if shake:
+        # A race: it must pass as it is (that is what makes it a race) and fail when shaken.
+        calm = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, gtest_filter=fields["Caught by"], alone=False)
+        if calm["compile_error"] or not calm["tests"] or not all(t["passed"] for t in calm["tests"]):
+            return False, (f"{path.name}: a race must pass without shaking, but {fields['Caught by']} failed:\n"
+                           + (calm["compile_error"] or "\n".join(t["message"] for t in calm["tests"])))
+    r = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, gtest_filter=fields["Caught by"], alone=False,
+                     shake=shake)
     if r["compile_error"]:
         return False, f"{path.name}: does not compile:\n{r['compile_error']}"
     tests = {t["name"]: t for t in r["tests"]}
@@ -378,7 +405,8 @@ def check_mistake(slug, path):
     if fields["Message"] not in test["message"]:
         return False, (f"{path.name}: caught by {fields['Caught by']}, but its message lacks "
                        f"{fields['Message']!r}:\n{test['message']}")
-    return True, f"{path.name}: caught by {fields['Caught by']} with {fields['Message']!r}"
+    how = f" (passes alone, fails under SHAKE={shake})" if shake else ""
+    return True, f"{path.name}: caught by {fields['Caught by']} with {fields['Message']!r}{how}"
 
 
 def pristine_exercises(lessons):
@@ -441,6 +469,15 @@ def cmd_test(args):
     if rc != 0:
         problems.append("pipemap's tests failed:\n" + log[-4000:])
     checks_run.append("pipemap")
+
+    print("\n== 2c. The reference solutions keep full marks when shaken (make grade SHAKE=2)")
+    shaken = grade_tree("solutions", lessons, shake=2)
+    print_table("solutions, shaken twice", shaken, show_failures=False)
+    for r in shaken:
+        if r["points"] < r["max"]:
+            print_table("solutions, shaken", [r])
+            problems.append(f"solutions/{r['lesson']} loses points under SHAKE=2: a race in the solution or a test")
+    checks_run.append("shake")
 
     print("\n== 3. The pristine exercise stubs must score below full marks")
     stubs_src = pristine_exercises(lessons)
@@ -507,6 +544,7 @@ def main():
     g = sub.add_parser("grade", help="grade one tree")
     g.add_argument("--src", default="exercises")
     g.add_argument("--lesson")
+    g.add_argument("--shake", type=int, default=0, help="run the tests N times with random delays (Linux)")
     t = sub.add_parser("test", help="the kit's own test")
     t.add_argument("--lesson")
     args = parser.parse_args()
