@@ -70,6 +70,12 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
                " clients was heard: the server served the first "
                "client and stopped. It must accept every client and read all of them, watching every connection "
                "(and the listener) with poll().";
+    if (received < expected && via == "fifo")
+        return std::to_string(expected - received) + " messages were lost, from " + std::to_string(heard) + " of " +
+               std::to_string(clients) +
+               " clients heard: the FIFO gave EOF when, for a moment, no client had it open, and the server "
+               "stopped. Hold a write end of your own so that EOF never comes, and stop by counting the clients' "
+               "end lines.";
     if (received < expected)
         return std::to_string(expected - received) + " messages were lost, from " + std::to_string(heard) + " of " +
                std::to_string(clients) +

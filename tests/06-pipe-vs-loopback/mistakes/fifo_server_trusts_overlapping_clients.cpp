@@ -1,0 +1,106 @@
+// Mistake: the FIFO server holds no write end of its own; it works while the clients overlap (a race).
+// Replaces: fanin_server.cpp
+// Caught by: FanIn.FifoLosesNothingWithEightClients
+// Message: Hold a write end of your own so that EOF never comes
+// Shake: 6
+//
+// A catalogue entry of lesson 06: the reference solution with one typical learner
+// mistake. Eight clients started together keep the FIFO open between them, so EOF
+// comes only at the very end and nothing is lost - until one client is held back after
+// fork() (`make grade SHAKE=6`): then the others finish, EOF comes, and it is lost.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "fanin_server.hpp"
+
+namespace {
+
+// Hands every complete line in pending to the tally and keeps the unfinished rest:
+// a read() can end anywhere, in the middle of a line too.
+void take_lines(std::string& pending, Tally& tally) {
+    std::size_t start = 0, newline;
+    while ((newline = pending.find('\n', start)) != std::string::npos) {
+        tally.add(pending.substr(start, newline - start));
+        start = newline + 1;
+    }
+    pending.erase(0, start);
+}
+
+}  // namespace
+
+void serve_sockets(int listener, int clients, Tally& tally) {
+    // fds[0] is the listener; every client's connection gets its own slot and its own
+    // unfinished line. poll() tells us which of them has something, so a client that
+    // is slow, or silent, never keeps the others waiting.
+    std::vector<pollfd> fds{{listener, POLLIN, 0}};
+    std::vector<std::string> pending{""};
+    int accepted = 0, connected = 0;
+    char buf[65536];
+    while (accepted < clients || connected > 0) {
+        if (poll(fds.data(), fds.size(), -1) == -1) {
+            if (errno == EINTR) continue;
+            die("poll");
+        }
+        if (fds[0].revents & POLLIN) {
+            int fd = accept(listener, nullptr, nullptr);
+            if (fd == -1 && errno != EINTR) die("accept");
+            if (fd >= 0) {
+                ++accepted;
+                ++connected;
+                if (accepted == clients) fds[0].fd = -1;  // everyone is here: poll() skips negative fds
+                fds.push_back({fd, POLLIN, 0});
+                pending.emplace_back();
+            }
+        }
+        for (std::size_t i = 1; i < fds.size(); ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n == -1) {
+                if (errno == EINTR) continue;
+                die("read - server");
+            }
+            if (n == 0) {                                        // EOF: this client has sent everything and closed
+                if (!pending[i].empty()) tally.add(pending[i]);  // a last line without '\n': the tally flags it
+                if (close(fds[i].fd) == -1) die("close - server");
+                fds[i].fd = -1;
+                --connected;
+                continue;
+            }
+            pending[i].append(buf, static_cast<std::size_t>(n));
+            take_lines(pending[i], tally);
+        }
+    }
+}
+
+void serve_fifo(const std::string& path, int clients, Tally& tally) {
+    // Opening a FIFO to read waits until some process opens it to write: a client.
+    int fd = open(path.c_str(), O_RDONLY);
+    if (fd == -1) die("open - server");
+    // Hold a write end of our own. read() returns EOF as soon as NO process has the
+    // FIFO open for writing - for instance between one client closing and the next
+    // opening - and a server that stops there loses every later client. With our own
+    // write end EOF never comes, so we stop by counting the clients' end lines.
+    // MISTAKE: no write end of our own, so EOF comes whenever no client has the FIFO open.
+
+    // All clients share this one pipe: a line written with a single write() of at most
+    // PIPE_BUF bytes arrives whole, but the lines of different clients come mixed.
+    std::string pending;
+    char buf[65536];
+    while (tally.clients_finished() < clients) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n == -1) {
+            if (errno == EINTR) continue;
+            die("read - server");
+        }
+        if (n == 0) break;  // EOF: taken to mean "everyone is done"
+        pending.append(buf, static_cast<std::size_t>(n));
+        take_lines(pending, tally);
+    }
+    if (close(fd) == -1) die("close - server");
+}
