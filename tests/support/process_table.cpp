@@ -228,6 +228,9 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
     switch (classify(p.syscall_nr)) {
         case Blocked::Read: {
             if (!ch) return me + " waits in read() on fd " + std::to_string(p.syscall_arg0) + ".";
+            if (ch->object.rfind("socket", 0) == 0)  // a socket's peer has its own inode: no holder list
+                return me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
+                       "): the peer has sent nothing more and has not closed its end.";
             std::string w = holders(tree, p, ch->inode, true, main_pid);
             std::string s = me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) + ")";
             if (w.empty())
@@ -238,6 +241,9 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
         }
         case Blocked::Write: {
             if (!ch) return me + " waits in write() on fd " + std::to_string(p.syscall_arg0) + ".";
+            if (ch->object.rfind("socket", 0) == 0)
+                return me + " waits in write() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
+                       "): the socket's buffers are full because the peer is not reading.";
             std::string r = holders(tree, p, ch->inode, false, main_pid);
             std::string s = me + " waits in write() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
                             "), which is full: nobody is reading it";
