@@ -160,7 +160,9 @@ def run_console_block(root, body):
     marker = "@@pipeworks-command-done@@"
     script = "".join(f"{c[0]}\n__pw=$?; printf '\\n{marker}\\n'; (exit $__pw)\n" for c in commands)
     scratch = scratch_mirror(root)
-    env = dict(os.environ, LC_ALL="C", TERM="dumb")
+    # A learner's shell: no make of ours around it (its MAKEFLAGS would change what make prints).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    env.update(LC_ALL="C", TERM="dumb")
     try:
         proc = subprocess.run(["bash", "-c", script], cwd=scratch, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT)
