@@ -42,16 +42,6 @@ RunResult pipeline(const Commands& commands, const RunOptions& options = RunOpti
     return pw::run(argv, options);
 }
 
-// A word as you would type it into sh: 'quoted' unless it is plain.
-std::string shell_word(const std::string& w) {
-    if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
-                          std::string::npos)
-        return w;
-    std::string s = "'";
-    for (char c : w) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return s + "'";
-}
-
 std::string joined(const Commands& commands) {
     std::string s;
     for (const auto& c : commands) s += (s.empty() ? "" : " | ") + c;
@@ -73,7 +63,7 @@ bool same_as(const RunResult& r, const RunResult& want) {
 
 std::string expected_like(const RunResult& want, const Commands& commands) {
     return "stdout " + pw::quote(want.out) + " and exit status " + std::to_string(sh_status(want)) +
-           ", as /bin/sh -c " + shell_word(joined(commands)) + " gives";
+           ", as /bin/sh -c " + pw::shell_word(joined(commands)) + " gives";
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -116,7 +106,7 @@ std::string reproduce_with_lines(const Commands& commands, const std::string& da
     std::string s = "printf '%s\\n'";
     for (const auto& line : lines_of(data)) s += " " + line;
     s += " | " + pw::program(kProgram);
-    for (const auto& c : commands) s += " " + shell_word(c);
+    for (const auto& c : commands) s += " " + pw::shell_word(c);
     return s;
 }
 

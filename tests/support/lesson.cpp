@@ -61,8 +61,6 @@ std::string quote(const std::string& bytes, std::size_t max_shown) {
     return s + " (" + std::to_string(bytes.size()) + " bytes)";
 }
 
-namespace {
-
 std::string shell_word(const std::string& w) {
     if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
                           std::string::npos)
@@ -71,8 +69,6 @@ std::string shell_word(const std::string& w) {
     for (char c : w) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return s + "'";
 }
-
-}  // namespace
 
 std::string reproduce(const RunResult& r) {
     std::string cmd;

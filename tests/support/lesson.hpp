@@ -17,6 +17,9 @@ namespace pw {
 // the grader sets to build/<tree>/<lesson>/bin).
 std::string program(const std::string& name);
 
+// A word as you would type it into sh: 'quoted' unless it is plain.
+std::string shell_word(const std::string& word);
+
 // A shell command that reruns what r ran, from the kit's top folder.
 std::string reproduce(const RunResult& r);
 
