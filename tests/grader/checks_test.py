@@ -80,6 +80,17 @@ class CheckersCanFail(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("strace", out)
 
+    def test_a_mistake_that_no_longer_fits_its_solution_is_reported(self):
+        sys.path.insert(0, str(GRADER))
+        import grade  # noqa: E402
+
+        patch = (KIT / "tests/01-pipe-echo/mistakes/parent_keeps_write_end.patch").read_text()
+        solution = (KIT / "solutions/01-pipe-echo/pipe_echo.cpp").read_text()
+        self.assertNotEqual(grade.apply_patch(solution, patch), solution)  # it fits the solution as landed
+        drifted = solution.replace("// Closing the write end is what lets", "// Closing the write end lets")
+        with self.assertRaisesRegex(grade.PatchDoesNotApply, r"line \d+ of the solution is not"):
+            grade.apply_patch(drifted, patch)
+
     def test_the_kit_as_landed_passes_the_static_checks(self):
         for args in (["lessons_check.py", "--only", "anchors"], ["lessons_check.py", "--only", "front"],
                      ["format_check.py"], ["editor_check.py"]):

@@ -13,7 +13,7 @@ full marks.
 
 `test` proves the kit: the sandbox proof passes, the solutions get full marks, the
 pristine stubs do not, and every mistake in each lesson's catalogue
-(tests/NN-topic/mistakes/*.cpp) is caught by the test it names, with the words it names.
+(tests/NN-topic/mistakes/*.patch) is caught by the test it names, with the words it names.
 
 Only the Python 3 standard library is used.
 """
@@ -361,7 +361,40 @@ def cmd_grade(args):
 
 # ---- the kit's own test -------------------------------------------------------------------
 
-HEADER = re.compile(r"^//\s*(Mistake|Replaces|Caught by|Message|Shake):\s*(.*?)\s*$", re.M)
+HEADER = re.compile(r"^#\s*(Mistake|Replaces|Caught by|Message|Shake):\s*(.*?)\s*$", re.M)
+HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@.*\n((?:[ +\\-].*\n?)*)", re.M)
+
+
+class PatchDoesNotApply(Exception):
+    pass
+
+
+def apply_patch(original, patch):
+    """Applies a unified diff exactly: every context and removed line must match the
+    original where the hunk says, so a mistake that no longer fits the solution fails
+    loudly instead of testing something else."""
+    lines = original.splitlines(keepends=True)
+    out, pos = [], 0
+    for hunk in HUNK.finditer(patch):
+        start, count = int(hunk.group(1)), int(hunk.group(2) or 1)
+        at = start - 1 if count else start
+        if at < pos:
+            raise PatchDoesNotApply(f"hunk at line {start} overlaps the one before")
+        out.extend(lines[pos:at])
+        pos = at
+        for line in hunk.group(3).splitlines(keepends=True):
+            tag, text = line[0], line[1:]
+            if tag == "\\":
+                continue
+            if tag in " -":
+                if pos >= len(lines) or lines[pos] != text:
+                    raise PatchDoesNotApply(f"line {pos + 1} of the solution is not {text.rstrip()!r}")
+                pos += 1
+            if tag in " +":
+                out.append(text)
+    if not HUNK.search(patch):
+        raise PatchDoesNotApply("no hunk in it")
+    return "".join(out + lines[pos:])
 
 
 def read_mistake(path):
@@ -384,7 +417,10 @@ def check_mistake(slug, path):
     target = KIT / src / slug / fields["Replaces"]
     if not target.exists():
         return False, f"{path.name}: Replaces names {fields['Replaces']}, which the solution does not have"
-    shutil.copyfile(KIT / path, target)
+    try:
+        target.write_text(apply_patch(target.read_text(), (KIT / path).read_text()))
+    except PatchDoesNotApply as e:
+        return False, f"{path.name}: no longer applies to solutions/{slug}/{fields['Replaces']} ({e}): update it"
     shake = int(fields.get("Shake", "0"))
     if shake:
         # A race: it must pass as it is (that is what makes it a race) and fail when shaken.
@@ -492,14 +528,14 @@ def cmd_test(args):
     print("== 4. The mistake catalogue: each mistake caught, with its message")
     jobs = []
     for slug in lessons:
-        for path in sorted((KIT / "tests" / slug / "mistakes").glob("*.cpp")):
+        for path in sorted((KIT / "tests" / slug / "mistakes").glob("*.patch")):
             jobs.append((slug, path.relative_to(KIT)))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda j: (j[0],) + check_mistake(*j), jobs))
     kill_leftovers()
     for slug in lessons:
         if not any(o[0] == slug for o in outcomes):
-            problems.append(f"lesson {slug} has no mistake catalogue (tests/{slug}/mistakes/*.cpp)")
+            problems.append(f"lesson {slug} has no mistake catalogue (tests/{slug}/mistakes/*.patch)")
     for slug, ok, text in outcomes:
         print(f"  {'caught ' if ok else 'MISSED '} {slug}/{text.splitlines()[0]}")
         if not ok:
