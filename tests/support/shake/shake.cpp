@@ -1,18 +1,25 @@
 // shake.cpp - an LD_PRELOAD shim for `make grade SHAKE=N`: random short delays around
-// the calls where IPC programs race (fork, pipe, read, write, close, dup2, wait).
+// the calls where IPC programs race (fork, pthread_create, pipe, read, write, close,
+// dup2, wait).
 //
 // A program can pass by luck of scheduling: a parent that sleeps "long enough" instead
 // of waiting, output that is "usually" complete. Under the shim, after fork() one of the
-// two processes (chosen at random) is held back for 100 to 300 ms, and one call in four
-// of the others waits up to 2 ms (at most 100 such waits a process, so big transfers
-// stay fast). The delays follow PIPEWORKS_SHAKE_SEED, so a failing run can be repeated.
+// two processes (chosen at random) is held back for 100 to 300 ms - and after
+// pthread_create() one of the two threads, the same way - and one call in four
+// of the others waits up to 2 ms, half of them before the call and half after it (at
+// most 100 such waits a process, so big transfers stay fast). A wait after a call is
+// what exposes "wake first, then publish": a write() that wakes another thread or
+// process, and only then the line that stores what the woken one should find.
+// The delays follow PIPEWORKS_SHAKE_SEED, so a failing run can be repeated.
 // Without PIPEWORKS_SHAKE_SEED in the environment the shim does nothing.
 #include <dlfcn.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 
@@ -50,11 +57,33 @@ void pause_us(std::uint64_t us) {
     nanosleep(&t, nullptr);  // async-signal-safe, and it calls none of the wrapped functions
 }
 
-void maybe_small_delay() {
-    if (!enabled || small_delays_left <= 0 || next() % 4 != 0) return;
-    --small_delays_left;
-    pause_us(next() % 2000);
-}
+// Wraps one call: constructed before it, destroyed after it (once the result is
+// computed). One call in eight waits before, one in eight after; errno survives.
+class Around {
+  public:
+    Around() {
+        if (!enabled || small_delays_left <= 0) return;
+        std::uint64_t when = next() % 8;
+        if (when > 1) return;
+        --small_delays_left;
+        std::uint64_t us = next() % 2000;
+        if (when == 0)
+            pause_us(us);
+        else
+            after_us_ = us;
+    }
+    ~Around() {
+        if (after_us_ == 0) return;
+        int saved = errno;  // nanosleep may set it (EINTR); the caller reads the call's own
+        pause_us(after_us_);
+        errno = saved;
+    }
+    Around(const Around&) = delete;
+    Around& operator=(const Around&) = delete;
+
+  private:
+    std::uint64_t after_us_ = 0;
+};
 
 template <typename F>
 F real(const char* name) {
@@ -79,45 +108,77 @@ pid_t fork(void) {
     return pid;
 }
 
+// A new thread is the same race as a new process: who runs first is up to the scheduler.
+// To hold the new thread back, it starts in hold_then_run() instead of its own routine.
+struct HeldStart {
+    void* (*routine)(void*);
+    void* arg;
+    std::uint64_t hold_us;
+};
+
+void* hold_then_run(void* p) {
+    HeldStart start = *static_cast<HeldStart*>(p);
+    delete static_cast<HeldStart*>(p);
+    pause_us(start.hold_us);
+    return start.routine(start.arg);
+}
+
+int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*routine)(void*), void* arg) {
+    using Create = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+    static auto fn = real<Create>("pthread_create");
+    if (!enabled) return fn(thread, attr, routine, arg);
+    bool hold_new = next() % 2 == 0;
+    std::uint64_t hold_us = 100000 + next() % 200000;  // 100 to 300 ms, as after fork()
+    if (!hold_new) {
+        int rc = fn(thread, attr, routine, arg);
+        if (rc == 0) pause_us(hold_us);
+        return rc;
+    }
+    auto* start = new HeldStart{routine, arg, hold_us};
+    int rc = fn(thread, attr, hold_then_run, start);
+    if (rc != 0) delete start;
+    return rc;
+}
+
 int pipe(int fds[2]) {
     static auto fn = real<int (*)(int*)>("pipe");
-    maybe_small_delay();
+    Around around;
     return fn(fds);
 }
 
 ssize_t read(int fd, void* buf, size_t n) {
     static auto fn = real<ssize_t (*)(int, void*, size_t)>("read");
-    maybe_small_delay();
+    Around around;
     return fn(fd, buf, n);
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
     static auto fn = real<ssize_t (*)(int, const void*, size_t)>("write");
-    maybe_small_delay();
+    Around around;
     return fn(fd, buf, n);
 }
 
 int close(int fd) {
     static auto fn = real<int (*)(int)>("close");
-    maybe_small_delay();
+    Around around;
     return fn(fd);
 }
 
 int dup2(int from, int to) {
     static auto fn = real<int (*)(int, int)>("dup2");
-    maybe_small_delay();
+    Around around;
     return fn(from, to);
 }
 
 pid_t waitpid(pid_t pid, int* status, int options) {
     static auto fn = real<pid_t (*)(pid_t, int*, int)>("waitpid");
-    maybe_small_delay();
+    Around around;
     return fn(pid, status, options);
 }
 
 pid_t wait(int* status) {
     static auto fn = real<pid_t (*)(int*)>("wait");
-    maybe_small_delay();
+    Around around;
     return fn(status);
 }
 
