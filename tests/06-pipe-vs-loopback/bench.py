@@ -13,6 +13,9 @@ For every transport it runs the reference programs of lesson 06 (--json):
               --splice sender (vmsplice), with the default and a 1 MiB buffer
   floors      pingpong --floor (one process writes and reads back the same channel: no
               wake-up) and blast --floor (memcpy of the same pieces: no channel at all)
+  bare loops  the 64-byte pipe round trip and the 64 KiB pipe stream done by the barest
+              loops (tools/bare_pipe.cpp: no checks, no options), to show what the
+              programs themselves add to what they measure
 Each figure is the median of --reps runs (3). It prints Markdown tables with every
 figure as a ratio to the pipe's and to its floor, and writes results.json and
 chart.svg into --out (build/bench). Standard library only; under two minutes on two
@@ -108,6 +111,7 @@ def svg_chart(latency, throughput, pins):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default="build/solutions/06-pipe-vs-loopback/bin")
+    parser.add_argument("--bare", default="build/shared/tools/06-pipe-vs-loopback/bare_pipe")
     parser.add_argument("--out", default="build/bench")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
@@ -141,6 +145,11 @@ def main():
             throughput[via][pin] = med
     memcpy, _ = median_of([blast, "--via", "pipe", "--bytes", BLAST_BYTES, "--chunk", CHUNK, "--floor", "--pin",
                            "same", "--json"], "gb_per_s", args.reps)
+    bare = {"roundtrip_us": {}, "stream_gb_per_s": {}}
+    for pin in pins:
+        bare["roundtrip_us"][pin], _ = median_of([args.bare, "roundtrip", "64", "2000", pin], "median_us", args.reps)
+        bare["stream_gb_per_s"][pin], _ = median_of([args.bare, "stream", BLAST_BYTES, CHUNK, pin], "gb_per_s",
+                                                    args.reps)
     info["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     info["seconds"] = round(time.monotonic() - started, 1)
 
@@ -170,6 +179,23 @@ def main():
         cells += [x for p in pins for x in (ratio(d[p], base[p]), percent(d[p], memcpy))]
         name = ROW_NAMES.get(via, via)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "What the programs add: the pipe figures above next to the barest loops doing the same "
+                  "(bare_pipe: no checks, no options):", ""]
+    head = "| pipe | " + " | ".join(f"{p} CPU: program | bare loop | program ÷ bare" for p in pins) + \
+           " | floor | bare (same) against floor |"
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    cells = [x for p in pins for x in (f"{latency['pipe'][64][p]:.1f}", f"{bare['roundtrip_us'][p]:.1f}",
+                                       ratio(latency["pipe"][64][p], bare["roundtrip_us"][p]))]
+    floor = latency["pipe"][64]["floor"]
+    lines.append("| round trip, 64 B, µs (pingpong) | " + " | ".join(cells) +
+                 f" | {floor:.1f} | {ratio(bare['roundtrip_us']['same'], floor)} |")
+    cells = [x for p in pins for x in (f"{throughput['pipe'][p]:.2f}", f"{bare['stream_gb_per_s'][p]:.2f}",
+                                       ratio(throughput["pipe"][p], bare["stream_gb_per_s"][p]))]
+    lines.append("| stream, 64 KiB writes, GB/s (blast) | " + " | ".join(cells) +
+                 f" | {memcpy:.1f} | {percent(bare['stream_gb_per_s']['same'], memcpy)} |")
+    lines += ["", "A round trip between two processes is two wake-ups (context switches) that the one-process "
+                  "floor does not have: the bare loop shows what they cost here. blast checksums every byte it "
+                  "reads; the bare stream does not."]
     lines += ["", "Placement: " + "; ".join(f"--pin {p}: {placement[p]}" for p in pins)]
     if len(pins) == 1:
         lines.append("Only one CPU is available here, so there is no cross-CPU column.")
@@ -181,6 +207,7 @@ def main():
     results = {"machine": info, "repetitions": args.reps, "pins": pins,
                "latency_us": {v: {str(s): latency[v][s] for s in SIZES} for v in VIAS},
                "throughput_gb_per_s": throughput, "memcpy_floor_gb_per_s": memcpy, "placement": placement,
+               "bare_pipe_loops": bare,
                "table_markdown": table}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "chart.svg").write_text(svg_chart(latency, throughput, pins))
