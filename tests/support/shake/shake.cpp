@@ -25,9 +25,11 @@
 
 namespace {
 
-bool enabled = false;
-std::uint64_t state = 0;
-int small_delays_left = 100;
+bool enabled = false;  // set once, before main()
+// Each thread has its own sequence: no data race between threads, and a thread's delays
+// do not depend on how the others happened to interleave.
+thread_local std::uint64_t state = 0;
+thread_local int small_delays_left = 100;
 
 std::uint64_t next() {  // xorshift64*: tiny, and safe to call anywhere (no locks)
     state ^= state >> 12;
@@ -36,8 +38,8 @@ std::uint64_t next() {  // xorshift64*: tiny, and safe to call anywhere (no lock
     return state * 0x2545F4914F6CDD1DULL;
 }
 
-// The sequence depends on the seed and on the path of forks that led to this process,
-// never on pids: the same run with the same seed is delayed the same way.
+// The sequence depends on the seed and on the path of forks and thread starts that led
+// to this thread, never on pids: the same run with the same seed is delayed the same way.
 void seed_from_environment() {
     const char* s = std::getenv("PIPEWORKS_SHAKE_SEED");
     enabled = s != nullptr;
@@ -46,9 +48,15 @@ void seed_from_environment() {
     small_delays_left = 100;
 }
 
+// A new process or thread goes on from its parent's sequence, made to differ from it,
+// deterministically.
+std::uint64_t child_state(std::uint64_t parent) {
+    std::uint64_t s = parent * 0xD1342543DE82EF95ULL + 1;
+    return s != 0 ? s : 1;
+}
+
 void seed_as_child() {
-    state = state * 0xD1342543DE82EF95ULL + 1;  // differ from the parent, deterministically
-    if (state == 0) state = 1;
+    state = child_state(state);
     small_delays_left = 100;
 }
 
@@ -109,17 +117,21 @@ pid_t fork(void) {
 }
 
 // A new thread is the same race as a new process: who runs first is up to the scheduler.
-// To hold the new thread back, it starts in hold_then_run() instead of its own routine.
-struct HeldStart {
+// The new thread starts in start_thread(), which seeds its sequence and, when it is the
+// one held back, waits before it runs its own routine.
+struct ThreadStart {
     void* (*routine)(void*);
     void* arg;
-    std::uint64_t hold_us;
+    std::uint64_t state;
+    std::uint64_t hold_us;  // 0: the creator is the one held back
 };
 
-void* hold_then_run(void* p) {
-    HeldStart start = *static_cast<HeldStart*>(p);
-    delete static_cast<HeldStart*>(p);
-    pause_us(start.hold_us);
+void* start_thread(void* p) {
+    ThreadStart start = *static_cast<ThreadStart*>(p);
+    delete static_cast<ThreadStart*>(p);
+    state = start.state;
+    small_delays_left = 100;
+    if (start.hold_us) pause_us(start.hold_us);
     return start.routine(start.arg);
 }
 
@@ -129,14 +141,13 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*routin
     if (!enabled) return fn(thread, attr, routine, arg);
     bool hold_new = next() % 2 == 0;
     std::uint64_t hold_us = 100000 + next() % 200000;  // 100 to 300 ms, as after fork()
-    if (!hold_new) {
-        int rc = fn(thread, attr, routine, arg);
-        if (rc == 0) pause_us(hold_us);
+    auto* start = new ThreadStart{routine, arg, child_state(state), hold_new ? hold_us : 0};
+    int rc = fn(thread, attr, start_thread, start);
+    if (rc != 0) {
+        delete start;
         return rc;
     }
-    auto* start = new HeldStart{routine, arg, hold_us};
-    int rc = fn(thread, attr, hold_then_run, start);
-    if (rc != 0) delete start;
+    if (!hold_new) pause_us(hold_us);
     return rc;
 }
 
