@@ -421,13 +421,9 @@ def check_mistake(slug, path):
         target.write_text(apply_patch(target.read_text(), (KIT / path).read_text()))
     except PatchDoesNotApply as e:
         return False, f"{path.name}: no longer applies to solutions/{slug}/{fields['Replaces']} ({e}): update it"
+    # A race is caught when shaken. Whether it also passes calm depends on how busy the
+    # machine is (a loaded runner makes the race happen unshaken), so that is not asserted.
     shake = int(fields.get("Shake", "0"))
-    if shake:
-        # A race: it must pass as it is (that is what makes it a race) and fail when shaken.
-        calm = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, gtest_filter=fields["Caught by"], alone=False)
-        if calm["compile_error"] or not calm["tests"] or not all(t["passed"] for t in calm["tests"]):
-            return False, (f"{path.name}: a race must pass without shaking, but {fields['Caught by']} failed:\n"
-                           + (calm["compile_error"] or "\n".join(t["message"] for t in calm["tests"])))
     r = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, gtest_filter=fields["Caught by"], alone=False,
                      shake=shake)
     if r["compile_error"]:
