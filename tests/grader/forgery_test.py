@@ -18,6 +18,7 @@ Where the grader cannot switch uid (not root, no passwordless sudo), isolation i
 the grade is for practice: the check says so and is skipped, as there is nothing to prove.
 Only the Python 3 standard library is used.
 """
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -139,12 +140,13 @@ def kit_hashes(root, skip=("build", "exercises", ".git")):
 def marked(*roots):
     """Files under the roots that hold the forger's mark: its writes that landed. The
     forger's own source, objects and program hold it too, and the platform's log may quote
-    its source in a compiler warning: those are not counted."""
+    its source in a compiler warning, and this file names it: those are not counted (an edit
+    of this file is caught by the kit's hashes)."""
     found = []
     for root in roots:
         for p in root.rglob("*"):
             rel = p.as_posix()
-            if "/01-pipe-echo/" in rel or "/submission/" in rel or p.name == "grade.log":
+            if "/01-pipe-echo/" in rel or "/submission/" in rel or p.name in ("grade.log", "forgery_test.py"):
                 continue
             try:
                 if p.is_file() and not p.is_symlink() and p.stat().st_size < (8 << 20) and MARK.encode() in p.read_bytes():
@@ -157,6 +159,8 @@ def marked(*roots):
 def lesson_points(results_json):
     """{lesson: (score, max)} from a Gradescope-format results.json."""
     points = {}
+    if not results_json.is_file():
+        return {"no results.json": (0.0, 0.0)}
     for t in json.loads(results_json.read_text()).get("tests", []):
         lesson = t["name"].split(": ", 1)[0]
         score, most = points.get(lesson, (0.0, 0.0))
@@ -232,14 +236,25 @@ def main():
             if honest.get("01-pipe-echo", (0, 1))[0] != honest.get("01-pipe-echo", (0, 0))[1] or len(honest) != 2:
                 problems.append(f"{step_name}: the honest submission does not score as expected: {honest}\n{log[-3000:]}")
                 continue
-            for i, (forger, writes) in enumerate(FORGERS.items()):
+            def attempt(job):
+                i, (forger, writes) = job
+
                 def source(kit, results, home, writes=writes):
                     return forger_source(writes, kit, results, home)
                 work = top / f"forger{i}"
-                points, kit, before, log = step(work, source, home)
+                own_home = top / f"home{i}"
+                own_home.mkdir()
+                points, kit, before, log = step(work, source, own_home)
                 after = kit_hashes(kit)
                 changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-                landed = marked(work, home)
+                landed = marked(work, own_home)
+                shutil.rmtree(work, ignore_errors=True)
+                shutil.rmtree(own_home, ignore_errors=True)
+                return forger, points, changed, landed, log
+            # Two at a time: each grade.py is its own process, so each has its own run uid.
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                outcomes = list(pool.map(attempt, enumerate(FORGERS.items())))
+            for forger, points, changed, landed, log in outcomes:
                 ok = points == honest and not changed and not landed
                 print(f"  {'ok     ' if ok else 'FORGED '} {step_name}: {forger}: {points}")
                 if points != honest:
@@ -249,9 +264,6 @@ def main():
                     problems.append(f"{step_name}: {forger}: changed the kit's files: {', '.join(changed)}")
                 if landed:
                     problems.append(f"{step_name}: {forger}: its writes landed in {', '.join(landed)}")
-                shutil.rmtree(work, ignore_errors=True)
-                for f in home.iterdir():
-                    f.unlink() if f.is_file() or f.is_symlink() else shutil.rmtree(f)
             shutil.rmtree(top / "honest", ignore_errors=True)
     finally:
         shutil.rmtree(top, ignore_errors=True)

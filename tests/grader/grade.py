@@ -412,6 +412,10 @@ def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0)
         if isolation()["on"]:
             uid = run_uid()
             clean = {k: v for k, v in env.items() if not SECRET.search(k)}
+            # A PATH folder the run uid cannot search (one under /root, say) would turn exec's
+            # "command not found" into "permission denied": the uid gets the folders it can use.
+            clean["PATH"] = os.pathsep.join(d for d in env.get("PATH", os.defpath).split(os.pathsep)
+                                            if d and Path(d).is_dir() and reachable_by_others(Path(d)))
             script = f'chown {uid}:{uid} -- "$1" "$2" "$3" "$4" && chmod 0700 "$1" "$2" && shift 4 && exec {drop(uid)} env -i "$@"'
             argv = as_run_uid(script, *map(str, owned), *[f"{k}={v}" for k, v in clean.items()], *cmd)
             rc, log = run(argv, timeout=TEST_BINARY_TIMEOUT, cwd=kit, on_timeout=sweep)
