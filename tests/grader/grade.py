@@ -357,12 +357,12 @@ def read_report(xml_path):
 def stage_run(slug, binary, lesson_out, shake):
     """A fresh folder for one run: copies of the lesson's programs, test binary, tools and
     given files at their kit-relative paths (messages name the same paths as in the kit),
-    a home, a temp folder and the report file. -> (scratch, kit, binary, owned_by_run)."""
+    a home, a temp folder and the report file. -> (scratch, kit, lesson folder in kit, owned_by_run)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"{slug}-", dir=scratch_base()))
     os.chmod(scratch, 0o711)
     kit = scratch / "kit"
     try:
-        rel = lesson_out.resolve().relative_to(KIT)
+        rel = (KIT / lesson_out).resolve().relative_to(KIT.resolve())
     except ValueError:
         rel = Path("outside") / slug
     copies = [(KIT / lesson_out / "bin", kit / rel / "bin"), (KIT / binary, kit / rel / "test" / binary.name),
@@ -390,7 +390,7 @@ def stage_run(slug, binary, lesson_out, shake):
     # report file become the run uid's; the report's folder stays the grader's, so the file
     # cannot be swapped for a link or another file, only rewritten by the binary itself.
     owned = [scratch / "home", scratch / "tmp", kit / "build", xml]
-    return scratch, kit, rel / "test" / binary.name, owned
+    return scratch, kit, rel, owned
 
 
 SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|CREDENTIAL|_KEY$|^SUDO_|^OLDPWD$")
@@ -400,9 +400,11 @@ def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0)
     """Runs one lesson's test binary, as the run uid when isolation is on, in a fresh
     scratch folder; returns the expected tests as dicts (name, passed, message)."""
     expected = expected_tests(slug, gtest_filter)
-    scratch, kit, staged, owned = stage_run(slug, binary, lesson_out, shake)
+    scratch, kit, rel, owned = stage_run(slug, binary, lesson_out, shake)
+    staged = rel / "test" / binary.name
     xml_path = scratch / "report" / "results.xml"
-    env = dict(env, HOME=str(scratch / "home"), TMPDIR=str(scratch / "tmp"), PWD=str(kit))
+    env = dict(env, HOME=str(scratch / "home"), TMPDIR=str(scratch / "tmp"), PWD=str(kit),
+               PIPEWORKS_BIN_DIR=str(rel / "bin"))
     if shake:
         env["LD_PRELOAD"] = str(kit / SHAKE_LIB)
     cmd = [str(staged), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
