@@ -149,7 +149,8 @@ def marked(*roots):
             if "/01-pipe-echo/" in rel or "/submission/" in rel or p.name in ("grade.log", "forgery_test.py"):
                 continue
             try:
-                if p.is_file() and not p.is_symlink() and p.stat().st_size < (8 << 20) and MARK.encode() in p.read_bytes():
+                small = p.is_file() and not p.is_symlink() and p.stat().st_size < (8 << 20)
+                if small and MARK.encode() in p.read_bytes():
                     found.append(rel)
             except OSError:
                 continue
@@ -255,7 +256,8 @@ def main():
             home.mkdir(exist_ok=True)
             honest, _, _, log = step(top / "honest", None, home)
             if honest.get("01-pipe-echo", (0, 1))[0] != honest.get("01-pipe-echo", (0, 0))[1] or len(honest) != 2:
-                problems.append(f"{step_name}: the honest submission does not score as expected: {honest}\n{log[-3000:]}")
+                problems.append(f"{step_name}: the honest submission does not score as expected: {honest}\n"
+                                + log[-3000:])
                 continue
             def attempt(job):
                 i, (forger, writes) = job

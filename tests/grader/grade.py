@@ -196,7 +196,8 @@ def isolation():
     if not why:
         loose = writable_by_others()
         if loose:
-            why = "these kit paths are writable by every user, so another uid could change them: " + ", ".join(loose[:5])
+            why = ("these kit paths are writable by every user, so another uid could change them: "
+                   + ", ".join(loose[:5]))
     if why:
         _ISOLATION.update(on=False, sudo=False, note=f"isolation is OFF ({why}): learner code ran as the grader "
                           "and could have changed the kit or the reports, so this grade is for practice only")
@@ -418,7 +419,9 @@ def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0)
             # "command not found" into "permission denied": the uid gets the folders it can use.
             clean["PATH"] = os.pathsep.join(d for d in env.get("PATH", os.defpath).split(os.pathsep)
                                             if d and Path(d).is_dir() and reachable_by_others(Path(d)))
-            script = f'chown {uid}:{uid} -- "$1" "$2" "$3" "$4" && chmod 0700 "$1" "$2" && shift 4 && exec {drop(uid)} env -i "$@"'
+            # As root: hand the run its four own paths, then become the run uid with only this env.
+            script = (f'chown {uid}:{uid} -- "$1" "$2" "$3" "$4" && chmod 0700 "$1" "$2" && shift 4 && '
+                      f'exec {drop(uid)} env -i "$@"')
             argv = as_run_uid(script, *map(str, owned), *[f"{k}={v}" for k, v in clean.items()], *cmd)
             rc, log = run(argv, timeout=TEST_BINARY_TIMEOUT, cwd=kit, on_timeout=sweep)
         else:
