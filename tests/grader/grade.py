@@ -210,9 +210,9 @@ def isolation():
 def scratch_base():
     """Where run folders go: build/run/ when other uids can reach the kit, else the temp folder."""
     inside = KIT / BUILD / "run"
-    if not isolation()["on"] or reachable_by_others(KIT):
-        inside.mkdir(parents=True, exist_ok=True)
-        os.chmod(inside, 0o755)
+    inside.mkdir(parents=True, exist_ok=True)
+    os.chmod(inside, 0o755)
+    if not isolation()["on"] or reachable_by_others(inside):  # not when a 0750 home or umask 077 hides it
         return inside
     for base in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/dev/shm")):
         if base.is_dir() and reachable_by_others(base):
