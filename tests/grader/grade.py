@@ -21,13 +21,16 @@ import argparse
 import hashlib
 import concurrent.futures
 import ctypes
+import fnmatch
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -91,17 +94,157 @@ def kill_leftovers():
             break
 
 
-def run(cmd, timeout, env=None):
-    """Runs cmd in its own process group; kills the group on timeout. -> (rc, output)."""
-    proc = subprocess.Popen(cmd, cwd=KIT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def run(cmd, timeout, env=None, cwd=None, on_timeout=None):
+    """Runs cmd in its own process group; kills the group on timeout. -> (rc, output).
+    on_timeout: called too, for processes the grader may not signal (another uid's)."""
+    proc = subprocess.Popen(cmd, cwd=cwd or KIT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if on_timeout:
+            on_timeout()
         out, _ = proc.communicate()
         return None, out.decode(errors="replace")
     return proc.returncode, out.decode(errors="replace")
+
+
+# ---- isolation: learner code runs as a uid of its own ----------------------------------
+#
+# Each lesson's test binary (the kit's tests, and with them every learner program and, in
+# white-box lessons, learner code linked into the binary) runs as RUN_UID, a numeric uid and
+# gid with no passwd entry, no groups, no new privileges. It runs in a fresh scratch folder
+# (its working directory, HOME and TMPDIR) holding copies of just what the run needs, so it
+# needs no access to the kit at all (a kit in a 0750 home still works), and the kit, build/
+# and the reports stay the grader's, which that uid cannot write. Only root, or a user with
+# passwordless sudo (GitHub's runners, Gradescope), can switch uid; anyone else grades with
+# isolation off, and the grade says it is for practice.
+
+RUN_UID_BASE = 62000  # 62000..63999: one uid per grader process, so two graders never sweep each other
+
+
+def run_uid():
+    return int(os.environ.get("PIPEWORKS_RUN_UID") or RUN_UID_BASE + os.getpid() % 2000)
+
+
+def others_can(path, bits):
+    """True when a uid that is neither owner nor in the group has these permission bits."""
+    try:
+        return path.stat().st_mode & bits == bits
+    except OSError:
+        return False
+
+
+def reachable_by_others(folder):
+    return all(others_can(p, 0o001) for p in [folder, *folder.parents])
+
+
+def writable_by_others():
+    """Kit files or folders (or the kit's parents) another uid could change, if any."""
+    found = []
+    for parent in [KIT, *KIT.parents]:
+        try:
+            mode = parent.stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o002 and not (parent != KIT and mode & 0o1000):  # world-writable, no sticky bit
+            found.append(str(parent))
+    for top, dirs, files in os.walk(KIT):
+        if Path(top) == KIT / BUILD:
+            dirs[:] = [d for d in dirs if d != "run"]  # the runs' own scratch folders
+        for name in dirs + files:
+            path = os.path.join(top, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if st.st_mode & 0o002 and not stat.S_ISLNK(st.st_mode):
+                found.append(os.path.relpath(path, KIT))
+        if len(found) > 5:
+            break
+    return found
+
+
+_ISOLATION = {}
+
+
+def isolation():
+    """How learner code runs in this grade: {"on": bool, "note": text, "sudo": bool}. Decided
+    once: root switches uid itself, a user with passwordless sudo through `sudo -n`."""
+    if _ISOLATION:
+        return _ISOLATION
+    uid = run_uid()
+    why = None
+    sudo = False
+    if os.environ.get("PIPEWORKS_ISOLATION") == "off":
+        why = "PIPEWORKS_ISOLATION=off was set"
+    elif not sys.platform.startswith("linux") or not shutil.which("setpriv"):
+        why = "it needs Linux and setpriv (util-linux)"
+    elif os.geteuid() != 0:
+        probe = ["sudo", "-n", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", "true"]
+        try:
+            sudo = shutil.which("sudo") is not None and subprocess.run(
+                probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            sudo = False
+        if not sudo:
+            why = "the grader is neither root nor allowed passwordless sudo, so it cannot switch to another uid"
+    if not why:
+        loose = writable_by_others()
+        if loose:
+            why = ("these kit paths are writable by every user, so another uid could change them: "
+                   + ", ".join(loose[:5]))
+    if why:
+        _ISOLATION.update(on=False, sudo=False, note=f"isolation is OFF ({why}): learner code ran as the grader "
+                          "and could have changed the kit or the reports, so this grade is for practice only")
+    else:
+        _ISOLATION.update(on=True, sudo=sudo, note=f"isolation is on: learner code ran as uid {uid}, which cannot "
+                          "write the kit, build/ or the reports")
+    return _ISOLATION
+
+
+def scratch_base():
+    """Where run folders go: build/run/ when other uids can reach the kit, else the temp folder."""
+    inside = KIT / BUILD / "run"
+    inside.mkdir(parents=True, exist_ok=True)
+    os.chmod(inside, 0o755)
+    if not isolation()["on"] or reachable_by_others(inside):  # not when a 0750 home or umask 077 hides it
+        return inside
+    for base in (Path(tempfile.gettempdir()), Path("/tmp"), Path("/dev/shm")):
+        if base.is_dir() and reachable_by_others(base):
+            return base
+    return inside
+
+
+def as_run_uid(script, *args):
+    """argv that runs `sh -c script sh args...` as root (sudo -n when the grader is a user);
+    the script itself switches to the run uid where it says so."""
+    return (["sudo", "-n", "--"] if isolation()["sudo"] else []) + ["sh", "-c", script, "sh", *args]
+
+
+def drop(uid):
+    return f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs --"
+
+
+def sweep(scratch=None, kill=True):
+    """Ends every process of the run uid (alone: nothing else runs as it) and removes the
+    run's scratch folder and whatever the uid left in the shared temp folders."""
+    if not isolation()["on"]:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+    uid = run_uid()
+    script = ""
+    if kill:
+        script += f"{drop(uid)} sh -c 'kill -KILL -1 2>/dev/null'; "
+        script += f"find /tmp /var/tmp /dev/shm -maxdepth 1 -user {uid} -exec rm -rf {{}} + 2>/dev/null; "
+    if scratch:
+        script += 'rm -rf -- "$1"; '
+    run(as_run_uid(script + "true", *([str(scratch)] if scratch else [])), timeout=120)
 
 
 # ---- lessons and points -------------------------------------------------------------
@@ -177,55 +320,190 @@ def tidy(message):
     return message.splitlines()[0] + "\n" + message[at:]
 
 
-def run_test_binary(slug, binary, xml_path, gtest_filter, env, alone):
-    """Runs one lesson's test binary; returns its tests as dicts (name, passed, message)."""
-    if xml_path.exists():
-        xml_path.unlink()
-    cmd = [str(binary), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
+TEST_DEFINITION = re.compile(r"^[ \t]*TEST(?:_F)?\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)", re.M)
+
+
+def gtest_matches(name, gtest_filter):
+    """GoogleTest's --gtest_filter: 'POSITIVE[:...][-NEGATIVE[:...]]' with * and ?."""
+    if not gtest_filter:
+        return True
+    positive, _, negative = gtest_filter.partition("-")
+    wanted = any(fnmatch.fnmatchcase(name, p) for p in (positive or "*").split(":") if p)
+    return wanted and not any(fnmatch.fnmatchcase(name, p) for p in negative.split(":") if p)
+
+
+def expected_tests(slug, gtest_filter=None):
+    """The tests a lesson must report, read from the kit's own sources (and the private
+    tests) at grade time: never from the binary, whose list a learner's code could forge."""
+    folders = [KIT / "tests" / slug] + ([Path(private_tests()) / slug] if private_tests() else [])
+    names = []
+    for folder in folders:
+        for source in sorted(folder.glob("*_test.cpp")):
+            text = re.sub(r"/\*.*?\*/", "", source.read_text(errors="replace"), flags=re.S)
+            text = re.sub(r"//[^\n]*", "", text)
+            names += [f"{suite}.{name}" for suite, name in TEST_DEFINITION.findall(text)]
+    return [n for n in names if gtest_matches(n, gtest_filter)]
+
+
+def read_report(xml_path):
+    """The report as the test binary left it: a regular file, read without following links."""
+    fd = os.open(xml_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("the report is not a regular file")
+        data = f.read(64 << 20)
+    return ET.fromstring(data)
+
+
+def stage_run(slug, binary, lesson_out, shake):
+    """A fresh folder for one run: copies of the lesson's programs, test binary, tools and
+    given files at their kit-relative paths (messages name the same paths as in the kit),
+    a home, a temp folder and the report file. -> (scratch, kit, lesson folder in kit, owned_by_run)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{slug}-", dir=scratch_base()))
+    os.chmod(scratch, 0o711)
+    kit = scratch / "kit"
+    try:
+        rel = (KIT / lesson_out).resolve().relative_to(KIT.resolve())
+    except ValueError:
+        rel = Path("outside") / slug
+    copies = [(KIT / lesson_out / "bin", kit / rel / "bin"), (KIT / binary, kit / rel / "test" / binary.name),
+              (KIT / "build/shared/tools" / slug, kit / "build/shared/tools" / slug),
+              (KIT / "tests" / slug / "given", kit / "tests" / slug / "given")]
+    if shake:
+        copies.append((KIT / SHAKE_LIB, kit / SHAKE_LIB))
+    for src, dest in copies:
+        if src.is_dir():
+            shutil.copytree(src, dest, symlinks=False)
+        elif src.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    # Readable by the run uid whatever the grader's umask; writable only by the grader.
+    for top, dirs, files in os.walk(kit):
+        os.chmod(top, 0o755)
+        for name in files:
+            path = os.path.join(top, name)
+            os.chmod(path, 0o755 if os.stat(path).st_mode & 0o100 else 0o644)
+    for name in ("home", "tmp", "report"):
+        (scratch / name).mkdir(mode=0o755)
+    xml = scratch / "report" / "results.xml"
+    xml.touch(mode=0o644)
+    # build/ of the run (lesson 02's tests keep a trace file there), home, temp and the one
+    # report file become the run uid's; the report's folder stays the grader's, so the file
+    # cannot be swapped for a link or another file, only rewritten by the binary itself.
+    owned = [scratch / "home", scratch / "tmp", kit / "build", xml]
+    return scratch, kit, rel, owned
+
+
+SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|CREDENTIAL|_KEY$|^SUDO_|^OLDPWD$")
+
+
+def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0):
+    """Runs one lesson's test binary, as the run uid when isolation is on, in a fresh
+    scratch folder; returns the expected tests as dicts (name, passed, message)."""
+    expected = expected_tests(slug, gtest_filter)
+    scratch, kit, rel, owned = stage_run(slug, binary, lesson_out, shake)
+    staged = rel / "test" / binary.name
+    xml_path = scratch / "report" / "results.xml"
+    env = dict(env, HOME=str(scratch / "home"), TMPDIR=str(scratch / "tmp"), PWD=str(kit),
+               PIPEWORKS_BIN_DIR=str(rel / "bin"))
+    if shake:
+        env["LD_PRELOAD"] = str(kit / SHAKE_LIB)
+    cmd = [str(staged), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
     if gtest_filter:
         cmd.append(f"--gtest_filter={gtest_filter}")
-    rc, log = run(cmd, timeout=TEST_BINARY_TIMEOUT, env=env)
-    if alone:
-        kill_leftovers()
-    if not xml_path.exists():
-        why = "timed out" if rc is None else f"exited with {rc} before writing its report"
-        return [{"name": f"{slug}: tests", "passed": False, "message": f"the test binary {why}:\n{log[-3000:]}"}]
-    tests = []
-    for case in ET.parse(xml_path).getroot().iter("testcase"):
+    try:
+        if isolation()["on"]:
+            uid = run_uid()
+            clean = {k: v for k, v in env.items() if not SECRET.search(k)}
+            # A PATH folder the run uid cannot search (one under /root, say) would turn exec's
+            # "command not found" into "permission denied": the uid gets the folders it can use.
+            clean["PATH"] = os.pathsep.join(d for d in env.get("PATH", os.defpath).split(os.pathsep)
+                                            if d and Path(d).is_dir() and reachable_by_others(Path(d)))
+            # As root: hand the run its four own paths, then become the run uid with only this env.
+            script = (f'chown {uid}:{uid} -- "$1" "$2" "$3" "$4" && chmod 0700 "$1" "$2" && shift 4 && '
+                      f'exec {drop(uid)} env -i "$@"')
+            argv = as_run_uid(script, *map(str, owned), *[f"{k}={v}" for k, v in clean.items()], *cmd)
+            rc, log = run(argv, timeout=TEST_BINARY_TIMEOUT, cwd=kit, on_timeout=sweep)
+        else:
+            rc, log = run(cmd, timeout=TEST_BINARY_TIMEOUT, env=env, cwd=kit)
+        if alone:
+            sweep()  # nothing of the run uid outlives the run, so nothing rewrites the report now
+            kill_leftovers()
+        return score_report(slug, expected, xml_path, rc, log)
+    finally:
+        sweep(scratch, kill=False)
+
+
+def score_report(slug, expected, xml_path, rc, log):
+    """Reads the report knowing the learner's code could have written it: only the expected
+    tests count; one that is not in it fails; a report that contradicts the binary's exit
+    status (0: all passed, 1: some failed) counts for nothing."""
+    def all_failed(why):
+        return [{"name": n, "passed": False,
+                 "message": f"never reported: {why}" + (f":\n{log[-3000:]}" if i == 0 and log.strip() else "")}
+                for i, n in enumerate(expected)] or [{"name": f"{slug}: tests", "passed": False, "message": why}]
+    try:
+        root = read_report(xml_path) if os.path.getsize(xml_path) else None
+    except (OSError, ValueError, ET.ParseError) as e:
+        return all_failed(f"the test binary's report is unreadable ({e})")
+    if rc is None:
+        return all_failed("the test binary timed out")
+    if root is None:
+        return all_failed(f"the test binary exited with {rc} before writing its report")
+    reported, failed_any = {}, False
+    for case in root.iter("testcase"):
         name = f"{case.get('classname')}.{case.get('name')}"
         failures = case.findall("failure")
+        failed_any = failed_any or bool(failures)
         message = "\n".join(tidy(f.get("message") or f.text or "") for f in failures)
         skipped = case.find("skipped") is not None or case.get("result") == "skipped"
         if skipped and not failures:
             # A skipped test proved nothing: it earns no points (the kit's tests never skip).
             message = "skipped, so it proved nothing: " + ((case.find("skipped").get("message") or "")
                                                            if case.find("skipped") is not None else "")
-        tests.append({"name": name, "passed": not failures and not skipped, "message": message})
-    return tests
+        if case.get("status", "run") != "run" and not failures and not skipped:
+            continue  # listed but not run (filtered out)
+        reported[name] = {"name": name, "passed": not failures and not skipped, "message": message}
+    if rc not in (0, 1) or (rc == 0) == failed_any:
+        return all_failed(f"the test binary exited with {rc}, which contradicts its report "
+                          f"({'some failed' if failed_any else 'all passed'}), so the report is not trusted")
+    return [reported.get(n) or {"name": n, "passed": False, "message": "never reported: this expected test is "
+                                "missing from the test binary's report (it did not run, or the report was cut)"}
+            for n in expected]
 
 
 def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shake=0):
     """Builds and tests one lesson of one tree. Returns a dict describing the result.
     alone: no other job runs beside this one, so leftovers may be swept right away."""
-    result = {"lesson": slug, "max": max_points, "points": 0.0, "tests": [], "compile_error": None}
+    result = {"lesson": slug, "max": max_points, "points": 0.0, "tests": [], "compile_error": None,
+              "isolation": dict(isolation())}
+    lesson_out = Path(out) / slug
+    binary = lesson_out / "test" / (f"{slug}_test" + ("_private" if private_tests() else ""))
+    # Only what this run builds is ever run: the lesson's programs and test binary are
+    # deleted first, so a file left there (by a learner's program, say) is never trusted.
+    shutil.rmtree(KIT / lesson_out / "bin", ignore_errors=True)
+    for old in (KIT / lesson_out / "test").glob(f"{slug}_test*"):
+        old.unlink()
+    started = time.time()
     rc, log = run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk",
                    f"LESSON={slug}", f"SRC={src}", f"OUT={out}", f"PRIVATE_TESTS={private_tests()}",
                    "shared", "programs", "tests"], timeout=600)
     if rc != 0:
         result["compile_error"] = first_errors(log)
         return result
-    lesson_out = Path(out) / slug
-    binary = lesson_out / "test" / (f"{slug}_test" + ("_private" if private_tests() else ""))
+    if not (KIT / binary).is_file() or (KIT / binary).stat().st_mtime < started - 1:
+        result["compile_error"] = f"{binary} was not built by this run, so it is not run"
+        return result
     result["rerun"] = f"PIPEWORKS_BIN_DIR={lesson_out / 'bin'} {binary}"
     env = dict(os.environ, PIPEWORKS_BIN_DIR=str(lesson_out / "bin"), GTEST_COLOR="no")
     if not shake:
-        result["tests"] = run_test_binary(slug, binary, lesson_out / "results.xml", gtest_filter, env, alone)
+        result["tests"] = run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone)
     else:
         # Each run delays the calls differently (seed k); a test passes only if it passed every time.
         merged = {}
         for k in range(1, shake + 1):
-            shaken = dict(env, LD_PRELOAD=str(KIT / SHAKE_LIB), PIPEWORKS_SHAKE_SEED=str(k))
-            for t in run_test_binary(slug, binary, lesson_out / f"results-shake{k}.xml", gtest_filter, shaken, alone):
+            shaken = dict(env, PIPEWORKS_SHAKE_SEED=str(k))
+            for t in run_test_binary(slug, binary, lesson_out, gtest_filter, shaken, alone, shake=shake):
                 first = merged.setdefault(t["name"], dict(t))
                 if first["passed"] and not t["passed"]:
                     first.update(passed=False, message=f"failed under SHAKE, run {k} of {shake} (reproduce: "
@@ -352,6 +630,7 @@ def cmd_grade(args):
     print_table(args.src, results)
     folder = write_reports(args.src, results)
     print(f"Reports: {folder}/junit.xml and {folder}/results.json")
+    print(isolation()["note"][0].upper() + isolation()["note"][1:] + ".")
     if changed:
         print("\nWARNING: " + TAMPERED.format(files=", ".join(changed)))
     print(next_step(results))
@@ -528,6 +807,7 @@ def cmd_test(args):
             jobs.append((slug, path.relative_to(KIT)))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda j: (j[0],) + check_mistake(*j), jobs))
+    sweep()
     kill_leftovers()
     for slug in lessons:
         if not any(o[0] == slug for o in outcomes):
@@ -545,7 +825,9 @@ def cmd_test(args):
                       ("editor files, make help and README targets", ["editor_check.py"]),
                       ("the checkers themselves can fail", ["checks_test.py"]),
                       ("classroom: GitHub Classroom, Gradescope, hand-out, private tests, progress, hint, watch",
-                       ["classroom_test.py"])):
+                       ["classroom_test.py"]),
+                      ("forgery: a submission cannot touch its grade, the kit or the grader's home",
+                       ["forgery_test.py"])):
         rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]], timeout=900)
         print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
         if rc != 0:
