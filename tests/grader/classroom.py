@@ -282,7 +282,7 @@ def cmd_handout(args):
     zip_path = build_gradescope(lessons, KIT / GRADESCOPE_ZIP)
     print(f"hand-out: lessons {', '.join(lessons)} in {args.dest}: {len(files)} files and {shipped} prebuilt "
           f"reference programs (no solutions/, no mistake catalogue), fresh git history, test checksums in {CHECKSUMS}")
-    print(f"gradescope: {zip_path.relative_to(KIT)} for the same lessons")
+    print(f"gradescope: {shown(zip_path)} for the same lessons")
     print(f"try it:   cd {args.dest} && make grade")
     return 0
 
@@ -357,11 +357,17 @@ def build_gradescope(lessons, out):
     return out
 
 
+def shown(path):
+    """A path as the user would type it: relative to the kit when inside it."""
+    path = Path(path).resolve()
+    return path.relative_to(KIT).as_posix() if path.is_relative_to(KIT) else str(path)
+
+
 def cmd_gradescope(args):
     lessons = chosen_lessons(args.lessons)
     out = build_gradescope(lessons, KIT / args.out)
     private = grade.private_tests()
-    print(f"gradescope: {out.relative_to(KIT)} for lessons {', '.join(lessons)}, with setup.sh and run_autograder; "
+    print(f"gradescope: {shown(out)} for lessons {', '.join(lessons)}, with setup.sh and run_autograder; "
           + (f"private tests from {private} inside" if private else "no private tests (none in private-tests/ "
                                                                        "or $PIPEWORKS_PRIVATE_TESTS)"))
     print("upload it as the assignment's autograder; students submit their whole repository")
@@ -594,8 +600,8 @@ def cmd_class(args):
         md.append(f"| {name} | " + " | ".join(f"{scores[s]:g}" for s in lessons)
                   + f" | {sum(scores.values()):g} | {note} |")
     (out / "class.md").write_text("\n".join(md) + "\n")
-    print(f"class: {len(rows)} students graded: {(out / 'class.csv').relative_to(KIT)}, "
-          f"{(out / 'class.md').relative_to(KIT)}, and each student's log and results.json beside them")
+    print(f"class: {len(rows)} students graded: {shown(out / 'class.csv')}, "
+          f"{shown(out / 'class.md')}, and each student's log and results.json beside them")
     return 0
 
 
