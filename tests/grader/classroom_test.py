@@ -98,6 +98,34 @@ def parse_yaml(text):
     return value
 
 
+# ---- INSTRUCTORS.md's "Running a class, in order": each command is one these tests run ---------
+
+GUIDE_PLACES = {"../pipeworks-lab": "handout", "$HOME/private-tests": "private", "../submissions": "repos"}
+# Run elsewhere: make test's section 2 grades every lesson's solution (grade.py test).
+GUIDE_RUN_BY_MAKE_TEST = {"make grade SRC=solutions"}
+
+
+def guide_commands():
+    text = (KIT / "INSTRUCTORS.md").read_text()
+    walk = text[text.index("## Running a class, in order"):]
+    walk = walk[:walk.index("\n## ", 5)]
+    return [line.strip() for block in re.findall(r"```sh\n(.*?)```", walk, re.S)
+            for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def guide(part, tmp=None):
+    """The one command of the guide's walk-through that contains `part`, with its example
+    places mapped into tmp."""
+    found = [c for c in guide_commands() if part in c]
+    if len(found) != 1:
+        raise AssertionError(f"INSTRUCTORS.md's walk-through should show one command with {part!r}: {found}")
+    cmd = found[0]
+    for place, name in GUIDE_PLACES.items():
+        if tmp is not None:
+            cmd = cmd.replace(place, str(tmp / name))
+    return cmd
+
+
 def decode_result(encoded):
     return json.loads(base64.b64decode(encoded.strip()).decode())
 
@@ -202,7 +230,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="pipeworks-handout-"))
         cls.dest = cls.tmp / "handout"
-        rc, out = sh(f"make -s handout DEST={cls.dest} LESSONS=01,02")
+        rc, out = sh(guide("make handout", cls.tmp))
         assert rc == 0, out
         cls.zip = cls.tmp / "autograder.zip"
         shutil.copyfile(KIT / "build/gradescope/autograder.zip", cls.zip)
@@ -326,10 +354,11 @@ class HandOutOfTwoLessons(unittest.TestCase):
         private = self.tmp / "private" / "01-pipe-echo"
         private.mkdir(parents=True)
         (private / "extra_test.cpp").write_text(PRIVATE_TEST)
-        env = dict(ENV, PIPEWORKS_PRIVATE_TESTS=str(self.tmp / "private"))
         zip_path = self.tmp / "private.zip"
-        rc, out = sh(f"{sys.executable} tests/grader/classroom.py gradescope --lessons 01,02 --out {zip_path}", env=env)
+        rc, out = sh(guide("make gradescope", self.tmp))
         self.assertEqual(rc, 0, out)
+        self.assertIn("private tests from", out)
+        shutil.copyfile(KIT / "build/gradescope/autograder.zip", zip_path)
         with zipfile.ZipFile(zip_path) as z:
             self.assertIn("private-tests/01-pipe-echo/extra_test.cpp", z.namelist())
         results, _ = run_gradescope(zip_path, self.students["perfect"], self.tmp / "gs-private")
@@ -355,9 +384,9 @@ class HandOutOfTwoLessons(unittest.TestCase):
         edited.write_text(edited.read_text() + "\n// made easier\n")
         for repo in self.students.values():
             shutil.rmtree(repo / "build", ignore_errors=True)
-        out_dir = self.tmp / "class"
-        rc, out = sh(f"{sys.executable} tests/grader/classroom.py class --repos {repos} --lessons 01,02 --out {out_dir}",
-                     timeout=3600)
+        out_dir = KIT / "build/class"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        rc, out = sh(guide("make class", self.tmp), timeout=3600)
         self.assertEqual(rc, 0, out)
         self.assertFalse(escape.exists(), "the submission's Makefile ran")
         with (out_dir / "class.csv").open() as f:
@@ -380,6 +409,11 @@ class HandOutOfTwoLessons(unittest.TestCase):
         repo = self.tmp / "tamper"
         rc, out = sh(f"git clone -q {self.dest} {repo}")
         self.assertEqual(rc, 0, out)
+        # The guide's "try it as a student", in a clone of the hand-out.
+        rc, out = sh(guide("make reference", self.tmp).replace(str(self.dest), str(repo)))
+        self.assertEqual(rc, 2, out)  # make's status when grade.py exits 1: not full marks yet
+        self.assertIn("0/12", out)
+        self.assertTrue((repo / "build/reference/01-pipe-echo/bin/pipe_echo").exists())
         rc, out = sh("make test", cwd=repo)
         self.assertNotEqual(rc, 0)
         self.assertIn("student hand-out", out)
@@ -392,6 +426,13 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertIn("Next: restore the kit's own files (git checkout -- tests Makefile .github)", out)
         self.assertNotIn("rerun this test: git status", out)
         self.assertNotIn("LESSON=ki", out)
+
+
+    def test_8_every_command_of_the_instructors_walk_through_is_run_by_these_tests(self):
+        used = {guide(part) for part in ("make handout", "make reference", "make gradescope", "make class",
+                                         "make grade LESSON=01 SRC=solutions", "grade.py classroom")}
+        self.assertEqual(guide("grade.py classroom"), classroom.classroom_step_command("01-pipe-echo"))
+        self.assertEqual(set(guide_commands()) - used, GUIDE_RUN_BY_MAKE_TEST)
 
 
 PRIVATE_TEST = ('#include <gtest/gtest.h>\n#include "lesson.hpp"\n'
@@ -446,8 +487,8 @@ class Classroom(unittest.TestCase):
             'TEST(PrivatePipeEcho, InstructorsExtraCheck) {\n'
             '    pw::RunResult r = pw::run({pw::program("pipe_echo"), "private"});\n'
             '    EXPECT_EQ(r.out, "not what it prints\\n");\n}\n')
+        rc, out = sh(guide("make grade LESSON=01 SRC=solutions", self.tmp))
         env = dict(ENV, PIPEWORKS_PRIVATE_TESTS=str(self.tmp / "private"))
-        rc, out = sh("make grade LESSON=01 SRC=solutions", env=env)
         self.assertNotEqual(rc, 0, out)
         self.assertIn("PrivatePipeEcho.InstructorsExtraCheck", out)
         self.assertIn("12/13", out)
