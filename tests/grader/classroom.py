@@ -544,7 +544,7 @@ def cmd_class(args):
             shutil.copytree(KIT / "private-tests", template / "private-tests")
         for slug in lessons:
             subprocess.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
-                            "SRC=exercises", f"PRIVATE_TESTS={grade.private_tests() and 'private-tests'}", "shared"],
+                            "SRC=exercises", "shared"],
                            cwd=template, env=quiet_env(), capture_output=True)
         for student in students:
             copy = work / "student"
