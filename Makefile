@@ -45,9 +45,12 @@ REFERENCE_BUILDS := $(addprefix reference.,$(LESSONS))
 .PHONY: reference $(REFERENCE_BUILDS)
 reference: $(REFERENCE_BUILDS) ## the reference programs of every lesson, in build/reference/NN-topic/bin/ (each lesson's Step 0)
 
+# Linked statically (and stripped) on Linux, so that a hand-out's prebuilt copies run on a student's
+# machine whatever its C++ library version.
+REFERENCE_LDFLAGS ?= $(if $(filter Linux,$(shell uname -s)),-static -s)
 ifneq ($(wildcard solutions),)
 $(REFERENCE_BUILDS): reference.%:
-	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=build/reference programs
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=build/reference PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
 else
 $(REFERENCE_BUILDS): reference.%:
 	@mkdir -p build/reference/$*/bin && cp -p reference/$*/* build/reference/$*/bin/
