@@ -522,6 +522,36 @@ def lesson_scores(results_json, lessons):
     return {slug: float(v) for slug, v in scores.items()}
 
 
+def build_class_template(template, lessons):
+    """One pristine copy of the kit (the student copy of these lessons, plus private tests),
+    with the lessons' test objects built once; every student is graded in a fresh copy of it."""
+    for p in student_files(lessons):
+        (template / p).parent.mkdir(parents=True, exist_ok=True)
+        (template / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
+        shutil.copymode(KIT / p, template / p)
+    if (KIT / "private-tests").is_dir():
+        shutil.copytree(KIT / "private-tests", template / "private-tests")
+    for slug in lessons:
+        subprocess.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
+                        "SRC=exercises", "shared"], cwd=template, env=quiet_env(), capture_output=True)
+    return template
+
+
+def tree_digest(root):
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        if path.is_symlink():
+            digest.update(b"link:" + os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cell(text):
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def cmd_class(args):
     if not args.repos or not Path(args.repos).is_dir():
         sys.exit("classroom.py: say where the student repositories are: make class REPOS=dir (one folder each)")
@@ -530,37 +560,48 @@ def cmd_class(args):
     students = sorted(d for d in repos.iterdir() if d.is_dir() and not d.is_symlink())
     out = KIT / args.out
     out.mkdir(parents=True, exist_ok=True)
+    # The pristine kit and what was handed in stay in folders only this user can enter;
+    # the copy a student is graded in may be entered by the uid that runs their programs.
     work = Path(tempfile.mkdtemp(prefix="pipeworks-class-"))
+    os.chmod(work, 0o711)
+    for private in ("kit", "taken"):
+        (work / private).mkdir(mode=0o700)
     rows = []
     try:
-        # One pristine copy of the kit (the student copy of these lessons, plus private tests),
-        # with the lessons' test objects built once; every student gets a fresh copy of it.
-        template = work / "kit"
-        for p in student_files(lessons):
-            (template / p).parent.mkdir(parents=True, exist_ok=True)
-            (template / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
-            shutil.copymode(KIT / p, template / p)
-        if (KIT / "private-tests").is_dir():
-            shutil.copytree(KIT / "private-tests", template / "private-tests")
-        for slug in lessons:
-            subprocess.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
-                            "SRC=exercises", "shared"],
-                           cwd=template, env=quiet_env(), capture_output=True)
+        # First every submission's exercises/ (regular files only) and its changed files, so
+        # that nothing one student's program does can change what another one handed in.
+        taken = {}
+        template = build_class_template(work / "kit", lessons)
         for student in students:
-            copy = work / "student"
-            shutil.copytree(template, copy, symlinks=True)
             notes = []
             for slug in lessons:
                 theirs = student / "exercises" / slug
                 if theirs.is_dir() and not theirs.is_symlink():
-                    shutil.rmtree(copy / "exercises" / slug)
-                    copy_regular_files(theirs, copy / "exercises" / slug)
+                    copy_regular_files(theirs, work / "taken" / student.name / slug)
                 else:
                     notes.append(f"no exercises/{slug}/ (graded the stub)")
             changed = changed_outside_exercises(student, template)
             if changed:
                 notes.append("changed files outside exercises/, not used: " + ", ".join(changed[:10])
                              + (f" and {len(changed) - 10} more" if len(changed) > 10 else ""))
+            taken[student.name] = notes
+        fingerprint = tree_digest(template)
+        for student in students:
+            notes = taken[student.name]
+            if tree_digest(template) != fingerprint:  # proven unchanged before each student, or made again
+                shutil.rmtree(template)
+                template.mkdir(mode=0o700)
+                template = build_class_template(template, lessons)
+                fingerprint = tree_digest(template)
+                rows[-1][2].append("its grading changed the grader's copy of the kit, which was made again")
+            copy = work / "student"
+            shutil.copytree(template, copy, symlinks=True)
+            os.chmod(copy, 0o755)
+            for slug in lessons:
+                mine = work / "taken" / student.name / slug
+                if mine.is_dir():
+                    shutil.rmtree(copy / "exercises" / slug)
+                    copy_regular_files(mine, copy / "exercises" / slug)
             # Only the kit's own grader runs, in the copy; nothing of the submission but its
             # exercises/. Bounded in time; whatever it leaves running is killed and reaped.
             proc = subprocess.Popen([sys.executable, "tests/grader/grade.py", "grade", "--src", "exercises"],
@@ -581,13 +622,14 @@ def cmd_class(args):
             else:
                 scores = {slug: 0.0 for slug in lessons}
                 notes.append("no report was written")
-            rows.append((student.name, scores, "; ".join(notes)))
+            rows.append((student.name, scores, notes))
             shutil.rmtree(copy, ignore_errors=True)
             print(f"class: {student.name}: {sum(scores.values()):g} points" + (f" ({'; '.join(notes)})" if notes else ""),
                   flush=True)
     finally:
         grade.kill_leftovers()
         shutil.rmtree(work, ignore_errors=True)
+    rows = [(name, scores, "; ".join(notes)) for name, scores, notes in rows]
     table = grade.points_table()
     with open(out / "class.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -597,8 +639,8 @@ def cmd_class(args):
     md = ["| student | " + " | ".join(lessons) + " | total | note |", "|---" * (len(lessons) + 3) + "|",
           "| *maximum* | " + " | ".join(f"{table[s]:g}" for s in lessons) + f" | {sum(table[s] for s in lessons):g} | |"]
     for name, scores, note in rows:
-        md.append(f"| {name} | " + " | ".join(f"{scores[s]:g}" for s in lessons)
-                  + f" | {sum(scores.values()):g} | {note} |")
+        md.append(f"| {cell(name)} | " + " | ".join(f"{scores[s]:g}" for s in lessons)
+                  + f" | {sum(scores.values()):g} | {cell(note)} |")
     (out / "class.md").write_text("\n".join(md) + "\n")
     print(f"class: {len(rows)} students graded: {shown(out / 'class.csv')}, "
           f"{shown(out / 'class.md')}, and each student's log and results.json beside them")
