@@ -25,7 +25,7 @@ SHARED_BUILDS := $(addprefix shared.,$(LESSONS))
 BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 .PHONY: $(BUILDS) $(SHARED_BUILDS)
 
-all: $(BUILDS) selftest-build tools ## build every program and test, exercises and solutions
+all: $(BUILDS) selftest-build tools ## build every program and test under build/
 
 # Static pattern rules: plain pattern rules are never searched for .PHONY targets.
 $(SHARED_BUILDS): shared.%: $(SUPPORT_LIB)
@@ -36,6 +36,25 @@ $(EXERCISE_BUILDS): build.exercises.%: shared.%
 
 $(SOLUTION_BUILDS): build.solutions.%: shared.%
 	+@$(LESSON_MAKE) LESSON=$* SRC=solutions programs tests
+
+# ---- the reference programs each lesson's Step 0 runs: build/reference/NN-topic/bin/ ----
+# In the kit they are built from solutions/; a student hand-out ships them prebuilt in
+# reference/NN-topic/ (make handout builds them), and this installs them. The lessons
+# use the same path in both.
+REFERENCE_BUILDS := $(addprefix reference.,$(LESSONS))
+.PHONY: reference $(REFERENCE_BUILDS)
+reference: $(REFERENCE_BUILDS) ## the reference programs of every lesson, in build/reference/NN-topic/bin/ (each lesson's Step 0)
+
+# Linked statically (and stripped) on Linux, so that a hand-out's prebuilt copies run on a student's
+# machine whatever its C++ library version.
+REFERENCE_LDFLAGS ?= $(if $(filter Linux,$(shell uname -s)),-static -s)
+ifneq ($(wildcard solutions),)
+$(REFERENCE_BUILDS): reference.%:
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=build/reference PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
+else
+$(REFERENCE_BUILDS): reference.%:
+	@mkdir -p build/reference/$*/bin && cp -p reference/$*/* build/reference/$*/bin/
+endif
 
 # ---- the grader's own proof: deliberately bad programs run through the sandbox -------
 PROOF := tests/support/proof
@@ -91,7 +110,7 @@ $(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
 -include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
 
 # ---- grading and testing --------------------------------------------------------
-grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=solutions for the reference, SHAKE=N to shake out races)
+grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races)
 	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
 
 test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
@@ -101,7 +120,7 @@ test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, m
 
 # ---- in a class, and on your own -------------------------------------------------------
 CLASSROOM := $(PYTHON) tests/grader/classroom.py
-.PHONY: progress hint watch handout gradescope
+.PHONY: progress hint watch handout gradescope class
 
 progress: ## one screen: each lesson's state and points, and what to do next
 	@$(CLASSROOM) progress
@@ -112,16 +131,19 @@ hint: ## the next hint for a lesson, one more each time (LESSON=02; RESET=1 star
 watch: ## re-grade a lesson every time you save a file of it (LESSON=02)
 	@$(CLASSROOM) watch --lesson "$(LESSON)"
 
-handout: ## a student copy in DEST: no solutions, no mistake catalogue, fresh git history
-	@$(CLASSROOM) handout --dest "$(DEST)"
+handout: ## a student copy in DEST of the lessons in LESSONS (default all): no solutions, prebuilt reference programs
+	@$(CLASSROOM) handout --dest "$(DEST)" $(if $(LESSONS),--lessons "$(LESSONS)")
 
-gradescope: ## build/gradescope/autograder.zip, a Gradescope autograder for this kit
-	@$(CLASSROOM) gradescope
+gradescope: ## build/gradescope/autograder.zip for the lessons in LESSONS, with private-tests/ inside
+	@$(CLASSROOM) gradescope $(if $(LESSONS),--lessons "$(LESSONS)")
+
+class: ## grade every student repository in REPOS=dir, each in a fresh copy of this kit: build/class/class.csv and class.md
+	@$(CLASSROOM) class --repos "$(REPOS)" $(if $(LESSONS),--lessons "$(LESSONS)")
 
 diagrams: ## render diagrams/*.mmd to SVG (installs mermaid-cli from npm once; uses Debian's chromium)
 	@$(PYTHON) tests/grader/diagrams.py render
 
-format-check: ## check the kit's C++ (solutions/, tests/) against .clang-format; never exercises/
+format-check: ## check the kit's own C++ against .clang-format; never exercises/
 	@$(PYTHON) tests/grader/format_check.py
 
 format: ## reformat the kit's C++ to .clang-format (never exercises/)

@@ -52,11 +52,11 @@ class CheckersCanFail(unittest.TestCase):
         path.write_text(text.replace(old, new, 1))
 
     def test_shown_output_drift_fails_with_lesson_line_and_difference(self):
-        self.edit("lessons/01-pipe-echo.md", "$ build/solutions/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipe\n",
-                  "$ build/solutions/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipes\n")
+        self.edit("lessons/01-pipe-echo.md", "$ build/reference/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipe\n",
+                  "$ build/reference/01-pipe-echo/bin/pipe_echo \"hello, pipe\"\nhello, pipes\n")
         rc, out = run(GRADER / "lessons_check.py", "--root", self.kit, "--only", "console", "--lesson", "01")
         self.assertEqual(rc, 1, out)
-        self.assertRegex(out, r"lessons/01-pipe-echo\.md:\d+: `build/solutions/01-pipe-echo/bin/pipe_echo")
+        self.assertRegex(out, r"lessons/01-pipe-echo\.md:\d+: `build/reference/01-pipe-echo/bin/pipe_echo")
         self.assertIn("hello, pipes", out)  # what the lesson shows
         self.assertIn("      | hello, pipe\n", out)  # what it printed
 

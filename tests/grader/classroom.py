@@ -6,21 +6,29 @@ Usage:
   classroom.py hint --lesson NN [--reset]    the next hint (one more each time)
   classroom.py watch --lesson NN [--cycles N] [--poll]
                                              re-grade the lesson on every save
-  classroom.py handout --dest DIR            a student copy: no solutions, no mistake
-                                             catalogue, fresh git history, checksums
-  classroom.py gradescope [--out ZIP]        Gradescope autograder zip
-  classroom.py github [--check]              write (or check) the GitHub Classroom files
-                                             from lessons/ and tests/points.conf
+  classroom.py handout --dest DIR [--lessons 01,02]
+                                             a student copy of the chosen lessons: no
+                                             solutions, no mistake catalogue, prebuilt
+                                             reference programs, fresh git history, checksums
+  classroom.py gradescope [--lessons 01,02] [--out ZIP]
+                                             Gradescope autograder zip, private tests inside
+  classroom.py github [--check]              write (or check) the GitHub Classroom workflow
+  classroom.py class --repos DIR [--lessons 01,02] [--timeout S]
+                                             grade every student repository in DIR, each in
+                                             a fresh copy of the kit: class.csv, class.md
 
 Only the Python 3 standard library is used (inotifywait is used by watch when installed).
 """
 import argparse
+import csv
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -139,7 +147,7 @@ def cmd_watch(args):
         before = snapshot(folder)
         if sys.stdout.isatty():
             print("\033[2J\033[H", end="")
-        results = [grade.grade_lesson(slug, "exercises", "build/exercises", grade.points_table().get(slug, 10.0))]
+        results = [grade.grade_lesson(slug, "exercises", "build/exercises", grade.lesson_points(slug))]
         grade.print_table("exercises", results)
         print(grade.next_step(results))
         cycles += 1
@@ -149,17 +157,71 @@ def cmd_watch(args):
         wait_for_change(folder, before, args.poll)
 
 
-# ---- hand-out ----------------------------------------------------------------------------
+# ---- choosing lessons: the same choice everywhere -----------------------------------------
+
+KIT_ONLY_TARGETS = ("test", "handout", "gradescope", "class", "bench")  # need solutions/ or are the instructor's
+KIT_ONLY = re.compile(r"\n?<!-- kit-only -->.*?<!-- /kit-only -->", re.S)
+
+
+def chosen_lessons(spec):
+    """'01,02' (or slugs) -> ['01-pipe-echo', '02-random-byte']; empty -> every lesson."""
+    if not spec:
+        return grade.all_lessons()
+    chosen = []
+    for part in spec.replace(" ", ",").split(","):
+        if part:
+            chosen += [slug for slug in grade.pick_lessons(part) if slug not in chosen]
+    table = grade.points_table()
+    for slug in chosen:
+        grade.lesson_points(slug, table)  # points before the hand-out: a lesson without a line stops here
+    return sorted(chosen)
+
+
+def of_dropped_lesson(path, dropped):
+    return any(part == d or part.startswith(d + "-") or part.startswith(d + ".") for part in path.parts for d in dropped)
+
 
 def tracked_files():
     out = subprocess.run(["git", "ls-files", "-z"], cwd=KIT, capture_output=True, check=True).stdout
-    return [Path(p) for p in out.decode().split("\0") if p]
+    return [Path(p) for p in out.decode().split("\0") if p and (KIT / p).is_file()]
 
 
 def for_students(path):
     parts = path.parts
     return not (parts[0] == "solutions" or "mistakes" in parts or path.name == "INSTRUCTORS.md")
 
+
+def student_files(lessons):
+    """The kit's files a student copy of `lessons` holds (before transform())."""
+    dropped = [d for d in grade.all_lessons() if d not in lessons]
+    return [p for p in tracked_files() if for_students(p) and not of_dropped_lesson(p, dropped)]
+
+
+def transform(path, data, lessons):
+    """A file as the student copy of `lessons` has it: only those lessons' points, table
+    rows and workflow steps; no text about what the copy lacks (solutions, INSTRUCTORS.md,
+    the instructor's targets)."""
+    dropped = [d for d in grade.all_lessons() if d not in lessons]
+    name = path.as_posix()
+    if name == "tests/points.conf":
+        keep = [l for l in data.decode().splitlines() if not l.split("#")[0].strip() or l.split()[0] in lessons]
+        return ("\n".join(keep) + "\n").encode()
+    if name == WORKFLOW.as_posix():
+        return workflow_text(lessons).encode()
+    if name == "Makefile":
+        targets = "|".join(KIT_ONLY_TARGETS)
+        return re.sub(rf"^((?:{targets}):[^#\n]*?)\s*## .*$", r"\1", data.decode(), flags=re.M).encode()
+    if name in ("README.md", "lessons/README.md"):
+        text = KIT_ONLY.sub("", data.decode())
+        kit_only = "|".join(KIT_ONLY_TARGETS)
+        lines = [l for l in text.splitlines()
+                 if not (l.startswith("|") and any(re.search(rf"\(\s*(?:lessons/)?{d}\.md", l) for d in dropped))
+                 and not re.match(rf"^(?:\| `)?make (?:{kit_only})\b", l)]
+        return ("\n".join(lines) + "\n").encode()
+    return data
+
+
+# ---- hand-out ----------------------------------------------------------------------------
 
 def checksum_targets(root):
     """The files whose change makes a score untrustworthy: the tests and the grader."""
@@ -173,16 +235,42 @@ def write_checksums(root):
     (root / CHECKSUMS).write_text("\n".join(lines) + "\n")
 
 
+def quiet_env():
+    """The environment for a make of our own: no make around us changes what it does."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+                                                             "SRC", "LESSON", "LESSONS", "DEST", "REPOS")}
+
+
+def build_reference(lessons):
+    """Builds the reference programs of `lessons` here, from solutions/ (make reference)."""
+    targets = [f"reference.{slug}" for slug in lessons]
+    r = subprocess.run(["make", "--no-print-directory", "-s", *targets], cwd=KIT, env=quiet_env(),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"classroom.py: building the reference programs failed:\n{r.stdout}{r.stderr}")
+    return {slug: sorted((KIT / "build" / "reference" / slug / "bin").iterdir()) for slug in lessons}
+
+
 def cmd_handout(args):
     if not args.dest:
-        sys.exit("classroom.py: say where: make handout DEST=../pipeworks-student")
+        sys.exit("classroom.py: say where: make handout DEST=../pipeworks-student LESSONS=01,02")
     dest = Path(args.dest).resolve()
     if dest.exists() and any(dest.iterdir()):
         sys.exit(f"classroom.py: {args.dest} exists and is not empty; name a new folder")
-    files = [p for p in tracked_files() if for_students(p)]
+    lessons = chosen_lessons(args.lessons)
+    files = student_files(lessons)
     for p in files:
         (dest / p).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(KIT / p, dest / p)
+        (dest / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
+        shutil.copymode(KIT / p, dest / p)
+    # Step 0 of each lesson runs the reference programs: shipped prebuilt, as CS:APP's shell
+    # lab ships tshref; `make reference` in the hand-out installs them where the lessons look.
+    shipped = 0
+    for slug, programs in build_reference(lessons).items():
+        (dest / "reference" / slug).mkdir(parents=True, exist_ok=True)
+        for program in programs:
+            shutil.copy2(program, dest / "reference" / slug / program.name)
+            shipped += 1
     write_checksums(dest)
     git = ["git", "-C", str(dest)]
     subprocess.run(git + ["init", "-q"], check=True)
@@ -191,13 +279,17 @@ def cmd_handout(args):
     if subprocess.run(["git", "config", "user.email"], capture_output=True).returncode != 0:
         who = ["-c", "user.name=Pipeworks hand-out", "-c", "user.email=handout@pipeworks.invalid"]
     subprocess.run(["git", "-C", str(dest), *who, "commit", "-q", "-m", "Pipeworks hand-out"], check=True)
-    print(f"hand-out: {len(files)} files in {args.dest} (no solutions/, no mistake catalogue), "
-          f"fresh git history, test checksums in {CHECKSUMS}")
+    zip_path = build_gradescope(lessons, KIT / GRADESCOPE_ZIP)
+    print(f"hand-out: lessons {', '.join(lessons)} in {args.dest}: {len(files)} files and {shipped} prebuilt "
+          f"reference programs (no solutions/, no mistake catalogue), fresh git history, test checksums in {CHECKSUMS}")
+    print(f"gradescope: {shown(zip_path)} for the same lessons")
     print(f"try it:   cd {args.dest} && make grade")
     return 0
 
 
 # ---- Gradescope --------------------------------------------------------------------------
+
+GRADESCOPE_ZIP = Path("build/gradescope/autograder.zip")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.
@@ -208,30 +300,47 @@ apt-get install -y -qq --no-install-recommends {packages}
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission. The kit (with its own tests) is in
-# $ROOT/source; the student's repository is in $ROOT/submission. Only the student's
-# exercises/ are used, so edited tests in a submission change nothing.
+# Gradescope runs this for every submission. The kit (with its own tests, and the
+# instructor's private tests in private-tests/) is in $ROOT/source; the student's
+# repository is in $ROOT/submission. Only the submission's exercises/NN-topic/ folders of
+# the kit's lessons are used: nothing else of it is run or read, so edited tests,
+# Makefiles or scripts in a submission change nothing.
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source" || exit 1
 mkdir -p "$ROOT/results"
 if [ ! -d "$ROOT/submission/exercises" ]; then
+  echo "The submission has no exercises/ folder."
   printf '{"score": 0, "output": "The submission has no exercises/ folder: submit your whole Pipeworks repository."}\\n' \\
     > "$ROOT/results/results.json"
   exit 0
 fi
-rm -rf exercises build
-cp -R "$ROOT/submission/exercises" exercises
-python3 tests/grader/grade.py grade --src exercises > "$ROOT/results/grade.log" 2>&1
+rm -rf build
+for stub in exercises/*/; do
+  slug=$(basename "$stub")
+  if [ -d "$ROOT/submission/exercises/$slug" ]; then
+    rm -rf "exercises/$slug" && cp -R "$ROOT/submission/exercises/$slug" "exercises/$slug"
+  fi
+done
+# Everything the grader prints goes to stdout as well: Gradescope shows it to the
+# instructor in the autograder's debug pane.
+python3 tests/grader/grade.py grade --src exercises 2>&1 | tee "$ROOT/results/grade.log"
 cp build/grade/exercises/results.json "$ROOT/results/results.json"
 """
 
 
-def cmd_gradescope(args):
-    out = KIT / args.out
+def build_gradescope(lessons, out):
+    """The autograder zip for `lessons`: the student copy's files (same transform as the
+    hand-out), the instructor's private tests of those lessons, setup.sh, run_autograder."""
     out.parent.mkdir(parents=True, exist_ok=True)
     packages = PACKAGES_LINE.search((KIT / ".ci" / "run").read_text()).group(1)
-    files = [p for p in tracked_files() if p.parts[0] != "solutions" and "mistakes" not in p.parts]
+    files = student_files(lessons)
+    private = grade.private_tests()
+    extra = []
+    if private:
+        folder = Path(private)
+        extra = [p for p in sorted(folder.rglob("*")) if p.is_file() and
+                 (p.relative_to(folder).parts[0] in lessons or p.relative_to(folder).as_posix() == "visibility.conf")]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         def add(name, data, executable=False):
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
@@ -242,67 +351,299 @@ def cmd_gradescope(args):
         add("run_autograder", RUN_AUTOGRADER, executable=True)
         for p in files:
             # Gradescope unzips everything into /autograder/source.
-            add(p.as_posix(), (KIT / p).read_bytes(), os.access(KIT / p, os.X_OK))
-    print(f"gradescope: {out.relative_to(KIT)} ({len(files)} kit files, setup.sh, run_autograder)")
+            add(p.as_posix(), transform(p, (KIT / p).read_bytes(), lessons), os.access(KIT / p, os.X_OK))
+        for p in extra:
+            add("private-tests/" + p.relative_to(private).as_posix(), p.read_bytes())
+    return out
+
+
+def shown(path):
+    """A path as the user would type it: relative to the kit when inside it."""
+    path = Path(path).resolve()
+    return path.relative_to(KIT).as_posix() if path.is_relative_to(KIT) else str(path)
+
+
+def cmd_gradescope(args):
+    lessons = chosen_lessons(args.lessons)
+    out = build_gradescope(lessons, KIT / args.out)
+    private = grade.private_tests()
+    print(f"gradescope: {shown(out)} for lessons {', '.join(lessons)}, with setup.sh and run_autograder; "
+          + (f"private tests from {private} inside" if private else "no private tests (none in private-tests/ "
+                                                                       "or $PIPEWORKS_PRIVATE_TESTS)"))
     print("upload it as the assignment's autograder; students submit their whole repository")
     return 0
 
 
 # ---- GitHub Classroom ----------------------------------------------------------------------
 
-AUTOGRADING = Path(".github") / "classroom" / "autograding.json"
 WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
+REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+# Every action the workflow uses, with the inputs its action.yml declares (copied from
+# classroom-resources/autograding-grading-reporter at v1, commit 43c2d9f: `token`, `runners`).
+# actions/checkout is used without inputs. make test checks the workflow against this list.
+KNOWN_ACTIONS = {
+    "actions/checkout@v4": set(),
+    REPORTER: {"token", "runners"},
+}
+STEP_TIMEOUT_MINUTES = 30  # above the grader's own bounds (build 10 min, test binary 15 min)
 
 
-def github_files():
-    """The two GitHub Classroom files, generated from the lessons and their points."""
-    import json
+def classroom_step_command(slug):
+    """The one shell line a lesson's step runs (also what other checks call)."""
+    return f"python3 tests/grader/grade.py classroom --lesson {slug[:2]}"
+
+
+def runner_id(slug):
+    # Letters and digits only: the reporter upper-cases it and reads <ID>_RESULTS.
+    return f"lesson{slug[:2]}"
+
+
+def workflow(lessons):
+    """The GitHub Classroom workflow, as data: the job GitHub Classroom's own template names
+    run-autograding-tests; one step per lesson that runs the kit's grader and sets its own
+    `result` (partial credit); the reporter that adds up the tests' scores."""
     packages = PACKAGES_LINE.search((KIT / ".ci" / "run").read_text()).group(1)
-    setup = f"sudo apt-get update -qq && sudo apt-get install -y -qq {packages}"
-    table = grade.points_table()
-    lessons = [(slug, table.get(slug, 10.0)) for slug in grade.all_lessons()]
-    tests = [{"name": slug, "setup": setup if i == 0 else "", "run": f"make grade LESSON={slug[:2]}", "input": "",
-              "output": "", "comparison": "included", "timeout": 10, "points": int(pts) if pts == int(pts) else pts}
-             for i, (slug, pts) in enumerate(lessons)]
-    autograding = json.dumps({"tests": tests}, indent=2) + "\n"
-    y = ["name: GitHub Classroom Workflow", "",
-         "# Generated by `python3 tests/grader/classroom.py github` from lessons/ and tests/points.conf;",
-         "# make test checks that it is up to date. Each lesson is its own test, graded by the same",
-         "# command as `make grade`, with its points and a timeout in minutes.",
-         "on:", "  - push", "  - workflow_dispatch", "", "permissions:", "  checks: write", "  actions: read",
-         "  contents: read", "", "jobs:", "  build:", "    name: Autograding", "    runs-on: ubuntu-latest",
-         "    if: github.actor != 'github-classroom[bot]'", "    steps:", "      - uses: actions/checkout@v4",
-         "      - name: Install the kit's packages", f"        run: {setup}"]
-    ids = []
-    for slug, pts in lessons:
-        ident = f"lesson-{slug[:2]}"
-        ids.append(ident)
-        y += [f"      - name: {slug}", f"        id: {ident}",
-              "        uses: classroom-resources/autograding-command-grader@v1", "        with:",
-              f"          test-name: {slug}", "          setup-command: ''",
-              f"          command: make grade LESSON={slug[:2]}", "          timeout: 10", f"          max-score: {pts:g}"]
-    y += ["      - name: Autograding Reporter", "        uses: classroom-resources/autograding-grader-reporter@v1",
-          "        env:"]
-    y += [f'          {i.upper()}_RESULTS: "${{{{steps.{i}.outputs.result}}}}"' for i in ids]
-    y += ["        with:", "          runners: " + ",".join(ids)]
-    return {AUTOGRADING: autograding, WORKFLOW: "\n".join(y) + "\n"}
+    steps = [{"name": "Checkout code", "uses": "actions/checkout@v4"},
+             {"name": "Install the kit's packages",
+              "run": f"sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends {packages}"}]
+    for slug in lessons:
+        steps.append({"name": slug, "id": runner_id(slug), "timeout-minutes": STEP_TIMEOUT_MINUTES,
+                      "run": classroom_step_command(slug)})
+    steps.append({"name": "Autograding Reporter", "uses": REPORTER,
+                  "env": {f"{runner_id(s).upper()}_RESULTS": f"${{{{steps.{runner_id(s)}.outputs.result}}}}"
+                          for s in lessons},
+                  "with": {"runners": ",".join(runner_id(s) for s in lessons)}})
+    return {"name": "Autograding Tests", "on": ["push", "repository_dispatch", "workflow_dispatch"],
+            "permissions": {"checks": "write", "actions": "read", "contents": "read"},
+            "jobs": {"run-autograding-tests": {"runs-on": "ubuntu-latest",
+                                               "if": "github.actor != 'github-classroom[bot]'",
+                                               "steps": steps}}}
+
+
+PLAIN = re.compile(r"^[A-Za-z0-9_./@-][A-Za-z0-9 _./@,&;=()-]*$")
+
+
+def yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if PLAIN.match(value) and not value.endswith(" ") and value.lower() not in ("yes", "no", "true", "false", "on",
+                                                                                 "off", "null"):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_yaml(value, indent=0):
+    """The small YAML subset the workflow needs: mappings, lists, scalars on one line."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                lines.append(f"{pad}{k}:")
+                lines += to_yaml(v, indent + 2)
+            else:
+                lines.append(f"{pad}{k}: {yaml_scalar(v)}")
+    else:
+        for item in value:
+            if isinstance(item, dict):
+                inner = to_yaml(item, indent + 2)
+                lines.append(f"{pad}- " + inner[0][indent + 2:])
+                lines += inner[1:]
+            else:
+                lines.append(f"{pad}- {yaml_scalar(item)}")
+    return lines
+
+
+def workflow_text(lessons):
+    head = ["# Generated by `python3 tests/grader/classroom.py github` from lessons/ and tests/points.conf",
+            "# (a hand-out gets its own, for its lessons); make test checks that it is up to date.",
+            "# Each lesson's step runs the kit's grader, which sets the step output `result` with",
+            "# one score per test, so the reporter records partial credit.", ""]
+    return "\n".join(head + to_yaml(workflow(lessons))) + "\n"
 
 
 def cmd_github(args):
-    stale = []
-    for path, text in github_files().items():
-        current = (KIT / path).read_text() if (KIT / path).exists() else None
-        if current == text:
-            continue
-        if args.check:
-            stale.append(str(path))
-        else:
-            (KIT / path).parent.mkdir(parents=True, exist_ok=True)
-            (KIT / path).write_text(text)
-            print(f"github: wrote {path}")
-    if stale:
-        print("github: out of date (run: python3 tests/grader/classroom.py github): " + ", ".join(stale))
+    text = workflow_text(grade.all_lessons())
+    current = (KIT / WORKFLOW).read_text() if (KIT / WORKFLOW).exists() else None
+    if current == text:
+        return 0
+    if args.check:
+        print(f"github: {WORKFLOW} is out of date (run: python3 tests/grader/classroom.py github)")
         return 1
+    (KIT / WORKFLOW).parent.mkdir(parents=True, exist_ok=True)
+    (KIT / WORKFLOW).write_text(text)
+    print(f"github: wrote {WORKFLOW}")
+    return 0
+
+
+# ---- grading a whole class -----------------------------------------------------------------
+
+CLASS_OUT = Path("build/class")
+SKIP_IN_SUBMISSION = (".git", "build", "reference")  # git's own, build output, the shipped binaries
+
+
+def copy_regular_files(src, dest):
+    """Copies the regular files under src (never a symlink, a FIFO or a device), with fresh
+    modification times so that make rebuilds them."""
+    for path in sorted(src.rglob("*")):
+        if path.is_file() and not path.is_symlink() and not any(p.is_symlink() for p in path.parents):
+            target = dest / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def changed_outside_exercises(submission, template):
+    """The submission's files outside exercises/ that differ from (or are not in) the kit."""
+    changed = []
+    for path in sorted(submission.rglob("*")):
+        rel = path.relative_to(submission)
+        if rel.parts[0] in SKIP_IN_SUBMISSION or rel.parts[0] == "exercises" or rel == CHECKSUMS:
+            continue
+        if path.is_symlink() or not path.is_file():
+            if path.is_symlink():
+                changed.append(rel.as_posix())
+            continue
+        mine = template / rel
+        if not mine.is_file() or mine.read_bytes() != path.read_bytes():
+            changed.append(rel.as_posix())
+    return changed
+
+
+def lesson_scores(results_json, lessons):
+    from decimal import Decimal
+    data = json.loads(results_json.read_text(), parse_float=Decimal)
+    scores = {slug: Decimal(0) for slug in lessons}
+    for t in data.get("tests", []):
+        slug = t["name"].split(": ", 1)[0]
+        if slug in scores:
+            scores[slug] += Decimal(str(t["score"]))
+    return {slug: float(v) for slug, v in scores.items()}
+
+
+def build_class_template(template, lessons):
+    """One pristine copy of the kit (the student copy of these lessons, plus private tests),
+    with the lessons' test objects built once; every student is graded in a fresh copy of it."""
+    for p in student_files(lessons):
+        (template / p).parent.mkdir(parents=True, exist_ok=True)
+        (template / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
+        shutil.copymode(KIT / p, template / p)
+    if (KIT / "private-tests").is_dir():
+        shutil.copytree(KIT / "private-tests", template / "private-tests")
+    for slug in lessons:
+        subprocess.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
+                        "SRC=exercises", "shared"], cwd=template, env=quiet_env(), capture_output=True)
+    return template
+
+
+def tree_digest(root):
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        if path.is_symlink():
+            digest.update(b"link:" + os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cell(text):
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def cmd_class(args):
+    if not args.repos or not Path(args.repos).is_dir():
+        sys.exit("classroom.py: say where the student repositories are: make class REPOS=dir (one folder each)")
+    lessons = chosen_lessons(args.lessons)
+    repos = Path(args.repos).resolve()
+    students = sorted(d for d in repos.iterdir() if d.is_dir() and not d.is_symlink())
+    out = KIT / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    # The pristine kit and what was handed in stay in folders only this user can enter;
+    # the copy a student is graded in may be entered by the uid that runs their programs.
+    work = Path(tempfile.mkdtemp(prefix="pipeworks-class-"))
+    os.chmod(work, 0o711)
+    for private in ("kit", "taken"):
+        (work / private).mkdir(mode=0o700)
+    rows = []
+    try:
+        # First every submission's exercises/ (regular files only) and its changed files, so
+        # that nothing one student's program does can change what another one handed in.
+        taken = {}
+        template = build_class_template(work / "kit", lessons)
+        for student in students:
+            notes = []
+            for slug in lessons:
+                theirs = student / "exercises" / slug
+                if theirs.is_dir() and not theirs.is_symlink():
+                    copy_regular_files(theirs, work / "taken" / student.name / slug)
+                else:
+                    notes.append(f"no exercises/{slug}/ (graded the stub)")
+            changed = changed_outside_exercises(student, template)
+            if changed:
+                notes.append("changed files outside exercises/, not used: " + ", ".join(changed[:10])
+                             + (f" and {len(changed) - 10} more" if len(changed) > 10 else ""))
+            taken[student.name] = notes
+        fingerprint = tree_digest(template)
+        for student in students:
+            notes = taken[student.name]
+            if tree_digest(template) != fingerprint:  # proven unchanged before each student, or made again
+                shutil.rmtree(template)
+                template.mkdir(mode=0o700)
+                template = build_class_template(template, lessons)
+                fingerprint = tree_digest(template)
+                rows[-1][2].append("its grading changed the grader's copy of the kit, which was made again")
+            copy = work / "student"
+            shutil.copytree(template, copy, symlinks=True)
+            os.chmod(copy, 0o755)
+            for slug in lessons:
+                mine = work / "taken" / student.name / slug
+                if mine.is_dir():
+                    shutil.rmtree(copy / "exercises" / slug)
+                    copy_regular_files(mine, copy / "exercises" / slug)
+            # Only the kit's own grader runs, in the copy; nothing of the submission but its
+            # exercises/. Bounded in time; whatever it leaves running is killed and reaped.
+            proc = subprocess.Popen([sys.executable, "tests/grader/grade.py", "grade", "--src", "exercises"],
+                                    cwd=copy, env=quiet_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                log, _ = proc.communicate(timeout=args.timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                log, _ = proc.communicate()
+                notes.append(f"grading took longer than {args.timeout} s and was stopped")
+            grade.kill_leftovers()
+            (out / f"{student.name}.log").write_bytes(log)
+            report = copy / "build" / "grade" / "exercises" / "results.json"
+            if report.exists():
+                shutil.copyfile(report, out / f"{student.name}.json")
+                scores = lesson_scores(report, lessons)
+            else:
+                scores = {slug: 0.0 for slug in lessons}
+                notes.append("no report was written")
+            rows.append((student.name, scores, notes))
+            shutil.rmtree(copy, ignore_errors=True)
+            print(f"class: {student.name}: {sum(scores.values()):g} points" + (f" ({'; '.join(notes)})" if notes else ""),
+                  flush=True)
+    finally:
+        grade.kill_leftovers()
+        shutil.rmtree(work, ignore_errors=True)
+    rows = [(name, scores, "; ".join(notes)) for name, scores, notes in rows]
+    table = grade.points_table()
+    with open(out / "class.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", *lessons, "total", "note"])
+        for name, scores, note in rows:
+            w.writerow([name, *(f"{scores[s]:g}" for s in lessons), f"{sum(scores.values()):g}", note])
+    md = ["| student | " + " | ".join(lessons) + " | total | note |", "|---" * (len(lessons) + 3) + "|",
+          "| *maximum* | " + " | ".join(f"{table[s]:g}" for s in lessons) + f" | {sum(table[s] for s in lessons):g} | |"]
+    for name, scores, note in rows:
+        md.append(f"| {cell(name)} | " + " | ".join(f"{scores[s]:g}" for s in lessons)
+                  + f" | {sum(scores.values()):g} | {cell(note)} |")
+    (out / "class.md").write_text("\n".join(md) + "\n")
+    print(f"class: {len(rows)} students graded: {shown(out / 'class.csv')}, "
+          f"{shown(out / 'class.md')}, and each student's log and results.json beside them")
     return 0
 
 
@@ -321,13 +662,20 @@ def main():
     w.add_argument("--poll", action="store_true")
     o = sub.add_parser("handout")
     o.add_argument("--dest", required=True)
+    o.add_argument("--lessons", default="", help="e.g. 01,02 (default: every lesson)")
     g = sub.add_parser("gradescope")
-    g.add_argument("--out", default="build/gradescope/autograder.zip")
+    g.add_argument("--out", default=str(GRADESCOPE_ZIP))
+    g.add_argument("--lessons", default="")
     c = sub.add_parser("github")
     c.add_argument("--check", action="store_true")
+    k = sub.add_parser("class")
+    k.add_argument("--repos", required=True)
+    k.add_argument("--lessons", default="")
+    k.add_argument("--out", default=str(CLASS_OUT))
+    k.add_argument("--timeout", type=int, default=1800, help="seconds for one student's whole grade")
     args = parser.parse_args()
     handlers = {"progress": cmd_progress, "hint": cmd_hint, "watch": cmd_watch, "handout": cmd_handout,
-                "gradescope": cmd_gradescope, "github": cmd_github}
+                "gradescope": cmd_gradescope, "github": cmd_github, "class": cmd_class}
     try:
         sys.exit(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -3,13 +3,15 @@
 
 Usage:
   grade.py grade [--src exercises|solutions|DIR] [--lesson NN]   grade one tree
+  grade.py classroom --lesson NN                                 one GitHub Classroom step
   grade.py test  [--lesson NN]                                   the kit's own test
 
 `grade` builds every lesson of the tree on its own (a compile error costs only that
 lesson), runs the lesson's tests (which run the learner's programs in the sandbox),
 turns GoogleTest's XML into points (tests/points.conf), prints a table and writes
 build/grade/<tree>/junit.xml and results.json (Gradescope's format). Exit 0 only at
-full marks.
+full marks. `classroom` does the same for one lesson and writes GitHub Classroom's
+`result` (see cmd_classroom).
 
 `test` proves the kit: the sandbox proof passes, the solutions get full marks, the
 pristine stubs do not, and every mistake in each lesson's catalogue
@@ -18,6 +20,7 @@ pristine stubs do not, and every mistake in each lesson's catalogue
 Only the Python 3 standard library is used.
 """
 import argparse
+import base64
 import hashlib
 import concurrent.futures
 import ctypes
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -266,12 +270,41 @@ def pick_lessons(wanted):
 def points_table():
     """tests/points.conf: 'NN-topic POINTS' per line; the one place weights live."""
     table = {}
-    for line in (KIT / "tests" / "points.conf").read_text().splitlines():
+    for n, line in enumerate((KIT / "tests" / "points.conf").read_text().splitlines(), 1):
         line = line.split("#")[0].strip()
         if line:
-            slug, pts = line.split()
-            table[slug] = float(pts)
+            try:
+                slug, pts = line.split()
+                table[slug] = float(pts)
+            except ValueError:
+                sys.exit(f"grade.py: tests/points.conf:{n}: expected 'NN-topic POINTS', got {line!r}")
     return table
+
+
+def lesson_points(slug, table=None):
+    """A lesson's points. A lesson without a line in points.conf is an error that names
+    it: a silent default would give it a weight nobody chose."""
+    table = points_table() if table is None else table
+    if slug not in table:
+        sys.exit(f"grade.py: lesson {slug} has no line in tests/points.conf; add one, e.g. '{slug} 10'")
+    return table[slug]
+
+
+def shares(max_points, count):
+    """Splits a lesson's points among its `count` tests in whole cents that add up to
+    exactly max_points: the first tests get one cent more where it does not divide
+    (10 points over 12 tests: four of 0.84, eight of 0.83). Returns Decimals."""
+    if count <= 0:
+        return []
+    cents = int((Decimal(str(max_points)) * 100).to_integral_value())
+    base, extra = divmod(cents, count)
+    return [Decimal(base + (1 if i < extra else 0)) / 100 for i in range(count)]
+
+
+def earned(max_points, tests):
+    """A lesson's points: the sum of the shares of its passed tests. Every report (the
+    table, results.json, the GitHub Classroom result) adds the same shares, so they agree."""
+    return float(sum((s for s, t in zip(shares(max_points, len(tests)), tests) if t["passed"]), Decimal(0)))
 
 
 # ---- grading one lesson -------------------------------------------------------------
@@ -510,16 +543,16 @@ def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shak
                                  f"LD_PRELOAD={SHAKE_LIB} PIPEWORKS_SHAKE_SEED={k}):\n" + t["message"])
         result["tests"] = list(merged.values())
         result["rerun"] = f"LD_PRELOAD={SHAKE_LIB} PIPEWORKS_SHAKE_SEED=1 " + result["rerun"]
-    passed = sum(t["passed"] for t in result["tests"])
-    total = len(result["tests"])
-    result["points"] = round(max_points * passed / total, 2) if total else 0.0
+    result["points"] = earned(max_points, result["tests"])
     return result
 
 
 def grade_tree(src, lessons, out=None, shake=0):
     table = points_table()
+    for slug in lessons:
+        lesson_points(slug, table)  # every lesson named before any is built
     out = out or str(BUILD / src)
-    return [grade_lesson(slug, src, out, table.get(slug, 10.0), shake=shake) for slug in lessons]
+    return [grade_lesson(slug, src, out, table[slug], shake=shake) for slug in lessons]
 
 
 # ---- reports --------------------------------------------------------------------------
@@ -528,35 +561,100 @@ def tree_name(src):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", src.strip("/")) or "tree"
 
 
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's `visibility`
+TEST_MACRO = re.compile(r"^\s*TEST(?:_F|_P)?\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)", re.M)
+
+
+def private_visibility():
+    """Gradescope visibility of each private test, by GoogleTest name. The one place it is
+    set: <private tests>/visibility.conf, lines 'Suite.Name VISIBILITY' or '* VISIBILITY'
+    (the default for the others); without the file every private test is hidden.
+    The kit's own tests are always visible."""
+    folder = private_tests()
+    if not folder:
+        return {}
+    default, named = "hidden", {}
+    conf = Path(folder) / "visibility.conf"
+    if conf.exists():
+        for n, line in enumerate(conf.read_text().splitlines(), 1):
+            line = line.split("#")[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            if len(parts) != 2 or parts[1] not in VISIBILITIES:
+                sys.exit(f"grade.py: {conf}:{n}: expected 'Suite.Name VISIBILITY' or '* VISIBILITY' with one of "
+                         f"{', '.join(VISIBILITIES)}; got {line!r}")
+            if parts[0] == "*":
+                default = parts[1]
+            else:
+                named[parts[0]] = parts[1]
+    out = {}
+    for src in sorted(Path(folder).glob("*/*_test.cpp")):
+        for suite, name in TEST_MACRO.findall(src.read_text()):
+            out[f"{suite}.{name}"] = named.get(f"{suite}.{name}", default)
+    return out
+
+
 def test_entries(results):
-    """One entry per test (or per compile error), with its share of the lesson's points."""
+    """One entry per test (or per compile error), with its share of the lesson's points:
+    the shares of a lesson add up to exactly its points, and the scores of its passed
+    tests to exactly the points it earned."""
+    visibility = private_visibility()
     entries = []
     for r in results:
         if r["compile_error"]:
             entries.append({"lesson": r["lesson"], "name": f"{r['lesson']}: compiles", "passed": False,
-                            "score": 0.0, "max_score": r["max"],
+                            "score": 0.0, "max_score": float(r["max"]), "visibility": "visible", "error": True,
                             "output": "compile error (the whole lesson scores 0):\n" + r["compile_error"]})
             continue
-        share = r["max"] / len(r["tests"]) if r["tests"] else 0.0
-        for t in r["tests"]:
+        for share, t in zip(shares(r["max"], len(r["tests"])), r["tests"]):
             entries.append({"lesson": r["lesson"], "name": f"{r['lesson']}: {t['name']}", "passed": t["passed"],
-                            "score": round(share if t["passed"] else 0.0, 6), "max_score": round(share, 6),
+                            "score": float(share) if t["passed"] else 0.0, "max_score": float(share),
+                            "visibility": visibility.get(t["name"], "visible"), "error": t.get("error", False),
                             "output": t["message"]})
     return entries
 
 
-def write_reports(src, results):
+def total_of(entries):
+    return float(sum((Decimal(str(e["score"])) for e in entries), Decimal(0)))
+
+
+def gradescope_results(results, next_line=""):
+    """results.json with only the keys Gradescope documents (score, output, tests; each
+    test: name, score, max_score, status, output, visibility)."""
+    entries = test_entries(results)
+    total = total_of(entries)
+    maximum = float(sum((Decimal(str(r["max"])) for r in results), Decimal(0)))
+    return {"score": total,
+            "output": f"Pipeworks: {total:g} of {maximum:g} points." + (f"\n{next_line}" if next_line else ""),
+            "tests": [{"name": e["name"], "score": e["score"], "max_score": e["max_score"],
+                       "status": "passed" if e["passed"] else "failed", "output": e["output"],
+                       "visibility": e["visibility"]} for e in entries]}
+
+
+def classroom_result(results):
+    """The `result` a GitHub Classroom step hands to classroom-resources/autograding-grading-reporter:
+    base64 of {"version": 1, "status", "max_score", "tests": [...]}. The reporter adds up the
+    tests' `score`s for the grade it sends, so they carry the points earned (partial credit)."""
+    entries = test_entries(results)
+
+    def status(e):
+        return "pass" if e["passed"] else ("error" if e["error"] else "fail")
+
+    tests = [{"name": e["name"], "status": status(e), "score": e["score"], "message": e["output"], "line_no": 0,
+              "duration": 0} for e in entries]
+    statuses = {t["status"] for t in tests}
+    overall = "error" if "error" in statuses else ("fail" if "fail" in statuses or not tests else "pass")
+    result = {"version": 1, "status": overall, "max_score": float(sum((Decimal(str(r["max"])) for r in results),
+                                                                        Decimal(0))), "tests": tests}
+    return result, base64.b64encode(json.dumps(result).encode()).decode()
+
+
+def write_reports(src, results, next_line=""):
     folder = BUILD / "grade" / tree_name(src)
     folder.mkdir(parents=True, exist_ok=True)
     entries = test_entries(results)
-    total = sum(r["points"] for r in results)
-    maximum = sum(r["max"] for r in results)
-    gradescope = {"score": round(total, 2), "max_score": round(maximum, 2),
-                  "output": f"Pipeworks: {total:g} of {maximum:g} points",
-                  "tests": [{"name": e["name"], "score": e["score"], "max_score": e["max_score"],
-                             "status": "passed" if e["passed"] else "failed", "output": e["output"]}
-                            for e in entries]}
-    (KIT / folder / "results.json").write_text(json.dumps(gradescope, indent=2) + "\n")
+    (KIT / folder / "results.json").write_text(json.dumps(gradescope_results(results, next_line), indent=2) + "\n")
 
     suites = ET.Element("testsuites", name="pipeworks", tests=str(len(entries)),
                         failures=str(sum(not e["passed"] for e in entries)))
@@ -585,6 +683,9 @@ def print_table(src, results, show_failures=True):
     total = sum(r["points"] for r in results)
     maximum = sum(r["max"] for r in results)
     print(f"  {'total':<26}{'':>10}{total:>8g} / {maximum:<4g}\n")
+    if private_tests():
+        print(f"  (private tests from {private_tests()} are counted: each lesson's points are shared\n"
+              f"   among all its tests, private ones included)\n")
     if not show_failures:
         return
     for r in results:
@@ -593,14 +694,20 @@ def print_table(src, results, show_failures=True):
             continue
         failed = [t for t in r["tests"] if not t["passed"]]
         for t in failed[:3]:
-            print(f"--- {r['lesson']}: FAILED {t['name']}\n{t['message'].rstrip()}\n"
-                  f"rerun this test: {r['rerun']} --gtest_filter={t['name']}\n")
+            print(f"--- {r['lesson']}: FAILED {t['name']}\n{t['message'].rstrip()}\n")
+            if r.get("rerun"):
+                print(f"rerun this test: {r['rerun']} --gtest_filter={t['name']}\n")
         if len(failed) > 3:
             print(f"    ... and {len(failed) - 3} more failing in {r['lesson']}: "
                   + ", ".join(t["name"] for t in failed[3:]) + "\n")
 
 
+RESTORE = "git checkout -- tests Makefile .github"
+
+
 def next_step(results):
+    if any(r["lesson"] == INTEGRITY for r in results):
+        return f"Next: restore the kit's own files ({RESTORE}), then run: make grade"
     for r in results:
         num = r["lesson"][:2]
         if r["compile_error"]:
@@ -612,8 +719,16 @@ def next_step(results):
     return "Next: every graded lesson has full marks. Well done!"
 
 
+INTEGRITY = "kit-integrity"
 TAMPERED = ("the kit's own tests or grader differ from the hand-out, so this score cannot be trusted. "
-            "Changed: {files}. Restore them (git checkout -- tests Makefile .github) and grade again.")
+            "Changed: {files}. Restore them (" + RESTORE + ") and grade again.")
+
+
+def integrity_result(changed):
+    """The tamper check as one more 'lesson' of 0 points, so every report shows it."""
+    return {"lesson": INTEGRITY, "max": 0.0, "points": 0.0, "compile_error": None,
+            "tests": [{"name": "KitIntegrity.TestsAndGraderAreAsHandedOut", "passed": False,
+                       "message": TAMPERED.format(files=", ".join(changed))}]}
 
 
 def cmd_grade(args):
@@ -623,12 +738,9 @@ def cmd_grade(args):
     results = grade_tree(args.src, lessons, shake=args.shake)
     changed = changed_kit_files()
     if changed:
-        results.append({"lesson": "kit-integrity", "max": 0.0, "points": 0.0, "compile_error": None,
-                        "rerun": "git status", "tests": [{"name": "KitIntegrity.TestsAndGraderAreAsHandedOut",
-                                                          "passed": False,
-                                                          "message": TAMPERED.format(files=", ".join(changed))}]})
+        results.append(integrity_result(changed))
     print_table(args.src, results)
-    folder = write_reports(args.src, results)
+    folder = write_reports(args.src, results, next_step(results))
     print(f"Reports: {folder}/junit.xml and {folder}/results.json")
     print(isolation()["note"][0].upper() + isolation()["note"][1:] + ".")
     if changed:
@@ -636,6 +748,35 @@ def cmd_grade(args):
     print(next_step(results))
     full = all(r["points"] >= r["max"] for r in results) and not changed
     return 0 if full else 1
+
+
+CLASSROOM_OUT = BUILD / "grade" / "classroom"
+
+
+def cmd_classroom(args):
+    """One GitHub Classroom step: grades one lesson of exercises/, prints the table (the
+    step's log), and sets the step output `result` for the reporter: appended to
+    $GITHUB_OUTPUT when the runner sets it, and always written to
+    build/grade/classroom/NN-topic.result. Exit 0 whenever a grade was given, partial or
+    not (the reporter fails the job on a failed test); needs only PATH and HOME."""
+    lessons = pick_lessons(args.lesson)
+    if len(lessons) != 1:
+        sys.exit("grade.py: classroom grades one lesson: --lesson NN")
+    results = grade_tree("exercises", lessons)
+    changed = changed_kit_files()
+    if changed:
+        results.append(integrity_result(changed))
+    print_table("exercises", results)
+    print(next_step(results))
+    _, encoded = classroom_result(results)
+    (KIT / CLASSROOM_OUT).mkdir(parents=True, exist_ok=True)
+    (KIT / CLASSROOM_OUT / f"{lessons[0]}.result").write_text(encoded + "\n")
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a") as out:
+            out.write(f"result={encoded}\n")
+    print(f"GitHub Classroom result: {sum(r['points'] for r in results):g} of "
+          f"{sum(r['max'] for r in results):g} points ({CLASSROOM_OUT / (lessons[0] + '.result')})")
+    return 0
 
 
 # ---- the kit's own test -------------------------------------------------------------------
@@ -824,11 +965,14 @@ def cmd_test(args):
                       ("format of the kit's C++", ["format_check.py"]),
                       ("editor files, make help and README targets", ["editor_check.py"]),
                       ("the checkers themselves can fail", ["checks_test.py"]),
-                      ("classroom: GitHub Classroom, Gradescope, hand-out, private tests, progress, hint, watch",
+                      ("classroom: a hand-out of 01-02 graded by make grade, GitHub Classroom, Gradescope and "
+                       "make class alike; the workflow; private tests; progress, hint, watch",
                        ["classroom_test.py"]),
                       ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                        ["forgery_test.py"])):
-        rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]], timeout=900)
+        # classroom_test grades three submissions of a hand-out four ways, one of them hanging.
+        rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]],
+                      timeout=2400 if cmd[0] == "classroom_test.py" else 900)
         print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
         if rc != 0:
             problems.append(f"{name}:\n{log[-6000:]}")
@@ -859,10 +1003,12 @@ def main():
     g.add_argument("--src", default="exercises")
     g.add_argument("--lesson")
     g.add_argument("--shake", type=int, default=0, help="run the tests N times with random delays (Linux)")
+    c = sub.add_parser("classroom", help="one GitHub Classroom step: grade one lesson, set the step output `result`")
+    c.add_argument("--lesson", required=True)
     t = sub.add_parser("test", help="the kit's own test")
     t.add_argument("--lesson")
     args = parser.parse_args()
-    sys.exit(cmd_grade(args) if args.command == "grade" else cmd_test(args))
+    sys.exit({"grade": cmd_grade, "classroom": cmd_classroom, "test": cmd_test}[args.command](args))
 
 
 if __name__ == "__main__":

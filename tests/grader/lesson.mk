@@ -83,7 +83,7 @@ endif
 .SECONDEXPANSION:
 $(L)/bin/%: $$(call obj,$$($$*_SOURCES))
 	@mkdir -p $(@D)
-	$(CXX) $(BASE_FLAGS) $^ -o $@ -pthread
+	$(CXX) $(BASE_FLAGS) $^ -o $@ -pthread $(PROGRAM_LDFLAGS)
 
 $(TEST_BINARY): $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB)
 	@mkdir -p $(@D)

@@ -141,6 +141,9 @@ def expected_regex(lines):
 def scratch_mirror(root):
     """A temporary folder with links to the kit's top-level entries."""
     scratch = Path(tempfile.mkdtemp(prefix="pipeworks-lesson-"))
+    # build/ must be a link too, even in a fresh clone or hand-out that has none yet: what
+    # one block builds (make -s reference) the next block runs.
+    (root / "build").mkdir(exist_ok=True)
     for entry in root.iterdir():
         if entry.name not in (".git",):
             os.symlink(entry.resolve(), scratch / entry.name)
