@@ -82,7 +82,7 @@ def cmd_progress(_args):
 # ---- hints ------------------------------------------------------------------------------
 
 def hints_of(slug):
-    path = KIT / "tests" / slug / "hints.md"
+    path = KIT / "lessons" / "hints" / f"{slug}.md"
     if not path.exists():
         return []
     parts = re.split(r"^## Hint \d+\s*$", path.read_text(), flags=re.M)
@@ -162,8 +162,10 @@ def for_students(path):
 
 
 def checksum_targets(root):
-    """The files whose change makes a score untrustworthy: the tests and the grader."""
+    """The files whose change makes a score untrustworthy: the tests, the grader, and the
+    given files the learner codes against (exercises/*/given/)."""
     files = [p for p in (root / "tests").rglob("*") if p.is_file()]
+    files += [p for p in (root / "exercises").glob("*/given/**/*") if p.is_file()]
     files += [root / "Makefile"] + [p for p in (root / ".github").rglob("*") if p.is_file()]
     return sorted(p.relative_to(root) for p in files if p.relative_to(root) != CHECKSUMS and "__pycache__" not in p.parts)
 
@@ -220,8 +222,15 @@ if [ ! -d "$ROOT/submission/exercises" ]; then
     > "$ROOT/results/results.json"
   exit 0
 fi
-rm -rf exercises build
+rm -rf build
+mv exercises exercises.kit
 cp -R "$ROOT/submission/exercises" exercises
+# The given files (exercises/*/given/) are the kit's, whatever the submission holds.
+for given in exercises.kit/*/given; do
+  lesson="exercises/${given#exercises.kit/}"
+  rm -rf "$lesson" && mkdir -p "$(dirname "$lesson")" && cp -R "$given" "$lesson"
+done
+rm -rf exercises.kit
 python3 tests/grader/grade.py grade --src exercises > "$ROOT/results/grade.log" 2>&1
 cp build/grade/exercises/results.json "$ROOT/results/results.json"
 """

@@ -149,8 +149,9 @@ def private_tests():
 
 
 def changed_kit_files():
-    """In a hand-out, tests/handout.sha256 records the shipped tests and grader. Returns the
-    files that differ from it (edited, added or removed), or [] when there is no record."""
+    """In a hand-out, tests/handout.sha256 records the shipped tests, grader and given files
+    (exercises/*/given/). Returns the files that differ from it (edited, added or removed),
+    or [] when there is no record."""
     record = KIT / "tests" / "handout.sha256"
     if not record.exists():
         return []
@@ -159,7 +160,8 @@ def changed_kit_files():
         digest, _, name = line.partition("  ")
         expected[name] = digest
     current = {}
-    for p in list((KIT / "tests").rglob("*")) + [KIT / "Makefile"] + list((KIT / ".github").rglob("*")):
+    for p in list((KIT / "tests").rglob("*")) + list((KIT / "exercises").glob("*/given/**/*")) + \
+            [KIT / "Makefile"] + list((KIT / ".github").rglob("*")):
         rel = p.relative_to(KIT).as_posix()
         if p.is_file() and rel != "tests/handout.sha256" and "__pycache__" not in p.parts:
             current[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -169,12 +171,16 @@ def changed_kit_files():
 
 
 def tidy(message):
-    """Keeps GoogleTest's file:line, drops its 'Value of: ... Actual: false' lines when
-    the test wrote the kit's own expected/got/cause block."""
+    """Drops GoogleTest's first line, the test's file:line (a learner needs what failed, not
+    where in tests/), and its 'Value of: ... Actual: false' lines when the test wrote the
+    kit's own expected/got/cause block."""
+    first, _, rest = message.partition("\n")
+    if re.fullmatch(r"\S+:\d+", first.strip()):
+        message = rest
     at = message.find("expected:     ")
     if at < 0:
         return message
-    return message.splitlines()[0] + "\n" + message[at:]
+    return message[at:]
 
 
 def run_test_binary(slug, binary, xml_path, gtest_filter, env, alone):
