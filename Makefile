@@ -25,7 +25,18 @@ SHARED_BUILDS := $(addprefix shared.,$(LESSONS))
 BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 .PHONY: $(BUILDS) $(SHARED_BUILDS)
 
-all: $(BUILDS) selftest-build tools ## build every program and test, exercises and solutions
+# make LESSON=01 builds one lesson only: its programs and tests from exercises/ and
+# solutions/, and pipemap, which its "See it" steps run.
+# (LESSON as make grade takes it: 01, 1 or 01-pipe-echo.)
+ONE_LESSON := $(if $(LESSON),$(filter $(LESSON) $(LESSON)-% 0$(LESSON)-%,$(LESSONS)))
+ifneq ($(LESSON),)
+all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) build/tools/pipemap,no-such-lesson) ## build every program and test, exercises and solutions (LESSON=01: that lesson's only, and pipemap)
+else
+all: $(BUILDS) selftest-build tools
+endif
+.PHONY: no-such-lesson
+no-such-lesson:
+	@echo "make: LESSON=$(LESSON) names no lesson; the lessons are: $(LESSONS)" >&2; exit 2
 
 # Static pattern rules: plain pattern rules are never searched for .PHONY targets.
 $(SHARED_BUILDS): shared.%: $(SUPPORT_LIB)
@@ -36,6 +47,15 @@ $(EXERCISE_BUILDS): build.exercises.%: shared.%
 
 $(SOLUTION_BUILDS): build.solutions.%: shared.%
 	+@$(LESSON_MAKE) LESSON=$* SRC=solutions programs tests
+
+# A program or test binary named by its path (make build/exercises/01-pipe-echo/bin/pipe_echo)
+# is handed to its lesson's sub-make, which knows its sources: never a stale "Nothing to be
+# done" after an edit. The first word of the path below the tree is the lesson.
+.PHONY: FORCE
+build/exercises/%: FORCE
+	+@$(LESSON_MAKE) LESSON=$(firstword $(subst /, ,$*)) SRC=exercises $@
+build/solutions/%: FORCE
+	+@$(if $(wildcard solutions),$(LESSON_MAKE) LESSON=$(firstword $(subst /, ,$*)) SRC=solutions $@,echo "make: a hand-out has no solutions/" >&2; exit 2)
 
 # ---- the grader's own proof: deliberately bad programs run through the sandbox -------
 PROOF := tests/support/proof
