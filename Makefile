@@ -153,7 +153,7 @@ compile_commands.json: ## write compile_commands.json for clangd, VS Code and CL
 
 # ---- lesson 06's measurements: pipes versus sockets, on this machine ------------------
 .PHONY: bench
-bench: build.solutions.06-pipe-vs-loopback ## measure pipe, socketpair, Unix socket, TCP (lesson 06): table, build/bench/results.json, chart.svg
+bench: build.solutions.06-pipe-vs-loopback build.solutions.05-fifo-messages ## measure pipe, socketpair, Unix socket, TCP (lesson 06), Nagle, lesson 05's server: tables, build/bench/results.json, chart.svg
 	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
 
 clean: ## remove build/

@@ -146,8 +146,17 @@ bool MessageServer::read_messages() {
     std::size_t begin = 0;  // where the next message starts
     std::size_t end;
     while ((end = inbox_.find('\n', scanned_)) != std::string::npos) {
-        std::string message = inbox_.substr(begin, end - begin);
-        begin = scanned_ = end + 1;
+        std::string message;
+        if (begin == 0 && end + 1 == inbox_.size()) {
+            // inbox_ holds exactly this one message (a big one, usually): take its
+            // buffer instead of copying it. inbox_ is left empty.
+            inbox_.pop_back();  // the '\n'
+            message.swap(inbox_);
+            begin = scanned_ = 0;
+        } else {
+            message = inbox_.substr(begin, end - begin);
+            begin = scanned_ = end + 1;
+        }
         Handler handler;
         {
             std::lock_guard<std::mutex> lock(handler_mutex_);
@@ -155,6 +164,9 @@ bool MessageServer::read_messages() {
         }
         std::string reply = handler(message);
         std::lock_guard<std::mutex> lock(outbox_mutex_);
+        // Room for the reply and its '\n' at once: adding the '\n' to a buffer sized
+        // for the reply alone would copy the whole reply a second time.
+        outbox_.reserve(outbox_.size() + reply.size() + 1);
         outbox_ += reply;
         outbox_ += '\n';
     }
