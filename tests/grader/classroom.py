@@ -227,8 +227,8 @@ mv exercises exercises.kit
 cp -R "$ROOT/submission/exercises" exercises
 # The given files (exercises/*/given/) are the kit's, whatever the submission holds.
 for given in exercises.kit/*/given; do
-  lesson="exercises/${given#exercises.kit/}"
-  rm -rf "$lesson" && mkdir -p "$(dirname "$lesson")" && cp -R "$given" "$lesson"
+  target="exercises/${given#exercises.kit/}"
+  rm -rf "$target" && mkdir -p "$(dirname "$target")" && cp -R "$given" "$target"
 done
 rm -rf exercises.kit
 python3 tests/grader/grade.py grade --src exercises > "$ROOT/results/grade.log" 2>&1
