@@ -24,10 +24,10 @@
 #include <cstring>
 #include <utility>
 
+// No handler_ until set_handler(): the server echoes, and read_messages() then sends each
+// message back without copying it.
 MessageServer::MessageServer(const std::string& dir)
-    : to_server_path_(dir + "/to-server"),
-      from_server_path_(dir + "/from-server"),
-      handler_([](const std::string& message) { return message; }) {}
+    : to_server_path_(dir + "/to-server"), from_server_path_(dir + "/from-server") {}
 
 MessageServer::~MessageServer() {
     close_fifos();
@@ -162,13 +162,14 @@ bool MessageServer::read_messages() {
             std::lock_guard<std::mutex> lock(handler_mutex_);
             handler = handler_;  // a copy: the handler may call set_handler() itself
         }
-        std::string reply = handler(message);
+        // No handler: echo, and the message itself becomes the reply, not a copy of it.
+        std::string reply = handler ? handler(message) : std::move(message);
+        reply += '\n';
         std::lock_guard<std::mutex> lock(outbox_mutex_);
-        // Room for the reply and its '\n' at once: adding the '\n' to a buffer sized
-        // for the reply alone would copy the whole reply a second time.
-        outbox_.reserve(outbox_.size() + reply.size() + 1);
-        outbox_ += reply;
-        outbox_ += '\n';
+        if (outbox_.empty())
+            outbox_.swap(reply);  // nothing queued: the reply's buffer becomes the outbox
+        else
+            outbox_ += reply;
     }
     inbox_.erase(0, begin);  // once per read, not once per message
     scanned_ = inbox_.size();
