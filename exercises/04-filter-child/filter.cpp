@@ -15,7 +15,7 @@
 // command that could not be executed.
 //
 // Read lessons/04-filter-child.md first; it walks through every step below. The header
-// tests/04-filter-child/given/filter.hpp says what each function must do.
+// exercises/04-filter-child/given/filter.hpp says what each function must do.
 // Check your work with:  make grade LESSON=04     Stuck?  make hint LESSON=04
 #include "filter.hpp"
 

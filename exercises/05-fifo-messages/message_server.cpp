@@ -14,7 +14,7 @@
 // descriptors and removes the FIFOs.
 //
 // Read lessons/05-fifo-messages.md first; its steps follow the TODOs below. The class
-// and its members are declared in tests/05-fifo-messages/given/message_server.hpp.
+// and its members are declared in exercises/05-fifo-messages/given/message_server.hpp.
 // Check your work with:  make grade LESSON=05     Stuck?  make hint LESSON=05
 #include "message_server.hpp"
 

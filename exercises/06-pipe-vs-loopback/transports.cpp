@@ -1,7 +1,7 @@
 // transports.cpp - four ways for a parent and its child to talk: two pipes, a
 // socketpair, a Unix-domain socket and TCP over loopback (127.0.0.1).
 //
-// Usage: linked into pingpong, blast and fanin (see tests/06-pipe-vs-loopback/given/):
+// Usage: linked into pingpong, blast and fanin (see exercises/06-pipe-vs-loopback/given/):
 //   pingpong --via pipe|socketpair|unix|tcp ...    blast --via ...    fanin --via ...
 //
 // You are going to give two processes a two-way channel in four different ways and
@@ -14,7 +14,7 @@
 //
 // Read lessons/06-pipe-vs-loopback.md first; it walks through every step below.
 // The declarations, with what each function must do, are in
-// tests/06-pipe-vs-loopback/given/transports.hpp. die("call") (from common.hpp)
+// exercises/06-pipe-vs-loopback/given/transports.hpp. die("call") (from common.hpp)
 // prints "prog: call: strerror(errno)" and exits 1: use it after every failing call.
 // Check your work with:  make grade LESSON=06     Stuck?  make hint LESSON=06
 #include <arpa/inet.h>

@@ -24,10 +24,10 @@
 #include <cstring>
 #include <utility>
 
+// No handler_ until set_handler(): the server echoes, and read_messages() then sends each
+// message back without copying it.
 MessageServer::MessageServer(const std::string& dir)
-    : to_server_path_(dir + "/to-server"),
-      from_server_path_(dir + "/from-server"),
-      handler_([](const std::string& message) { return message; }) {}
+    : to_server_path_(dir + "/to-server"), from_server_path_(dir + "/from-server") {}
 
 MessageServer::~MessageServer() {
     close_fifos();
@@ -146,17 +146,30 @@ bool MessageServer::read_messages() {
     std::size_t begin = 0;  // where the next message starts
     std::size_t end;
     while ((end = inbox_.find('\n', scanned_)) != std::string::npos) {
-        std::string message = inbox_.substr(begin, end - begin);
-        begin = scanned_ = end + 1;
+        std::string message;
+        if (begin == 0 && end + 1 == inbox_.size()) {
+            // inbox_ holds exactly this one message (a big one, usually): take its
+            // buffer instead of copying it. inbox_ is left empty.
+            inbox_.pop_back();  // the '\n'
+            message.swap(inbox_);
+            begin = scanned_ = 0;
+        } else {
+            message = inbox_.substr(begin, end - begin);
+            begin = scanned_ = end + 1;
+        }
         Handler handler;
         {
             std::lock_guard<std::mutex> lock(handler_mutex_);
             handler = handler_;  // a copy: the handler may call set_handler() itself
         }
-        std::string reply = handler(message);
+        // No handler: echo, and the message itself becomes the reply, not a copy of it.
+        std::string reply = handler ? handler(message) : std::move(message);
+        reply += '\n';
         std::lock_guard<std::mutex> lock(outbox_mutex_);
-        outbox_ += reply;
-        outbox_ += '\n';
+        if (outbox_.empty())
+            outbox_.swap(reply);  // nothing queued: the reply's buffer becomes the outbox
+        else
+            outbox_ += reply;
     }
     inbox_.erase(0, begin);  // once per read, not once per message
     scanned_ = inbox_.size();

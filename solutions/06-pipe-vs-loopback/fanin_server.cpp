@@ -1,6 +1,6 @@
 // fanin_server.cpp - one server, many clients: over sockets (TCP or Unix) and over a FIFO.
 //
-// Usage: linked into fanin (see tests/06-pipe-vs-loopback/given/fanin_main.cpp):
+// Usage: linked into fanin (see exercises/06-pipe-vs-loopback/given/fanin_main.cpp):
 //   fanin --via tcp|unix|fifo --clients K --messages M [--json]
 //
 // You are going to receive K clients' lines in one server, losing none and mixing none

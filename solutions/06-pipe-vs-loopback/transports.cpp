@@ -1,7 +1,7 @@
 // transports.cpp - four ways for a parent and its child to talk: two pipes, a
 // socketpair, a Unix-domain socket and TCP over loopback (127.0.0.1).
 //
-// Usage: linked into pingpong, blast and fanin (see tests/06-pipe-vs-loopback/given/):
+// Usage: linked into pingpong, blast and fanin (see exercises/06-pipe-vs-loopback/given/):
 //   pingpong --via pipe|socketpair|unix|tcp ...    blast --via ...    fanin --via ...
 //
 // You are going to give two processes a two-way channel in four different ways and

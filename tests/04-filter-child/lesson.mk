@@ -1,5 +1,5 @@
 # Lesson 04 has a library: the learner writes filter.cpp (filter_bytes, filter_stream);
-# its header and the program's main are given (tests/04-filter-child/given/).
+# its header and the program's main are given (exercises/04-filter-child/given/).
 PROGRAMS := filter_through
 filter_through_SOURCES := filter.cpp given/filter_through_main.cpp
 # White-box tests call filter_bytes and filter_stream directly, inside pw::run_function.

@@ -22,7 +22,7 @@ using fifo_test::FifoDir;
 using pw::RunOptions;
 using pw::RunResult;
 
-const std::string kGiven = "tests/05-fifo-messages/given";
+const std::string kGiven = "exercises/05-fifo-messages/given";
 
 // $DIR, $SERVER, $FLAGS, $CLIENT (a shell command) and $STOP (a signal name) come
 // from the environment.

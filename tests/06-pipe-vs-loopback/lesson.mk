@@ -1,5 +1,5 @@
 # Lesson 06: the learner writes the channels (transports.cpp) and the fan-in server
-# (fanin_server.cpp); the measuring and reporting mains are given (tests/06-.../given/).
+# (fanin_server.cpp); the measuring and reporting mains are given (exercises/06-.../given/).
 PROGRAMS := pingpong blast fanin
 # make bench compares the pipe figures with the barest loops doing the same (not graded).
 TOOLS := bare_pipe

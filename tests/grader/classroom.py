@@ -90,7 +90,7 @@ def cmd_progress(_args):
 # ---- hints ------------------------------------------------------------------------------
 
 def hints_of(slug):
-    path = KIT / "tests" / slug / "hints.md"
+    path = KIT / "lessons" / "hints" / f"{slug}.md"
     if not path.exists():
         return []
     parts = re.split(r"^## Hint \d+\s*$", path.read_text(), flags=re.M)
@@ -224,8 +224,10 @@ def transform(path, data, lessons):
 # ---- hand-out ----------------------------------------------------------------------------
 
 def checksum_targets(root):
-    """The files whose change makes a score untrustworthy: the tests and the grader."""
+    """The files whose change makes a score untrustworthy: the tests, the grader, and the
+    given files the learner codes against (exercises/*/given/)."""
     files = [p for p in (root / "tests").rglob("*") if p.is_file()]
+    files += [p for p in (root / "exercises").glob("*/given/**/*") if p.is_file()]
     files += [root / "Makefile"] + [p for p in (root / ".github").rglob("*") if p.is_file()]
     return sorted(p.relative_to(root) for p in files if p.relative_to(root) != CHECKSUMS and "__pycache__" not in p.parts)
 
@@ -319,7 +321,13 @@ rm -rf build
 for stub in exercises/*/; do
   slug=$(basename "$stub")
   if [ -d "$ROOT/submission/exercises/$slug" ]; then
-    rm -rf "exercises/$slug" && cp -R "$ROOT/submission/exercises/$slug" "exercises/$slug"
+    mv "exercises/$slug" "exercises/$slug.kit"
+    cp -R "$ROOT/submission/exercises/$slug" "exercises/$slug"
+    # The given files (exercises/NN-topic/given/) are the kit's, whatever the submission holds.
+    if [ -d "exercises/$slug.kit/given" ]; then
+      rm -rf "exercises/$slug/given" && cp -R "exercises/$slug.kit/given" "exercises/$slug/given"
+    fi
+    rm -rf "exercises/$slug.kit"
   fi
 done
 # Everything the grader prints goes to stdout as well: Gradescope shows it to the

@@ -3,8 +3,8 @@
 
 Usage: format_check.py [--root DIR] [--fix]
 
-Checks solutions/ and tests/ (grader support, lesson tests, mistakes, tools); never
-exercises/, which belong to the learner. --fix rewrites the files instead.
+Checks solutions/, tests/ (grader support, lesson tests, mistakes, tools) and the given
+files in exercises/*/given/; never the rest of exercises/, which belongs to the learner. --fix rewrites the files instead.
 Exit 0 when every file matches, 1 otherwise (each file named), 2 without clang-format.
 """
 import argparse
@@ -19,6 +19,7 @@ def kit_sources(root):
     for top in ("solutions", "tests"):
         for pattern in ("*.cpp", "*.hpp"):
             files += (root / top).rglob(pattern)
+        files += (root / "exercises").glob("*/given/**/" + pattern)
     return sorted(f for f in files if "build" not in f.relative_to(root).parts)
 
 

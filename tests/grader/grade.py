@@ -325,8 +325,9 @@ def private_tests():
 
 
 def changed_kit_files():
-    """In a hand-out, tests/handout.sha256 records the shipped tests and grader. Returns the
-    files that differ from it (edited, added or removed), or [] when there is no record."""
+    """In a hand-out, tests/handout.sha256 records the shipped tests, grader and given files
+    (exercises/*/given/). Returns the files that differ from it (edited, added or removed),
+    or [] when there is no record."""
     record = KIT / "tests" / "handout.sha256"
     if not record.exists():
         return []
@@ -335,7 +336,8 @@ def changed_kit_files():
         digest, _, name = line.partition("  ")
         expected[name] = digest
     current = {}
-    for p in list((KIT / "tests").rglob("*")) + [KIT / "Makefile"] + list((KIT / ".github").rglob("*")):
+    for p in list((KIT / "tests").rglob("*")) + list((KIT / "exercises").glob("*/given/**/*")) + \
+            [KIT / "Makefile"] + list((KIT / ".github").rglob("*")):
         rel = p.relative_to(KIT).as_posix()
         if p.is_file() and rel != "tests/handout.sha256" and "__pycache__" not in p.parts:
             current[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -345,12 +347,16 @@ def changed_kit_files():
 
 
 def tidy(message):
-    """Keeps GoogleTest's file:line, drops its 'Value of: ... Actual: false' lines when
-    the test wrote the kit's own expected/got/cause block."""
+    """Drops GoogleTest's first line, the test's file:line (a learner needs what failed, not
+    where in tests/), and its 'Value of: ... Actual: false' lines when the test wrote the
+    kit's own expected/got/cause block."""
+    first, _, rest = message.partition("\n")
+    if re.fullmatch(r"\S+:\d+", first.strip()):
+        message = rest
     at = message.find("expected:     ")
     if at < 0:
         return message
-    return message.splitlines()[0] + "\n" + message[at:]
+    return message[at:]
 
 
 TEST_DEFINITION = re.compile(r"^[ \t]*TEST(?:_F)?\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)", re.M)
@@ -401,7 +407,7 @@ def stage_run(slug, binary, lesson_out, shake):
         rel = Path("outside") / slug
     copies = [(KIT / lesson_out / "bin", kit / rel / "bin"), (KIT / binary, kit / rel / "test" / binary.name),
               (KIT / "build/shared/tools" / slug, kit / "build/shared/tools" / slug),
-              (KIT / "tests" / slug / "given", kit / "tests" / slug / "given")]
+              (KIT / "exercises" / slug / "given", kit / "exercises" / slug / "given")]
     if shake:
         copies.append((KIT / SHAKE_LIB, kit / SHAKE_LIB))
     for src, dest in copies:

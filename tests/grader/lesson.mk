@@ -10,7 +10,7 @@
 # Each lesson describes itself in tests/LESSON/lesson.mk:
 #   PROGRAMS := pipe_echo                  programs the lesson builds
 #   pipe_echo_SOURCES := pipe_echo.cpp     their files: from the tree (SRC/LESSON/), or
-#                                          given/x.cpp from tests/LESSON/given/
+#                                          given/x.cpp from exercises/LESSON/given/
 #   TEST_LINKS :=                          tree files linked into the test binary
 #   TOOLS := list_fds                      grader helpers from tests/LESSON/tools/*.cpp,
 #                                          built once into build/shared/tools/LESSON/
@@ -24,7 +24,9 @@ OUT ?= build/$(SRC)
 include tests/grader/common.mk
 include tests/$(LESSON)/lesson.mk
 
-GIVEN := tests/$(LESSON)/given
+# Given files (headers, mains) live beside the learner's stub, where a learner may read
+# them; every tree (exercises, solutions, a mistake, a variant) builds against these.
+GIVEN := exercises/$(LESSON)/given
 L := $(OUT)/$(LESSON)
 # A learner's tree gets warnings without -Werror; the reference solutions get -Werror.
 TREE_FLAGS := $(if $(filter solutions,$(SRC)),$(KIT_FLAGS),$(BASE_FLAGS)) -I$(SRC)/$(LESSON) -I$(GIVEN)

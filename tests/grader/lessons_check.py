@@ -211,7 +211,7 @@ def check_anchors(root, lessons):
         elif anchor not in known[slug]:
             problems.append(f"{where}: lessons/{slug}.md has no heading with the anchor #{anchor}")
 
-    docs = list((root / "lessons").glob("*.md")) + list((root / "tests").glob("*/hints.md")) + \
+    docs = list((root / "lessons").glob("*.md")) + list((root / "lessons" / "hints").glob("*.md")) + \
         [p for p in (root / "README.md", root / "tests" / "README.md", root / "INSTRUCTORS.md") if p.exists()]
     for doc in docs:
         for n, line in enumerate(doc.read_text().splitlines(), 1):

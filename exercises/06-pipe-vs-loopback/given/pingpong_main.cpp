@@ -1,7 +1,7 @@
 // pingpong_main.cpp - round-trip latency between a parent and its child (given).
 //
 // Usage: pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N]
-//                 [--pin same|cross|none] [--seed N] [--floor] [--json]
+//                 [--pin same|cross|none] [--seed N] [--floor] [--split] [--nagle] [--json]
 //
 // The parent sends a message of --size bytes, the child answers with every byte plus
 // one, and the parent times the round trip; --count rounds in all (the first tenth,
@@ -14,7 +14,18 @@
 // straight back out: the cost of the system calls and the copies without any
 // wake-up of another process. No transport can beat it. (--size at most 64K there.)
 //
+// --split: the parent writes each message in two pieces (two write()s, half each), as a
+// program does that writes a header and then a body.
+// --nagle: (tcp only) turns TCP_NODELAY off on both sockets, so Nagle's algorithm is on.
+// Together they show Nagle's stall: the second piece waits until the first is
+// acknowledged, and the receiver delays that acknowledgement (tens of milliseconds on
+// Linux) because it has nothing to send back yet: it waits for the rest of the message.
+// With TCP_NODELAY on (your connect_tcp and accept_connection), the same split costs
+// microseconds.
+//
 // The channel itself comes from transports.cpp: open_channel, child_end, parent_end.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -35,13 +46,13 @@ struct Options {
     Via via = Via::Pipe;
     unsigned long long size = 64, count = 2000, seed = 1;
     Pin pin = Pin::None;
-    bool floor = false, json = false;
+    bool floor = false, json = false, split = false, nagle = false;
 };
 
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N] "
-                 "[--pin same|cross|none] [--seed N] [--floor] [--json]\n");
+                 "[--pin same|cross|none] [--seed N] [--floor] [--split] [--nagle] [--json]\n");
     std::exit(2);
 }
 
@@ -55,6 +66,10 @@ Options parse(int argc, char* argv[]) {
             o.json = true;
         else if (a == "--floor")
             o.floor = true;
+        else if (a == "--split")
+            o.split = true;
+        else if (a == "--nagle")
+            o.nagle = true;
         else if (a == "--via" && has_value)
             have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
         else if (a == "--size" && has_value) {
@@ -69,13 +84,22 @@ Options parse(int argc, char* argv[]) {
             usage();
     }
     if (!have_via || (o.floor && o.size > 65536)) usage();
+    if (o.nagle && (o.via != Via::Tcp || o.floor)) usage();  // Nagle is TCP's, between two processes
+    if (o.split && o.size < 2) usage();
     return o;
+}
+
+// --nagle: TCP_NODELAY off, so that TCP may hold back a small segment (Nagle's algorithm).
+void nagle_on(int fd) {
+    int off = 0;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off, sizeof off) == -1) die("setsockopt TCP_NODELAY");
 }
 
 // The child: answer every message until the parent closes its end.
 [[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
     run_on_cpu(cpu);
     End end = child_end(ch);
+    if (o.nagle) nagle_on(end.out);
     std::vector<unsigned char> msg(o.size);
     for (;;) {
         std::size_t got = read_full(end.in, msg.data(), msg.size(), "read - child");
@@ -152,6 +176,7 @@ int main(int argc, char* argv[]) {
         }
         run_on_cpu(place.parent_cpu);
         end = parent_end(ch);
+        if (o.nagle) nagle_on(end.out);
     }
 
     std::vector<unsigned char> msg(o.size), reply(o.size), expect(o.size);
@@ -163,7 +188,12 @@ int main(int argc, char* argv[]) {
     for (unsigned long long round = 0; round < o.count; ++round) {
         stamp_round(msg.data(), msg.size(), round);
         double t0 = now_us();
-        write_all(end.out, msg.data(), msg.size(), "write - parent");
+        if (o.split) {  // two write()s: the first half, then the rest
+            write_all(end.out, msg.data(), msg.size() / 2, "write - parent");
+            write_all(end.out, msg.data() + msg.size() / 2, msg.size() - msg.size() / 2, "write - parent");
+        } else {
+            write_all(end.out, msg.data(), msg.size(), "write - parent");
+        }
         std::size_t got = read_full(o.floor ? floor_other.in : end.in, reply.data(), reply.size(), "read - parent");
         double t1 = now_us();
         if (got < reply.size())
@@ -198,19 +228,22 @@ int main(int argc, char* argv[]) {
     if (o.json) {
         std::printf(
             "{\"program\": \"pingpong\", \"via\": \"%s\", \"size\": %llu, \"count\": %llu, \"timed\": %zu, "
-            "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
+            "\"floor\": %s, \"split\": %s, \"nagle\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, "
+            "\"child_cpu\": %d, "
             "\"note\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"min_us\": %.3f, "
             "\"verified\": %llu, \"checksum\": \"%s\"}\n",
-            via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", pin_name(o.pin),
-            pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), s.median, s.p99, s.min,
-            o.count, sum.hex().c_str());
+            via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", o.split ? "true" : "false",
+            o.nagle ? "true" : "false", pin_name(o.pin), pin_name(place.used), place.parent_cpu, place.child_cpu,
+            place.note.c_str(), s.median, s.p99, s.min, o.count, sum.hex().c_str());
     } else {
         std::printf(
-            "pingpong: %s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
+            "pingpong: %s%s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
             "min %.1f us; %s, checksum %s\n",
-            via_name(o.via), o.floor ? " (floor: one process, no wake-up)" : "", o.size, o.count,
-            place.describe().c_str(), place.note.empty() ? "" : " - ", place.note.c_str(), s.median, s.p99, s.min,
-            o.floor ? "every message came back intact" : "every echo verified", sum.hex().c_str());
+            via_name(o.via), o.floor ? " (floor: one process, no wake-up)" : "",
+            o.split ? (o.nagle ? " (each message in two writes, TCP_NODELAY off)" : " (each message in two writes)")
+                    : (o.nagle ? " (TCP_NODELAY off)" : ""),
+            o.size, o.count, place.describe().c_str(), place.note.empty() ? "" : " - ", place.note.c_str(), s.median,
+            s.p99, s.min, o.floor ? "every message came back intact" : "every echo verified", sum.hex().c_str());
     }
     return 0;
 }
