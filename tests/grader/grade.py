@@ -441,6 +441,47 @@ def check_mistake(slug, path):
     return True, f"{path.name}: caught by {fields['Caught by']} with {fields['Message']!r}{how}"
 
 
+VARIANT_HEADER = re.compile(r"^#\s*(Variant|Replaces):\s*(.*?)\s*$", re.M)
+
+
+def check_variant(slug, path):
+    """Drops one correct variant over a scratch copy of the solution (exactly as a
+    mistake is applied); the WHOLE lesson must then get full marks: the grader checks
+    what the lesson specifies, not how the reference happens to be written."""
+    fields = dict(VARIANT_HEADER.findall((KIT / path).read_text()))
+    missing = [k for k in ("Variant", "Replaces") if not fields.get(k)]
+    if missing:
+        return False, f"{path.name}: the header lacks {', '.join(missing)}"
+    scratch = BUILD / "variants" / slug / path.stem
+    src = scratch / "src"
+    if (KIT / scratch).exists():
+        shutil.rmtree(KIT / scratch)
+    shutil.copytree(KIT / "solutions" / slug, KIT / src / slug)
+    for name in fields["Replaces"].split():
+        target = KIT / src / slug / name
+        if not target.exists():
+            return False, f"{path.name}: Replaces names {name}, which the solution does not have"
+    try:
+        # One patch may change several files: each file's part starts at its '--- ' line.
+        parts = re.split(r"^(?=--- )", (KIT / path).read_text(), flags=re.M)[1:]
+        names = fields["Replaces"].split()
+        if len(parts) != len(names):
+            return False, f"{path.name}: Replaces names {len(names)} files, the patch has {len(parts)} parts"
+        for name, part in zip(names, parts):
+            target = KIT / src / slug / name
+            target.write_text(apply_patch(target.read_text(), part))
+    except PatchDoesNotApply as e:
+        return False, f"{path.name}: no longer applies to solutions/{slug} ({e}): update it"
+    r = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, alone=False)
+    if r["compile_error"]:
+        return False, f"{path.name}: does not compile:\n{r['compile_error']}"
+    failed = [t for t in r["tests"] if not t["passed"]]
+    if failed or not r["tests"]:
+        return False, (f"{path.name}: a correct program ({fields['Variant']}) LOSES points: "
+                       + "; ".join(f"{t['name']}: {t['message']}" for t in failed))
+    return True, f"{path.name}: full marks ({len(r['tests'])} tests)"
+
+
 def pristine_exercises(lessons):
     """The stubs as committed (a learner's edits in exercises/ must not fail the kit's test)."""
     inside_git = run(["git", "rev-parse", "--is-inside-work-tree"], timeout=30)[0] == 0
@@ -538,6 +579,23 @@ def cmd_test(args):
             problems.append(text)
     caught = sum(o[1] for o in outcomes)
 
+    print("\n== 4b. Correct variants: programs written differently from the solution get full marks")
+    jobs = []
+    for slug in lessons:
+        for path in sorted((KIT / "tests" / slug / "variants").glob("*.patch")):
+            jobs.append((slug, path.relative_to(KIT)))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        variants = list(pool.map(lambda j: (j[0],) + check_variant(*j), jobs))
+    kill_leftovers()
+    for slug in lessons:
+        if sum(v[0] == slug for v in variants) < 2:
+            problems.append(f"lesson {slug} has fewer than two correct variants (tests/{slug}/variants/*.patch)")
+    for slug, ok, text in variants:
+        print(f"  {'full   ' if ok else 'LOSES  '} {slug}/{text.splitlines()[0]}")
+        if not ok:
+            problems.append(text)
+    accepted = sum(v[1] for v in variants)
+
     print("\n== 5. Lessons that cannot rot, and the kit's editor files")
     for name, cmd in (("lessons (shown output, anchors, front matter, index)", ["lessons_check.py"]),
                       ("diagrams: each SVG up to date with its source, each source in its lesson", ["diagrams.py", "check"]),
@@ -561,8 +619,9 @@ def cmd_test(args):
         print("make test FAILED:\n")
         for p in problems:
             print(" - " + p.replace("\n", "\n   "))
-    checks = 1 + len(solved) + len(stubs) + len(outcomes) + len(checks_run)
+    checks = 1 + len(solved) + len(stubs) + len(outcomes) + len(variants) + len(checks_run)
     print(f"sandbox proof, {len(solved)} solutions, {len(stubs)} stubs, {caught}/{len(outcomes)} mistakes caught, "
+          f"{accepted}/{len(variants)} correct variants at full marks, "
           f"{len(checks_run)} checks of lessons, format and editor files")
     print(f"kit: {max(checks - len(problems), 0)} passed, {len(problems)} failed")
     return 1 if problems else 0
