@@ -829,11 +829,17 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
                 m.size() == size - 1 &&
                 m.find_first_not_of(static_cast<char>('a' + w), m.find(':', m.find(':') + 1) + 1) == std::string::npos;
             if (!ok) return f.fail("a message was cut or mixed: " + pw::quote(m, 40));
+            if (got[w][i])
+                return f.fail("line " + std::to_string(i) + " of writer " + std::to_string(w) +
+                              " reached the handler twice: each line must be handed on exactly once");
             got[w][i] = true;
         }
-        if (seen->size() != static_cast<std::size_t>(writers * lines))
-            f.fail(std::to_string(seen->size()) + " messages reached the handler, not " +
-                   std::to_string(writers * lines));
+        for (int w = 0; w < writers; ++w)
+            for (int i = 0; i < lines; ++i)
+                if (!got[w][i])
+                    return f.fail("line " + std::to_string(i) + " of writer " + std::to_string(w) +
+                                  " never reached the handler (" + std::to_string(seen->size()) + " of " +
+                                  std::to_string(writers * lines) + " messages did): a line was lost");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r,
