@@ -11,6 +11,7 @@ plain-text output of progress, hint and watch.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,7 +101,7 @@ class Classroom(unittest.TestCase):
         self.assertEqual(len(log.splitlines()), 1, log)
         rc, out = sh("make grade LESSON=01", cwd=dest)
         self.assertEqual(rc, 2, out)  # make's status when grade.py exits 1: not full marks
-        self.assertIn("0/12", out)
+        self.assertRegex(out, r"01-pipe-echo\s+0/\d+")
         copy_lesson(KIT / "solutions/01-pipe-echo", dest / "exercises/01-pipe-echo")
         rc, out = sh("make grade LESSON=01", cwd=dest)
         self.assertEqual(rc, 0, out)
@@ -133,7 +134,8 @@ class Classroom(unittest.TestCase):
         rc, out = sh("make grade LESSON=01 SRC=solutions", env=env)
         self.assertNotEqual(rc, 0, out)
         self.assertIn("PrivatePipeEcho.InstructorsExtraCheck", out)
-        self.assertIn("12/13", out)
+        m = re.search(r"01-pipe-echo\s+(\d+)/(\d+)", out)
+        self.assertTrue(m and int(m.group(1)) == int(m.group(2)) - 1, out)  # all but the private test
 
     def test_progress_is_plain_text_when_not_a_terminal(self):
         rc, out = sh("make progress")

@@ -322,15 +322,48 @@ def print_table(src, results, show_failures=True):
                   + ", ".join(t["name"] for t in failed[3:]) + "\n")
 
 
+# How specific a failure's cause is, from the words the tests compute from the evidence:
+# a deadlock or a spin says exactly where to look, SIGPIPE and leaks nearly so, an output
+# that differs says least. The learner is sent to the most specific one first.
+SPECIFICITY = (
+    ("whose write end is still open", 0), ("deadlock", 0), ("busy loop", 1), ("spinning", 1),
+    ("is running, not blocked", 1), ("SIGPIPE", 2), ("left behind", 3), ("zombie", 3),
+    ("still open", 3), ("never waited", 3), ("crashed", 4), ("timed out", 4), ("never ended", 4),
+    ("is main still the stub", 9), ("still the stub", 9), ("nothing was printed", 9), ("nothing arrived", 9),
+)
+
+
+def specificity(test):
+    """Lower is more specific (see SPECIFICITY); 5 for a plain mismatch of output."""
+    message = test.get("message") or ""
+    cause = message[message.find("likely cause:"):] if "likely cause:" in message else message
+    ranks = [rank for words, rank in SPECIFICITY if words in cause]
+    return min(ranks) if ranks else 5
+
+
+def first_failure(tests):
+    """The failing test whose cause is most specific (ties: the first in the binary's order)."""
+    failed = [t for t in tests if not t["passed"]]
+    return min(failed, key=specificity) if failed else None
+
+
+def section_of(message):
+    """The lesson section a failure message links (its 'read:' line), or ''."""
+    m = re.search(r"^read:\s+(\S+)", message or "", re.M)
+    return m.group(1) if m else ""
+
+
 def next_step(results):
     for r in results:
         num = r["lesson"][:2]
         if r["compile_error"]:
             return f"Next: make exercises/{r['lesson']}/ compile, then run: make grade LESSON={num}"
-        failed = [t for t in r["tests"] if not t["passed"]]
+        failed = first_failure(r["tests"])
         if failed:
-            return (f"Next: lesson {r['lesson']}: make {failed[0]['name']} pass (its message above says what to read),"
-                    f" then run: make grade LESSON={num}")
+            read = section_of(failed["message"])
+            return (f"Next: lesson {r['lesson']}: make {failed['name']} pass"
+                    + (f" (read {read})" if read else " (its message above says what to read)")
+                    + f", then run: make grade LESSON={num}")
     return "Next: every graded lesson has full marks. Well done!"
 
 
