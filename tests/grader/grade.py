@@ -13,7 +13,8 @@ full marks.
 
 `test` proves the kit: the sandbox proof passes, the solutions get full marks, the
 pristine stubs do not, and every mistake in each lesson's catalogue
-(tests/NN-topic/mistakes/*.patch) is caught by the test it names, with the words it names.
+(tests/NN-topic/mistakes/*.patch) is caught by the test it names, with the words it names,
+and every correct variant (tests/NN-topic/variants/*.patch) gets full marks.
 
 Only the Python 3 standard library is used.
 """
