@@ -69,6 +69,9 @@ std::string echo_cause(const RunResult& r, const std::string& message) {
     if (r.out.size() < message.size() + 1)
         return "bytes went missing: write() can return less than you asked for, and the rest must be "
                "written too. Loop until every byte is out.";
+    if (r.out.size() == message.size() + 1 && r.out.back() == '\n' && r.out.compare(0, 1, message, 0, 1) == 0)
+        return "the count is right but the bytes are not: after a write() that moved only part of the buffer, the "
+               "next write() must continue from where the last one stopped (buf + n), not send the start again.";
     return "the child must copy exactly what it reads from the pipe to stdout, then one newline.";
 }
 
