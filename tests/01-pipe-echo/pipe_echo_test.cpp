@@ -5,6 +5,7 @@
 // likely cause and the lesson section to read.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 
 #include "lesson.hpp"
@@ -31,8 +32,31 @@ std::string large_reproduce() {
     return pw::program(kProgram) + " \"$(head -c " + std::to_string(kLargeSize) + " /dev/zero | tr '\\0' x)\" | wc -c";
 }
 
-// Why a run that should have echoed `message` did not, in the learner's terms.
+// Whether n looks like the size of one read() buffer: a power of two below the pipe's
+// 64 KiB (a full pipe's worth is also what a parent's one short write() leaves).
+bool one_reads_worth(std::size_t n) {
+    return n >= 256 && n < 65536 && (n & (n - 1)) == 0;
+}
+
+// Why a run that should have echoed `message` did not, in the learner's terms. The
+// cause is computed from what happened, most specific first.
 std::string echo_cause(const RunResult& r, const std::string& message) {
+    // The child printed a prefix of the message, then its newline: it stopped reading early.
+    std::size_t printed = r.out.empty() ? 0 : r.out.size() - 1;
+    bool prefix_then_newline = !r.out.empty() && r.out.back() == '\n' && printed < message.size() &&
+                               r.out.compare(0, printed, message, 0, printed) == 0;
+    std::string read_once = "the child printed exactly " + std::to_string(printed) +
+                            " bytes and its newline: it called read() once. read() returns at most what is there "
+                            "(and at most the buffer's size); loop until it returns 0, which is end of file.";
+    if (r.term_signal == SIGPIPE)
+        return "SIGPIPE: it wrote to a pipe whose reader had closed it (that is not a crash: the kernel stops a "
+               "writer that nobody can read from). The child exited before it read everything the parent sent" +
+               (!prefix_then_newline ? std::string(".")
+                : one_reads_worth(printed)
+                    ? ": " + read_once
+                    : " (it printed " + std::to_string(printed) + " of " + std::to_string(message.size()) +
+                          " bytes): keep calling read() until it returns 0, which is end of file.");
+    if (prefix_then_newline && one_reads_worth(printed)) return read_once;
     if (r.timed_out)
         return "the reader never saw EOF, so the program never ended. Every write end must be closed: "
                "the parent's after writing, the child's before reading (see what each process was "
@@ -45,7 +69,20 @@ std::string echo_cause(const RunResult& r, const std::string& message) {
     if (r.out.size() < message.size() + 1)
         return "bytes went missing: write() can return less than you asked for, and the rest must be "
                "written too. Loop until every byte is out.";
+    if (r.out.size() == message.size() + 1 && r.out.back() == '\n' && r.out.compare(0, 1, message, 0, 1) == 0)
+        return "the count is right but the bytes are not: after a write() that moved only part of the buffer, the "
+               "next write() must continue from where the last one stopped (buf + n), not send the start again.";
     return "the child must copy exactly what it reads from the pipe to stdout, then one newline.";
+}
+
+// The lesson section about the diagnosed cause, when there is one; else `fallback`.
+std::string echo_section(const RunResult& r, const std::string& message, const std::string& fallback) {
+    std::size_t printed = r.out.empty() ? 0 : r.out.size() - 1;
+    bool stopped_early = !r.out.empty() && r.out.back() == '\n' && printed < message.size() &&
+                         r.out.compare(0, printed, message, 0, printed) == 0 && one_reads_worth(printed);
+    if (stopped_early || r.term_signal == SIGPIPE) return "step-3-the-child-reads-until-eof";
+    if (r.timed_out) return "closing-the-ends-you-do-not-use";
+    return fallback;
 }
 
 TEST(PipeEcho, CopiesTheMessageToStdout) {
@@ -83,9 +120,10 @@ TEST(PipeEcho, EchoesAMessageLargerThanThePipe) {
     RunOptions options;
     options.timeout_seconds = 15;
     RunResult r = echo(message, options);
+    const std::string section_anchor = echo_section(r, message, "when-the-message-is-bigger-than-the-pipe");
     EXPECT_TRUE(r.ok() && r.out == message + "\n")
         << explain(r, "the " + std::to_string(kLargeSize) + "-byte message and a newline on stdout, exit status 0",
-                   echo_cause(r, message), "when-the-message-is-bigger-than-the-pipe", large_reproduce());
+                   echo_cause(r, message), section_anchor, large_reproduce());
 }
 
 // Stops and continues the writer while its write() is blocked on a full pipe: Linux
@@ -96,10 +134,10 @@ TEST(PipeEcho, HandlesPartialWrites) {
     options.timeout_seconds = 15;
     options.interrupt_blocked_writes = true;
     RunResult r = echo(message, options);
+    const std::string section_anchor = echo_section(r, message, "when-the-message-is-bigger-than-the-pipe");
     EXPECT_TRUE(r.ok() && r.out == message + "\n") << explain(
         r, "every byte of the " + std::to_string(kLargeSize) + "-byte message, even when write() is interrupted",
-        echo_cause(r, message), "when-the-message-is-bigger-than-the-pipe",
-        large_reproduce() + "   # and press Ctrl-Z then fg while it runs");
+        echo_cause(r, message), section_anchor, large_reproduce() + "   # and press Ctrl-Z then fg while it runs");
 }
 
 // While stdout is stalled, both processes are blocked; the child must be pipe_echo's.
@@ -148,14 +186,14 @@ TEST(PipeEcho, PrintsUsageWithoutArgument) {
     std::string cause = r.term_signal
                             ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
                             : "with no MESSAGE, print one usage line on stderr and return 2; check argc first.";
-    EXPECT_TRUE(r.exited_with(2) && r.err.find("usage") != std::string::npos && r.out.empty())
-        << explain(r, "exit status 2, a line with \"usage\" on stderr, nothing on stdout", cause, "usage-and-errors");
+    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
+        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause, "usage-and-errors");
 }
 
 TEST(PipeEcho, PrintsUsageWithTwoArguments) {
     RunResult r = pw::run({pw::program(kProgram), "one", "two"});
-    EXPECT_TRUE(r.exited_with(2) && r.err.find("usage") != std::string::npos && r.out.empty())
-        << explain(r, "exit status 2, a line with \"usage\" on stderr, nothing on stdout",
+    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
+        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout",
                    "pipe_echo takes exactly one MESSAGE: argc must be 2; check argc first.", "usage-and-errors");
 }
 
@@ -168,6 +206,22 @@ TEST(PipeEcho, ReportsAFailedSystemCall) {
         << explain(r, "exit status 1 and stderr \"pipe_echo: pipe: Too many open files\\n\"",
                    "check what pipe() returns; on -1 print \"pipe_echo: pipe: \" and strerror(errno), then exit 1.",
                    "usage-and-errors", "(ulimit -n 4; " + pw::program(kProgram) + " hello)");
+}
+
+// With stdout closed the child's write fails and it exits 1: pipe_echo's own exit
+// status must say so. The parent learns how its child ended only from wait's status.
+TEST(PipeEcho, ExitStatusReflectsTheChilds) {
+    RunResult r = pw::run({"/bin/sh", "-c", "exec \"$0\" hello >&-", pw::program(kProgram)});
+    std::string cause =
+        "the child failed (it could not write to stdout) but pipe_echo exited 0: return 0 only "
+        "when wait()'s status says the child exited with 0 (WIFEXITED and WEXITSTATUS), else 1.";
+    if (r.exited_with(1) && r.err.empty())
+        cause =
+            "exit status 1, but nothing on stderr: the child must name the call that failed, "
+            "\"pipe_echo: write - child: Bad file descriptor\".";
+    EXPECT_TRUE(r.exited_with(1) && pw::mentions(r.err, "Bad file descriptor"))
+        << explain(r, "exit status 1, and the child's error (Bad file descriptor) on stderr", cause,
+                   "step-5-wait-for-the-child", pw::program(kProgram) + " hello >&-; echo $?");
 }
 
 }  // namespace

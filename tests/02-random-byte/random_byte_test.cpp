@@ -183,7 +183,7 @@ bool child_ran_parents_code(const RunResult& r, const Transcript& t) {
 // Why a run did not produce the five lines with matching numbers, in the learner's terms.
 std::string byte_cause(const RunResult& r, const Transcript& t) {
     if (r.timed_out) return lesson02::hang_cause(r);
-    if (r.term_signal) return "the program crashed; run the reproduce command under gdb to see where.";
+    if (r.term_signal) return pw::signal_cause(r);
     if (r.out.empty() && r.err.empty() && r.exit_code == 0)
         return "nothing was printed: is main still the stub? Follow the TODOs in "
                "exercises/02-random-byte/random_byte.cpp.";
@@ -229,8 +229,23 @@ TEST(RandomByte, ParentPrintsTheValueTheChildSent) {
 TEST(RandomByte, ByteTravelsThroughThePipe) {
     RunResult r;
     Trace trace = run_traced(r);
-    if (!trace.available) GTEST_SKIP() << "tracing is not available here:" << trace.why_not;
     Transcript t = read_transcript(r.out);
+    bool refused = !trace.why_not.empty() && r.exited_with(77);  // the tracer could not start it at all
+    if (r.timed_out || (!r.ok() && !refused)) {
+        // A run that hung or failed under the tracer proved something: a failure, never a skip.
+        // Its cause comes from a run without the tracer, whose process tree is the program's own.
+        RunResult plain = random_byte({}, short_run());
+        const RunResult& shown = plain.ok() ? r : plain;
+        ADD_FAILURE() << explain(shown, five_lines() + ", the byte crossing a pipe from the child to the parent",
+                                 byte_cause(shown, read_transcript(shown.out)), "step-1-the-child-sends-one-byte",
+                                 plain.ok() ? strace_command() : "");
+        return;
+    }
+    if (!trace.available) {
+        if (trace.why_not.empty())
+            trace.why_not = " the tracer wrote no report (it " + r.status() + "), so nothing was proved";
+        GTEST_SKIP() << "tracing is not available here:" << trace.why_not;
+    }
     // The pipes that a child of the program wrote into and the program read from.
     std::set<unsigned long long> child_wrote, program_read;
     for (const auto& io : trace.io) {

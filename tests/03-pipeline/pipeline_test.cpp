@@ -618,15 +618,15 @@ TEST(Pipeline, WaitsForCommandsThatEndAfterTheLast) {
 
 TEST(Pipeline, PrintsUsageWithoutCommands) {
     RunResult r = pw::run({pw::program(kProgram)}, with_timeout(5));
-    EXPECT_TRUE(r.exited_with(2) && contains(r.err, "usage") && r.out.empty())
-        << explain(r, "exit status 2, a line with \"usage\" on stderr, nothing on stdout",
+    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
+        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout",
                    "with no COMMAND, print one usage line on stderr and exit 2.", "usage-and-errors");
 }
 
 TEST(Pipeline, PrintsUsageForAnEmptyCommand) {
     RunResult r = pipeline({"cat", "  "}, with_timeout(5));
-    EXPECT_TRUE(r.exited_with(2) && contains(r.err, "usage") && r.out.empty())
-        << explain(r, "exit status 2, a line with \"usage\" on stderr, nothing on stdout",
+    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
+        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout",
                    "a command with no words (\"\" or \"  \") is a usage error: check what split_words gives "
                    "before starting anything.",
                    "usage-and-errors");

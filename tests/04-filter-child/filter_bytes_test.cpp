@@ -8,10 +8,15 @@
 // Inputs are random, so that a hard-coded answer fails.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -25,6 +30,16 @@
 #include "filter.hpp"
 #include "lesson.hpp"
 #include "test_support.hpp"
+
+// Every poll() made in this test binary - the learner's filter.cpp is linked into it -
+// goes through here: counted, then made as the same system call. A pump that waits
+// for events makes a handful of calls per event; one that spins makes thousands.
+std::atomic<long> polls_made{0};
+extern "C" int poll(struct pollfd* fds, nfds_t count, int timeout) {
+    polls_made.fetch_add(1);
+    struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L};
+    return static_cast<int>(syscall(SYS_ppoll, fds, count, timeout < 0 ? nullptr : &ts, nullptr, 0));
+}
 
 namespace {
 
@@ -482,6 +497,198 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
             "open, no other descriptor changed, no child left, the input copied",
         "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause, "streaming-between-two-descriptors",
         "the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})");
+}
+
+// ---- what a caller has of its own: children, signals, stdio buffers ----------------------
+
+// A caller may have children of its own. filter_bytes must reap its child by pid
+// (waitpid), never "any child" (wait), which may take the caller's instead.
+TEST(FilterBytes, ReapsOnlyItsOwnChild) {
+    std::string in = pw::random_word(50);
+    pw::RunResult r = pw::run_function([&]() -> int {
+        pid_t mine = fork();
+        if (mine == -1) return 99;
+        if (mine == 0) _exit(42);
+        siginfo_t info;
+        if (waitid(P_PID, static_cast<id_t>(mine), &info, WEXITED | WNOWAIT) == -1) return 99;  // ended, unreaped
+        filter::FilterOutput out = filter::filter_bytes(in, {"cat"});
+        int ws = 0;
+        bool still_mine = waitpid(mine, &ws, WNOHANG) == mine && WIFEXITED(ws) && WEXITSTATUS(ws) == 42;
+        std::printf("%s|%s|%s", out.output == in ? "output-ok" : "output-wrong",
+                    out.status.ok() ? "" : out.status.error.c_str(), still_mine ? "mine-still-mine" : "mine-gone");
+        return 0;
+    });
+    std::string want = "output-ok||mine-still-mine";
+    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
+    if (r.out.find("mine-gone") != std::string::npos)
+        cause =
+            "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() "
+            "takes any child. Reap exactly yours with waitpid(pid, &status, 0).";
+    EXPECT_EQ(r.out, want) << explain("the test process prints " + pw::quote(want) +
+                                          ": the output, no error, and the caller's own child still there to reap",
+                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
+                                      "saying-how-the-child-ended",
+                                      "the test forks a child of its own that exits with 42, then calls "
+                                      "filter_bytes(<50 letters>, {\"cat\"})");
+}
+
+// A caller may have a signal handler (a timer, a SIGCHLD watcher). Each signal makes
+// the blocking call it lands in fail with EINTR: not an error, only "call it again".
+TEST(FilterBytes, CarriesOnWhenASignalInterruptsACall) {
+    std::string in = pw::random_word(256 * 1024);
+    pw::RunResult r = pw::run_function(
+        [&]() -> int {
+            struct sigaction tick;
+            std::memset(&tick, 0, sizeof tick);
+            tick.sa_handler = [](int) {};
+            sigemptyset(&tick.sa_mask);
+            tick.sa_flags = 0;  // no SA_RESTART: a blocking call the signal lands in fails with EINTR
+            if (sigaction(SIGALRM, &tick, nullptr) == -1) return 99;
+            struct itimerval every = {{0, 1000}, {0, 1000}};  // a signal every millisecond
+            if (setitimer(ITIMER_REAL, &every, nullptr) == -1) return 99;
+            // The command waits before it reads, so the pump waits too, and is interrupted.
+            filter::FilterOutput out = filter::filter_bytes(in, {"sh", "-c", "sleep 0.3; exec cat"});
+            struct itimerval off = {{0, 0}, {0, 0}};
+            setitimer(ITIMER_REAL, &off, nullptr);
+            std::printf("%s|%s", out.output == in ? "output-ok" : "output-wrong", out.status.error.c_str());
+            return 0;
+        },
+        [] {
+            pw::RunOptions o;
+            o.timeout_seconds = 15;
+            return o;
+        }());
+    std::string want = "output-ok|";
+    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
+    if (r.out.find("Interrupted system call") != std::string::npos)
+        cause =
+            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_bytes "
+            "gave up (" +
+            r.out.substr(r.out.find('|') + 1) +
+            "). EINTR is not an error: call poll(), read(), write() or waitpid() again.";
+    else if (r.out.rfind("output-wrong|", 0) == 0 && r.out.size() == std::string("output-wrong|").size())
+        cause =
+            "the output came back short with no error: a call that failed with EINTR was taken for the end of "
+            "the data. EINTR only means: call it again.";
+    EXPECT_EQ(r.out, want) << explain("the whole output and no error, with a SIGALRM handler firing every ms",
+                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
+                                      "pumping-both-pipes-with-poll",
+                                      "the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
+                                      "then calls filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; exec "
+                                      "cat\"})");
+}
+
+// The caller's SIGPIPE action, whatever it is, is the same after the call as before, on
+// every way out: here a custom handler, and a command that cannot be executed.
+void keep_sigpipe(int) {}
+TEST(FilterBytes, RestoresTheCallersSigpipeOnEveryPath) {
+    std::string in = pw::random_word(50);
+    pw::RunResult r = pw::run_function([&]() -> int {
+        struct sigaction mine;
+        std::memset(&mine, 0, sizeof mine);
+        mine.sa_handler = keep_sigpipe;
+        sigemptyset(&mine.sa_mask);
+        if (sigaction(SIGPIPE, &mine, nullptr) == -1) return 99;
+        std::string seen;
+        for (const char* command : {"cat", "pw-no-such-command-04"}) {
+            filter::FilterOutput out = filter::filter_bytes(in, {command});
+            struct sigaction now;
+            sigaction(SIGPIPE, nullptr, &now);
+            bool worked = command[0] == 'c' ? out.output == in : !out.status.ok();
+            seen += std::string(command) + (now.sa_handler == keep_sigpipe ? ":kept" : ":changed") +
+                    (worked ? " " : ":did-not-work ");
+        }
+        std::printf("%s", seen.c_str());
+        return 0;
+    });
+    std::string want = "cat:kept pw-no-such-command-04:kept ";
+    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
+    if (r.out.find("cat:changed") == 0)
+        cause =
+            "after a normal run the caller's own SIGPIPE handler was gone: save the old action with "
+            "sigaction's third argument and put back exactly that (not SIG_DFL) before you return.";
+    else if (r.out.find("pw-no-such-command-04:changed") != std::string::npos)
+        cause =
+            "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an "
+            "early return must restore the caller's action too (or change it only once the child runs).";
+    EXPECT_EQ(r.out, want) << explain("the caller's own SIGPIPE handler in place after each call",
+                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
+                                      "when-the-child-stops-reading-sigpipe-and-epipe",
+                                      "the test installs a SIGPIPE handler, then calls filter_bytes with cat and "
+                                      "with a command that does not exist");
+}
+
+// A child whose exec failed is a copy of the caller, atexit handlers and stdio buffers
+// included: exit() would run the caller's handlers in the child (and flush its copied
+// buffers); _exit() does not.
+pid_t atexit_owner = 0;
+void atexit_check() {
+    if (getpid() != atexit_owner) {
+        const char said[] = "atexit-ran-in-a-child\n";
+        ssize_t n = write(STDERR_FILENO, said, sizeof said - 1);
+        (void)n;
+    }
+}
+TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
+    pw::RunResult r = pw::run_function([&]() -> int {
+        atexit_owner = getpid();
+        if (std::atexit(atexit_check) != 0) return 99;
+        std::printf("caller-line ");  // stdout is a pipe here: this waits in the caller's buffer
+        filter::FilterOutput out = filter::filter_bytes("x", {"pw-no-such-command-04"});
+        std::printf("%s\n", out.status.exec_errno == ENOENT ? "enoent" : "no-enoent");
+        return 0;
+    });
+    std::string want = "caller-line enoent\n";
+    bool foreign_exit = r.err.find("atexit-ran-in-a-child") != std::string::npos ||
+                        r.out.find("caller-line caller-line") != std::string::npos;
+    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+                                    : "a command that does not exist must give exec_errno ENOENT: see "
+                                      "ReportsACommandThatCannotBeExecuted.";
+    if (foreign_exit)
+        cause =
+            "the child whose exec failed ran the caller's atexit handlers (or flushed its stdio buffers): it "
+            "left with exit(), which does both in a copy of the caller. Leave with _exit(127).";
+    EXPECT_TRUE(r.out == want && !foreign_exit)
+        << explain("\"caller-line enoent\" printed once by the caller, and no atexit handler run in the child",
+                   "it printed " + pw::quote(r.out) + " and on stderr " + pw::quote(r.err) + " (" + r.status() + ")",
+                   cause, "when-exec-fails",
+                   "the test registers an atexit handler and printf()s without flushing, then calls "
+                   "filter_bytes(\"x\", {\"pw-no-such-command-04\"})");
+}
+
+// A pump that waits for events calls poll() a few times per event. One that does not
+// wait (a timeout of 0, or asking for POLLOUT with nothing to write) spins through
+// thousands of calls while the command sleeps: the same output, a core burnt.
+TEST(FilterBytes, WaitsInPollInsteadOfSpinning) {
+    pw::RunResult r = pw::run_function(
+        [&]() -> int {
+            polls_made = 0;
+            filter::FilterOutput out = filter::filter_bytes("x", {"sh", "-c", "sleep 0.3; exec cat"});
+            std::printf("%s|%ld", out.output == "x" ? "output-ok" : "output-wrong", polls_made.load());
+            return 0;
+        },
+        [] {
+            pw::RunOptions o;
+            o.timeout_seconds = 15;
+            return o;
+        }());
+    long polls = -1;
+    bool output_ok = std::sscanf(r.out.c_str(), "output-ok|%ld", &polls) == 1;
+    const long at_most = 64;  // a handful per event; far below what any spin makes in 0.3 s
+    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+                                    : "filter_bytes(\"x\", ...) must work first: see the other tests.";
+    if (output_ok && polls > at_most)
+        cause = "filter_bytes called poll() " + std::to_string(polls) +
+                " times while the command slept: a busy loop that burns a core. Pass poll() a timeout of -1 "
+                "(wait), and ask for POLLOUT only while there is input left to write.";
+    EXPECT_TRUE(output_ok && polls <= at_most)
+        << explain("the output \"x\" with at most " + std::to_string(at_most) + " calls of poll()",
+                   "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause, "pumping-both-pipes-with-poll",
+                   "the test calls filter_bytes(\"x\", {\"sh\", \"-c\", \"sleep 0.3; exec cat\"}) and counts "
+                   "poll() calls");
 }
 
 }  // namespace

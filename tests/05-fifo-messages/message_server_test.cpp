@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -234,6 +235,9 @@ std::string cause_of(const RunResult& r) {
                "0400, which even its owner cannot open for writing. Set the mode again with chmod(path, 0600).";
     if (has(r.out, "start() failed"))
         return "start() returned false; what error() said is in stdout above. Is start() still the stub?";
+    if (has(r.out, "serve() returned false") && has(r.out, "Interrupted system call"))
+        return "serve() gave up when a signal with a handler interrupted poll() (EINTR). That is not an error: "
+               "the handler ran (it may have called stop()); check stopping_ and call poll() again.";
     if (has(r.out, "serve() returned false"))
         return "serve() returned false, with the error() shown in stdout above: a system call failed, or serve() "
                "is still the stub.";
@@ -829,11 +833,17 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
                 m.size() == size - 1 &&
                 m.find_first_not_of(static_cast<char>('a' + w), m.find(':', m.find(':') + 1) + 1) == std::string::npos;
             if (!ok) return f.fail("a message was cut or mixed: " + pw::quote(m, 40));
+            if (got[w][i])
+                return f.fail("line " + std::to_string(i) + " of writer " + std::to_string(w) +
+                              " reached the handler twice: each line must be handed on exactly once");
             got[w][i] = true;
         }
-        if (seen->size() != static_cast<std::size_t>(writers * lines))
-            f.fail(std::to_string(seen->size()) + " messages reached the handler, not " +
-                   std::to_string(writers * lines));
+        for (int w = 0; w < writers; ++w)
+            for (int i = 0; i < lines; ++i)
+                if (!got[w][i])
+                    return f.fail("line " + std::to_string(i) + " of writer " + std::to_string(w) +
+                                  " never reached the handler (" + std::to_string(seen->size()) + " of " +
+                                  std::to_string(writers * lines) + " messages did): a line was lost");
     };
     RunResult r = play(dir, s);
     EXPECT_SCENARIO_OK(r,
@@ -841,5 +851,91 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
                            std::to_string(size) + " bytes each: every line arrives whole, once",
                        "many-writers-and-pipe_buf");
 }
+
+// ---- two instances, and signals with handlers ---------------------------------------------
+
+// A second server in the same directory must fail in start() ("mkfifo: File exists") and,
+// when it goes, remove nothing: the FIFOs belong to the first server.
+TEST(MessageServer, SecondInstanceLeavesTheFirstsFifosAlone) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    Scenario s;
+    std::string where = dir.path();
+    s.before_serve = [where](MessageServer& first, Findings& f) {
+        {
+            MessageServer second(where);
+            if (second.start())
+                f.fail(
+                    "a second server in the same directory started: start() must fail with \"mkfifo: File "
+                    "exists\" when the FIFOs are already there, never replace them");
+            else if (!has(second.error(), "File exists"))
+                f.fail("a second server's start() failed with " + pw::quote(second.error()) +
+                       ", not mkfifo's \"File exists\"");
+        }  // its destructor runs here
+        for (const std::string& path : {first.to_server_path(), first.from_server_path()})
+            if (access(path.c_str(), F_OK) != 0)
+                f.fail(shown(path) +
+                       " is gone after a second server in the same directory gave up: remove only the FIFOs this "
+                       "server created (made_to_server_, made_from_server_)");
+    };
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string reply;
+        if (!c.send("still-here") || !c.receive(reply) || reply != "still-here")
+            f.fail("the first server did not answer \"still-here\" after the second one gave up");
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "the second start() fails with \"File exists\", and the first server keeps its FIFOs",
+                       "step-1-make-the-two-fifos");
+}
+
+// A program that uses MessageServer may have signal handlers of its own (a timer, a
+// SIGCHLD watcher). Each signal that lands in serve()'s poll() makes it fail with EINTR.
+#ifdef __linux__
+void on_tick(int) {}
+TEST(MessageServer, ServesThroughSignalsWithAHandler) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    auto ticking = std::make_shared<std::atomic<bool>>(true);
+    auto ticker = std::make_shared<std::thread>();
+    Scenario s;
+    s.timeout_seconds = 10;
+    s.before_serve = [ticking, ticker](MessageServer&, Findings& f) {
+        struct sigaction tick;
+        std::memset(&tick, 0, sizeof tick);
+        tick.sa_handler = on_tick;
+        sigemptyset(&tick.sa_mask);
+        tick.sa_flags = 0;  // no SA_RESTART
+        if (sigaction(SIGALRM, &tick, nullptr) == -1) return f.fail(errno_text("sigaction"));
+        // A signal every millisecond, to the thread that will run serve() (this one) only.
+        long pid = getpid(), tid = syscall(SYS_gettid);
+        *ticker = std::thread([ticking, pid, tid] {
+            while (*ticking) {
+                syscall(SYS_tgkill, pid, tid, SIGALRM);
+                usleep(1000);
+            }
+        });
+    };
+    s.client = [](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        usleep(100000);  // let serve() sit in poll() for a while: the signals land there
+        std::string reply;
+        for (int i = 0; i < 50; ++i) {
+            std::string m = "tick" + std::to_string(i);
+            if (!c.send(m) || !c.receive(reply) || reply != m)
+                return f.fail("round trip " + std::to_string(i + 1) + " of 50 failed while signals arrived");
+        }
+    };
+    s.after_serve = [ticking, ticker](MessageServer&, Findings&) {
+        *ticking = false;
+        if (ticker->joinable()) ticker->join();
+    };
+    RunResult r = play(dir, s);
+    EXPECT_SCENARIO_OK(r, "50 round trips while a SIGALRM handler runs every millisecond in serve()'s thread",
+                       "step-5-stop-with-a-self-pipe");
+}
+#endif
 
 }  // namespace

@@ -212,4 +212,48 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
                                    "then getsockopt(TCP_NODELAY)");
 }
 
+// Only the parent accepts: a child that keeps its copy of the listener holds a socket it
+// never uses, and keeps the port (or the socket file's listener) alive as long as it
+// lives. After child_end, the child holds no listening socket.
+TEST(Transports, ChildEndKeepsNoListener) {
+    RunResult r = pw::run_function([]() -> int {
+        for (Via via : {Via::Tcp, Via::Unix}) {
+            Channel ch = open_channel(via);  // yours
+            std::fflush(stdout);
+            pid_t pid = fork();
+            if (pid == -1) return 90;
+            if (pid == 0) {
+                End e = child_end(ch);  // yours
+                bool listening = false;
+                for (int fd : pw::open_fds()) {
+                    int accepting = 0;
+                    socklen_t len = sizeof accepting;
+                    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting) listening = true;
+                }
+                std::printf("%s:%s ", via == Via::Tcp ? "tcp" : "unix", listening ? "listener-kept" : "clean");
+                std::fflush(stdout);
+                bool sent = write(e.out, "k", 1) == 1;  // and the channel works
+                close_end(e, "close - child");
+                _exit(sent ? 0 : 1);
+            }
+            End e = parent_end(ch);  // yours
+            char c = 0;
+            if (e.in < 0 || read(e.in, &c, 1) != 1 || c != 'k') std::printf("no-channel ");
+            close_end(e, "close - parent");
+            if (waitpid(pid, nullptr, 0) != pid) return 91;
+        }
+        return 0;
+    });
+    std::string want = "tcp:clean unix:clean ";
+    std::string cause = r.out.find("listener-kept") != std::string::npos
+                            ? "after child_end the child still holds the listening socket: only the parent accepts, "
+                              "so the child closes ch.listener before it connects."
+                            : "open_channel, child_end and parent_end must work for tcp and unix first: see the "
+                              "PingPong tests.";
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "unix-domain-sockets-listen-connect-accept",
+                                          "the test calls open_channel, forks, and looks for a listening socket "
+                                          "among the child's descriptors after child_end");
+}
+
 }  // namespace

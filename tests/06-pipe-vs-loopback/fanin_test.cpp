@@ -6,8 +6,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -249,6 +251,118 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
                                           "the-fifo-way-and-pipe_buf",
                                           "make grade LESSON=06   # the test calls serve_fifo with two clients, "
                                           "the second starting after the first has gone");
+#endif
+}
+
+#ifdef __linux__
+// Waits until the peer has read every byte this Unix stream socket sent (Linux counts a
+// Unix socket's sent bytes against the sender until the reader takes them: SIOCOUTQ).
+void wait_until_read(int fd) {
+    int queued = 1;
+    while (ioctl(fd, TIOCOUTQ, &queued) == 0 && queued > 0) usleep(1000);
+}
+#endif
+
+// Two Unix-socket clients; the first stops in the middle of its first line until the
+// server has read that half, then the second sends a whole line, then the first sends
+// the rest. A server with one unfinished-line buffer for every connection glues the
+// first client's half to the second client's line; with one buffer each, nothing is
+// garbled. Deterministic: each step waits until the server has read the step before.
+TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
+#ifndef __linux__
+    GTEST_SKIP() << "knowing when the server has read a half line needs Linux (SIOCOUTQ on a Unix socket)";
+#else
+    const int messages = static_cast<int>(lesson06::random_number(20, 200));
+    RunResult r = pw::run_function(
+        [messages] {
+            const char* base = std::getenv("TMPDIR");
+            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-unix-XXXXXX";
+            if (!mkdtemp(&dir[0])) return 90;
+            sockaddr_un addr{};
+            addr.sun_family = AF_UNIX;
+            std::string path = dir + "/s";
+            std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+            int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+                listen(listener, 8) != 0)
+                return 91;
+            int turn[2], back[2];  // the first client's go-ahead to the second, and the answer
+            if (pipe(turn) != 0 || pipe(back) != 0) return 92;
+            auto connected = [&] {
+                int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+                if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
+                return fd;
+            };
+            auto send = [](int fd, const std::string& bytes) {
+                if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) _exit(4);
+            };
+            auto send_rest = [&](int fd, int client) {
+                for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
+                send(fd, fanin_end_line(client, messages));
+                close(fd);
+            };
+            pid_t first = fork();
+            if (first == 0) {
+                close(listener);
+                int fd = connected();
+                std::string line = fanin_line(0, 0);
+                send(fd, line.substr(0, line.size() / 2));  // half a line, no '\n'
+                wait_until_read(fd);
+                char c = 'x';
+                if (write(turn[1], &c, 1) != 1 || read(back[0], &c, 1) != 1) _exit(5);
+                send(fd, line.substr(line.size() / 2));
+                send_rest(fd, 0);
+                _exit(0);
+            }
+            pid_t second = fork();
+            if (second == 0) {
+                close(listener);
+                int fd = connected();
+                char c;
+                if (read(turn[0], &c, 1) != 1) _exit(5);
+                send(fd, fanin_line(1, 0));  // a whole line, while the first client's is half there
+                wait_until_read(fd);
+                if (write(back[1], &c, 1) != 1) _exit(5);
+                send_rest(fd, 1);
+                _exit(0);
+            }
+            for (int fd : {turn[0], turn[1], back[0], back[1]}) close(fd);
+            Tally tally(2, messages);
+            serve_sockets(listener, 2, tally);  // yours
+            close(listener);
+            for (pid_t kid : {first, second}) {
+                kill(kid, SIGKILL);
+                waitpid(kid, nullptr, 0);
+            }
+            unlink(path.c_str());
+            rmdir(dir.c_str());
+            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
+                        tally.received(), tally.garbled());
+            return 0;
+        },
+        [] {
+            RunOptions o;
+            o.timeout_seconds = 10;
+            return o;
+        }());
+    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+    std::string cause;
+    if (r.out.find(" 0 garbled") == std::string::npos && r.out.find(" garbled") != std::string::npos)
+        cause =
+            "lines arrived garbled: the first client's half line was glued to the second client's whole "
+            "line. Each connection needs its own buffer for its unfinished line.";
+    else if (r.out.rfind("0 clients finished, 0 messages", 0) == 0)
+        cause = "nothing arrived: is serve_sockets still the stub?";
+    else if (r.timed_out)
+        cause =
+            "serve_sockets never returned: read every connection until its end of file, and return once "
+            "every client has hung up.";
+    else
+        cause = "serve_sockets did not collect both clients' lines whole: " + r.status();
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "many-clients-one-server",
+                                          "make grade LESSON=06   # the test calls serve_sockets with two Unix "
+                                          "clients, one of them stopped in the middle of a line");
 #endif
 }
 

@@ -54,8 +54,49 @@ def lesson_arg(wanted):
 
 # ---- progress ---------------------------------------------------------------------------
 
+def stub_reference(path):
+    """The shipped stub of a file of exercises/, as bytes, or None when it cannot be told.
+    In a hand-out (tests/handout.sha256 exists) the learner commits on top of the shipped
+    stubs, so the stub is the repository's first commit; in the kit itself the committed
+    file is the stub (its authors do not edit stubs to solve them)."""
+    rel = path.relative_to(KIT).as_posix()
+    def git(*cmd):
+        try:
+            return subprocess.run(["git", *cmd], cwd=KIT, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    rev = "HEAD"
+    if (KIT / CHECKSUMS).exists():
+        roots = git("rev-list", "--max-parents=0", "HEAD")
+        if roots is None or roots.returncode != 0 or not roots.stdout.split():
+            return None
+        rev = roots.stdout.split()[-1].decode()
+    shown = git("show", f"{rev}:{rel}")
+    return shown.stdout if shown is not None and shown.returncode == 0 else None
+
+
+def untouched(slug):
+    """True when every file of exercises/<slug>/ is byte for byte the shipped stub."""
+    files = [p for p in sorted((KIT / "exercises" / slug).rglob("*")) if p.is_file()]
+    if not files:
+        return True
+    for p in files:
+        stub = stub_reference(p)
+        if stub is None or stub != p.read_bytes():
+            return False
+    return True
+
+
 def cmd_progress(_args):
-    results = grade.grade_tree("exercises", grade.all_lessons())
+    table = grade.points_table()
+    results = []
+    for slug in grade.all_lessons():
+        if untouched(slug):
+            # An untouched stub is not started, whatever a test happens to accept of it.
+            results.append({"lesson": slug, "max": table.get(slug, 10.0), "points": 0.0, "tests": [],
+                            "compile_error": None, "untouched": True})
+        else:
+            results.extend(grade.grade_tree("exercises", [slug]))
     print("\nPipeworks - your progress\n")
     next_step = None
     for r in results:
@@ -63,38 +104,82 @@ def cmd_progress(_args):
         passed = sum(t["passed"] for t in r["tests"])
         if r["compile_error"]:
             state, code = "does not compile", "31"
+        elif r.get("untouched"):
+            state, code = "not started", "2"
         elif total and passed == total:
             state, code = "done", "32"
         elif passed == 0:
-            state, code = "not started", "2"
+            state, code = "started, no test passing yet", "33"
         else:
             state, code = f"{passed} of {total} tests passing", "33"
-        print(f"  {r['lesson']:<24} {colour(f'{state:<26}', code)} {r['points']:>6g} / {r['max']:g} points")
+        print(f"  {r['lesson']:<24} {colour(f'{state:<30}', code)} {r['points']:>6g} / {r['max']:g} points")
         if next_step is None and state != "done":
             num = r["lesson"][:2]
             if r["compile_error"]:
                 next_step = f"make exercises/{r['lesson']}/ compile again, then: make grade LESSON={num}"
-            elif passed == 0:
+            elif r.get("untouched"):
                 next_step = (f"read lessons/{r['lesson']}.md, fill in exercises/{r['lesson']}/, "
                              f"then: make grade LESSON={num}")
             else:
-                failing = next(t["name"] for t in r["tests"] if not t["passed"])
-                next_step = f"make {failing} pass: make grade LESSON={num} says what to read"
+                failing = grade.first_failure(r["tests"])
+                read = grade.section_of(failing["message"]) if failing else ""
+                next_step = (f"make {failing['name'] if failing else 'its tests'} pass"
+                             + (f" (read {read})" if read else "") + f": make grade LESSON={num} says why, "
+                             f"and make hint LESSON={num} helps")
     total = sum(r["points"] for r in results)
     maximum = sum(r["max"] for r in results)
-    print(f"\n  {'total':<24} {'':<26} {total:>6g} / {maximum:g} points\n")
+    print(f"\n  {'total':<24} {'':<30} {total:>6g} / {maximum:g} points\n")
     print("Next: " + (next_step or "every lesson is done. Well done!"))
     return 0
 
 
 # ---- hints ------------------------------------------------------------------------------
 
+# Where a lesson's hints live: one place, so that moving them moves one line.
+HINTS_FILE = "lessons/hints/{slug}.md"
+FOR_LINE = re.compile(r"^For:\s*(.*)$", re.M)
+
+
 def hints_of(slug):
-    path = KIT / "lessons" / "hints" / f"{slug}.md"
+    """The lesson's hints, in order: [{'text', 'tests', 'causes'}]. A hint's `For:` line
+    names the tests (Suite.Name) and the causes ("words of a failure message") it is for."""
+    path = KIT / HINTS_FILE.format(slug=slug)
     if not path.exists():
         return []
     parts = re.split(r"^## Hint \d+\s*$", path.read_text(), flags=re.M)
-    return [p.strip() for p in parts[1:] if p.strip()]
+    hints = []
+    for part in parts[1:]:
+        if not part.strip():
+            continue
+        m = FOR_LINE.search(part)
+        spec = m.group(1) if m else ""
+        causes = re.findall(r'"([^"]+)"', spec)
+        tests = [w for w in re.sub(r'"[^"]*"', "", spec).replace(",", " ").split() if "." in w]
+        hints.append({"text": FOR_LINE.sub("", part, count=1).strip(), "tests": tests, "causes": causes})
+    return hints
+
+
+def hint_fits(hint, test):
+    return test["name"] in hint["tests"] or any(c in (test.get("message") or "") for c in hint["causes"])
+
+
+def lesson_results(slug):
+    """The lesson's tests as last graded, when `make grade` ran after the last edit of
+    exercises/<slug>/; else graded now."""
+    report = KIT / grade.BUILD / "grade" / "exercises" / "results.json"
+    files = [p for p in (KIT / "exercises" / slug).rglob("*") if p.is_file()]
+    if report.exists() and files and report.stat().st_mtime > max(p.stat().st_mtime for p in files):
+        try:
+            data = json.loads(report.read_text())
+        except ValueError:
+            data = {}
+        prefix = f"{slug}: "
+        tests = [{"name": t["name"][len(prefix):], "passed": t.get("status") == "passed",
+                  "message": t.get("output", "")} for t in data.get("tests", []) if t["name"].startswith(prefix)]
+        if tests and not any(t["name"] == "compiles" for t in tests):
+            return tests, None
+    r = grade.grade_tree("exercises", [slug])[0]
+    return r["tests"], r["compile_error"]
 
 
 def cmd_hint(args):
@@ -103,21 +188,55 @@ def cmd_hint(args):
     if not hints:
         print(f"Lesson {slug} has no hints yet; re-read lessons/{slug}.md and the TODOs in exercises/{slug}/.")
         return 0
-    counter = KIT / "build" / "hints" / f"{slug}.count"
-    counter.parent.mkdir(parents=True, exist_ok=True)
+    seen_file = KIT / "build" / "hints" / f"{slug}.seen"
+    seen_file.parent.mkdir(parents=True, exist_ok=True)
     if args.reset:
-        counter.unlink(missing_ok=True)
-        print(f"Hints for {slug} start again from the first.")
+        seen_file.unlink(missing_ok=True)
+        print(f"Hints for {slug} start again: every hint counts as unseen.")
         return 0
-    shown = int(counter.read_text()) if counter.exists() else 0
-    shown = min(shown + 1, len(hints))
-    counter.write_text(str(shown))
-    for i in range(shown):
-        print(colour(f"Hint {i + 1} of {len(hints)}", "1") + "\n" + hints[i] + "\n")
-    if shown < len(hints):
-        print(f"(run `make hint LESSON={slug[:2]}` again for the next one)")
-    else:
-        print(f"(that was the last hint; `make hint LESSON={slug[:2]} RESET=1` starts over)")
+    seen = {int(n) for n in seen_file.read_text().split()} if seen_file.exists() else set()
+    tests, compile_error = lesson_results(slug)
+    num = slug[:2]
+    if compile_error:
+        print(f"exercises/{slug}/ does not compile; `make grade LESSON={num}` shows the compiler's first lines. "
+              "Fix those first: a hint about behaviour cannot help before it builds.")
+        return 0
+    failing = sorted((t for t in tests if not t["passed"]), key=grade.specificity)
+    if not failing:
+        print(f"Lesson {slug} has full marks: no hint needed. Well done!")
+        return 0
+    if not any(t["passed"] for t in tests):
+        # Nothing passes yet: the hints are written to be taken from the beginning.
+        unseen = [i for i in range(len(hints)) if i not in seen]
+        if unseen:
+            return show_hint(slug, hints, seen, seen_file, unseen[0], "no test passes yet, so from the beginning")
+    target = failing[0]
+    fits = [i for i, h in enumerate(hints) if hint_fits(h, target)]
+    unseen = [i for i in fits if i not in seen]
+    if not unseen:
+        # Every hint for this failure is seen: the next failure's, else the first unseen at all.
+        for t in failing[1:]:
+            unseen = [i for i, h in enumerate(hints) if hint_fits(h, t) and i not in seen]
+            if unseen:
+                target = t
+                break
+    if not unseen:
+        again = fits[0] if fits else None
+        print(f"You have seen every hint that fits {target['name']}."
+              + (f" The one for it was:\n\n" + colour(f"Hint {again + 1} of {len(hints)}", "1") + "\n"
+                 + hints[again]["text"] + "\n" if again is not None else "")
+              + f"\n`make grade LESSON={num}` explains the failure; `make hint LESSON={num} RESET=1` starts over.")
+        return 0
+    return show_hint(slug, hints, seen, seen_file, unseen[0], f"for {target['name']}, your most telling failing test")
+
+
+def show_hint(slug, hints, seen, seen_file, pick, why):
+    seen.add(pick)
+    seen_file.write_text(" ".join(str(n) for n in sorted(seen)) + "\n")
+    print(colour(f"Hint {pick + 1} of {len(hints)}", "1") + f" ({why}; for: "
+          + ", ".join(hints[pick]["tests"] + [f'"{c}"' for c in hints[pick]["causes"]]) + ")\n"
+          + hints[pick]["text"] + "\n")
+    print(f"(`make hint LESSON={slug[:2]}` again gives the next unseen hint for your first failing test)")
     return 0
 
 

@@ -15,7 +15,8 @@ full marks. `classroom` does the same for one lesson and writes GitHub Classroom
 
 `test` proves the kit: the sandbox proof passes, the solutions get full marks, the
 pristine stubs do not, and every mistake in each lesson's catalogue
-(tests/NN-topic/mistakes/*.patch) is caught by the test it names, with the words it names.
+(tests/NN-topic/mistakes/*.patch) is caught by the test it names, with the words it names,
+and every correct variant (tests/NN-topic/variants/*.patch) gets full marks.
 
 Only the Python 3 standard library is used.
 """
@@ -708,7 +709,38 @@ def print_table(src, results, show_failures=True):
                   + ", ".join(t["name"] for t in failed[3:]) + "\n")
 
 
-RESTORE = "git checkout -- tests Makefile .github"
+RESTORE = "git checkout -- tests Makefile .github exercises/*/given"
+
+
+# How specific a failure's cause is, from the words the tests compute from the evidence:
+# a deadlock or a spin says exactly where to look, SIGPIPE and leaks nearly so, an output
+# that differs says least. The learner is sent to the most specific one first.
+SPECIFICITY = (
+    ("whose write end is still open", 0), ("deadlock", 0), ("busy loop", 1), ("spinning", 1),
+    ("is running, not blocked", 1), ("SIGPIPE", 2), ("left behind", 3), ("zombie", 3),
+    ("still open", 3), ("never waited", 3), ("crashed", 4), ("timed out", 4), ("never ended", 4),
+    ("is main still the stub", 9), ("still the stub", 9), ("nothing was printed", 9), ("nothing arrived", 9),
+)
+
+
+def specificity(test):
+    """Lower is more specific (see SPECIFICITY); 5 for a plain mismatch of output."""
+    message = test.get("message") or ""
+    cause = message[message.find("likely cause:"):] if "likely cause:" in message else message
+    ranks = [rank for words, rank in SPECIFICITY if words in cause]
+    return min(ranks) if ranks else 5
+
+
+def first_failure(tests):
+    """The failing test whose cause is most specific (ties: the first in the binary's order)."""
+    failed = [t for t in tests if not t["passed"]]
+    return min(failed, key=specificity) if failed else None
+
+
+def section_of(message):
+    """The lesson section a failure message links (its 'read:' line), or ''."""
+    m = re.search(r"^read:\s+(\S+)", message or "", re.M)
+    return m.group(1) if m else ""
 
 
 def next_step(results):
@@ -718,10 +750,12 @@ def next_step(results):
         num = r["lesson"][:2]
         if r["compile_error"]:
             return f"Next: make exercises/{r['lesson']}/ compile, then run: make grade LESSON={num}"
-        failed = [t for t in r["tests"] if not t["passed"]]
+        failed = first_failure(r["tests"])
         if failed:
-            return (f"Next: lesson {r['lesson']}: make {failed[0]['name']} pass (its message above says what to read),"
-                    f" then run: make grade LESSON={num}")
+            read = section_of(failed["message"])
+            return (f"Next: lesson {r['lesson']}: make {failed['name']} pass"
+                    + (f" (read {read})" if read else " (its message above says what to read)")
+                    + f", then run: make grade LESSON={num}")
     return "Next: every graded lesson has full marks. Well done!"
 
 
@@ -867,6 +901,47 @@ def check_mistake(slug, path):
     return True, f"{path.name}: caught by {fields['Caught by']} with {fields['Message']!r}{how}"
 
 
+VARIANT_HEADER = re.compile(r"^#\s*(Variant|Replaces):\s*(.*?)\s*$", re.M)
+
+
+def check_variant(slug, path):
+    """Drops one correct variant over a scratch copy of the solution (exactly as a
+    mistake is applied); the WHOLE lesson must then get full marks: the grader checks
+    what the lesson specifies, not how the reference happens to be written."""
+    fields = dict(VARIANT_HEADER.findall((KIT / path).read_text()))
+    missing = [k for k in ("Variant", "Replaces") if not fields.get(k)]
+    if missing:
+        return False, f"{path.name}: the header lacks {', '.join(missing)}"
+    scratch = BUILD / "variants" / slug / path.stem
+    src = scratch / "src"
+    if (KIT / scratch).exists():
+        shutil.rmtree(KIT / scratch)
+    shutil.copytree(KIT / "solutions" / slug, KIT / src / slug)
+    for name in fields["Replaces"].split():
+        target = KIT / src / slug / name
+        if not target.exists():
+            return False, f"{path.name}: Replaces names {name}, which the solution does not have"
+    try:
+        # One patch may change several files: each file's part starts at its '--- ' line.
+        parts = re.split(r"^(?=--- )", (KIT / path).read_text(), flags=re.M)[1:]
+        names = fields["Replaces"].split()
+        if len(parts) != len(names):
+            return False, f"{path.name}: Replaces names {len(names)} files, the patch has {len(parts)} parts"
+        for name, part in zip(names, parts):
+            target = KIT / src / slug / name
+            target.write_text(apply_patch(target.read_text(), part))
+    except PatchDoesNotApply as e:
+        return False, f"{path.name}: no longer applies to solutions/{slug} ({e}): update it"
+    r = grade_lesson(slug, str(src), str(scratch / "out"), 1.0, alone=False)
+    if r["compile_error"]:
+        return False, f"{path.name}: does not compile:\n{r['compile_error']}"
+    failed = [t for t in r["tests"] if not t["passed"]]
+    if failed or not r["tests"]:
+        return False, (f"{path.name}: a correct program ({fields['Variant']}) LOSES points: "
+                       + "; ".join(f"{t['name']}: {t['message']}" for t in failed))
+    return True, f"{path.name}: full marks ({len(r['tests'])} tests)"
+
+
 def pristine_exercises(lessons):
     """The stubs as committed (a learner's edits in exercises/ must not fail the kit's test)."""
     inside_git = run(["git", "rev-parse", "--is-inside-work-tree"], timeout=30)[0] == 0
@@ -965,6 +1040,23 @@ def cmd_test(args):
             problems.append(text)
     caught = sum(o[1] for o in outcomes)
 
+    print("\n== 4b. Correct variants: programs written differently from the solution get full marks")
+    jobs = []
+    for slug in lessons:
+        for path in sorted((KIT / "tests" / slug / "variants").glob("*.patch")):
+            jobs.append((slug, path.relative_to(KIT)))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        variants = list(pool.map(lambda j: (j[0],) + check_variant(*j), jobs))
+    kill_leftovers()
+    for slug in lessons:
+        if sum(v[0] == slug for v in variants) < 2:
+            problems.append(f"lesson {slug} has fewer than two correct variants (tests/{slug}/variants/*.patch)")
+    for slug, ok, text in variants:
+        print(f"  {'full   ' if ok else 'LOSES  '} {slug}/{text.splitlines()[0]}")
+        if not ok:
+            problems.append(text)
+    accepted = sum(v[1] for v in variants)
+
     print("\n== 5. Lessons that cannot rot, and the kit's editor files")
     for name, cmd in (("lessons (shown output, anchors, front matter, index)", ["lessons_check.py"]),
                       ("diagrams: each SVG up to date with its source, each source in its lesson", ["diagrams.py", "check"]),
@@ -993,8 +1085,9 @@ def cmd_test(args):
         print("make test FAILED:\n")
         for p in problems:
             print(" - " + p.replace("\n", "\n   "))
-    checks = 1 + len(solved) + len(stubs) + len(outcomes) + len(checks_run)
+    checks = 1 + len(solved) + len(stubs) + len(outcomes) + len(variants) + len(checks_run)
     print(f"sandbox proof, {len(solved)} solutions, {len(stubs)} stubs, {caught}/{len(outcomes)} mistakes caught, "
+          f"{accepted}/{len(variants)} correct variants at full marks, "
           f"{len(checks_run)} checks of lessons, format and editor files")
     print(f"kit: {max(checks - len(problems), 0)} passed, {len(problems)} failed")
     return 1 if problems else 0

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -140,6 +142,23 @@ std::vector<ProcessInfo> children_of_this_process() {
     for (const auto& p : process_table::descendants(getpid(), false))
         if (p.info.ppid == getpid()) kids.push_back(p.info);
     return kids;
+}
+
+bool mentions(const std::string& text, const std::string& word) {
+    auto lower = [](std::string s) {
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    return lower(text).find(lower(word)) != std::string::npos;
+}
+
+std::string signal_cause(const RunResult& r) {
+    if (r.term_signal == 0) return "";
+    if (r.term_signal == SIGPIPE)
+        return "SIGPIPE: it wrote to a pipe whose reader had closed it (not a crash: the kernel stops a writer "
+               "that nobody can read from any more). Who closed the read end, or exited, before reading "
+               "everything?";
+    return "the program crashed; run the reproduce command under gdb to see where.";
 }
 
 }  // namespace pw

@@ -38,6 +38,15 @@ std::string explain_check(const std::string& expected, const std::string& got, c
 // A printable, shortened rendering of bytes: "hello\n" (5 bytes), with escapes.
 std::string quote(const std::string& bytes, std::size_t max_shown = 160);
 
+// Whether text contains word, ignoring case: "usage", "Usage" and "USAGE" all count,
+// since a lesson asks for "a usage line" and not for its spelling.
+bool mentions(const std::string& text, const std::string& word);
+
+// Why a run that ended by a signal ended, in a learner's terms: SIGPIPE is not a crash
+// (a writer wrote to a pipe or socket whose reader had gone), SIGSEGV and friends are.
+// Empty when r was not killed by a signal.
+std::string signal_cause(const RunResult& r);
+
 // Random lowercase words, different on every run, so that hard-coded output fails.
 std::string random_word(std::size_t length);
 
