@@ -502,6 +502,14 @@ def cmd_test(args):
         problems.append("pipemap's tests failed:\n" + log[-4000:])
     checks_run.append("pipemap")
 
+    print("\n== 2b'. pipetrace tells the reference programs' story in order, and how a hang came about")
+    rc, log = run(["build/shared/pipetrace/pipetrace_test", "--gtest_brief=1"], timeout=600)
+    kill_leftovers()
+    print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
+    if rc != 0:
+        problems.append("pipetrace's tests failed:\n" + log[-4000:])
+    checks_run.append("pipetrace")
+
     print("\n== 2c. The reference solutions keep full marks when shaken (make grade SHAKE=2)")
     shaken = grade_tree("solutions", lessons, shake=2)
     print_table("solutions, shaken twice", shaken, show_failures=False)
