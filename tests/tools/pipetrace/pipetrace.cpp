@@ -139,8 +139,8 @@ std::string read_string(pid_t pid, unsigned long long addr) {
 // A short, printable, quoted preview of bytes the program moved.
 std::string preview(pid_t pid, unsigned long long addr, long n) {
     if (n <= 0) return "";
-    unsigned char buf[24];
-    std::size_t len = n < 24 ? static_cast<std::size_t>(n) : 24;
+    unsigned char buf[16];
+    std::size_t len = n < 16 ? static_cast<std::size_t>(n) : 16;
     if (!read_memory(pid, addr, buf, len)) return "";
     std::string q = "\"";
     for (std::size_t i = 0; i < len; ++i) {
@@ -171,7 +171,8 @@ struct FdName {
 };
 
 std::map<std::string, std::string> object_names;  // "pipe:[123]" -> "pipe#1"
-int pipes_seen = 0, sockets_seen = 0;
+std::map<std::string, std::string> socket_ends;   // "socket:[124]" -> "end 0" (of a socketpair)
+int pipes_seen = 0, sockets_seen = 0, socketpairs_seen = 0;
 
 FdName name_fd(pid_t pid, long fd) {
     FdName n;
@@ -198,7 +199,11 @@ FdName name_fd(pid_t pid, long fd) {
         n.object = object_names[t] = "socket#" + std::to_string(++sockets_seen);
     }
     // A socket is both ways, and stdin/stdout/stderr say their direction already.
-    if (t[0] == 's' || n.object == "stdin" || n.object == "stdout" || n.object == "stderr" || tty) return n;
+    if (t[0] == 's') {
+        if (socket_ends.count(t)) n.end = socket_ends[t];
+        return n;
+    }
+    if (n.object == "stdin" || n.object == "stdout" || n.object == "stderr" || tty) return n;
     std::snprintf(path, sizeof path, "/proc/%d/fdinfo/%ld", static_cast<int>(pid), fd);
     std::string info = read_file(path);
     std::size_t at = info.find("flags:");
@@ -429,6 +434,7 @@ void on_entry(pid_t tid, InFlight& f) {
         f.call = "execve";
         unsigned long long argv = nr == SYS_execve ? a[1] : a[2];
         std::string cmd = read_string(tid, nr == SYS_execve ? a[0] : a[1]);
+        cmd = cmd.substr(cmd.rfind('/') + 1);  // the name says it; the folder is noise (and long)
         for (int i = 1; i < 5 && argv; ++i) {
             unsigned long long p = 0;
             if (!read_memory(tid, argv + i * sizeof p, &p, sizeof p) || !p) break;
@@ -459,6 +465,19 @@ void on_exit(pid_t tid, InFlight& f, long rv, bool is_error) {
     } else if (f.call == "pipe" || f.call == "socketpair") {
         int fds[2] = {-1, -1};
         if (!is_error) read_memory(tid, f.call == "pipe" ? a[0] : a[3], fds, sizeof fds);
+        if (!is_error && f.call == "socketpair") {
+            // Two sockets joined: one object with two ends, as a pipe has.
+            std::string name = "socketpair#" + std::to_string(++socketpairs_seen);
+            for (int i = 0; i < 2; ++i) {
+                char path[64], target[128];
+                std::snprintf(path, sizeof path, "/proc/%d/fd/%d", static_cast<int>(tid), fds[i]);
+                ssize_t len = readlink(path, target, sizeof target - 1);
+                if (len <= 0) continue;
+                target[len] = '\0';
+                object_names[target] = name;
+                socket_ends[target] = i == 0 ? "end 0" : "end 1";
+            }
+        }
         FdName r = name_fd(tid, fds[0]), w = name_fd(tid, fds[1]);
         f.obj = is_error ? "" : r.object;
         f.text = f.call + "()";
@@ -915,6 +934,8 @@ std::string describe(const Timeline& t, const Step& s) {
         return "execve(" + cmd + ") " + s.result +
                (s.other > 1 ? " (in all " + std::to_string(s.other) + " folders of PATH)" : "");
     }
+    if (!s.preview.empty()) text += " " + s.preview;
+    if (s.blocked) text = "blocked in " + s.text + ", never returned";
     for (const auto& [tid, label] : t.label) {  // "pid 4242" -> "P2": pids change from run to run
         std::string pid = "pid " + std::to_string(tid);
         for (std::size_t at;
@@ -922,8 +943,6 @@ std::string describe(const Timeline& t, const Step& s) {
              (at + pid.size() == text.size() || !std::isdigit(static_cast<unsigned char>(text[at + pid.size()])));)
             text.replace(at, pid.size(), who(t, tid));
     }
-    if (!s.preview.empty()) text += " " + s.preview;
-    if (s.blocked) text = "blocked in " + s.text + ", never returned";
     return text;
 }
 
