@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -469,8 +470,8 @@ RunResult run_traced(const std::vector<std::string>& argv, const RunOptions& opt
         char buf[4096];
         return path.find('/') != std::string::npos && realpath(path.c_str(), buf) ? std::string(buf) : path;
     };
-    const char* tmp = std::getenv("TMPDIR");
-    std::string record = std::string(tmp && *tmp ? tmp : "/tmp") + "/pipeworks-trace-XXXXXX";
+    std::error_code no_tmp;  // then the current folder
+    std::string record = (std::filesystem::temp_directory_path(no_tmp) / "pipeworks-trace-XXXXXX").string();  // $TMPDIR
     int fd = mkstemp(record.data());
     if (fd == -1) {
         Payload what;

@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -1120,8 +1121,8 @@ int main(int argc, char* argv[]) {
         std::fprintf(stderr, "pipetrace: %s\n", why.c_str());
         return 3;
     }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string log = std::string(tmp && *tmp ? tmp : "/tmp") + "/pipetrace-XXXXXX";
+    std::error_code no_tmp;  // then the current folder
+    std::string log = (std::filesystem::temp_directory_path(no_tmp) / "pipetrace-XXXXXX").string();  // $TMPDIR
     int fd = mkstemp(log.data());
     if (fd == -1) {
         std::fprintf(stderr, "pipetrace: mkstemp: %s\n", std::strerror(errno));
