@@ -115,14 +115,51 @@ void emit(char type, pid_t tid, const std::string& call, const std::string& obj,
     std::fflush(record_file);  // a hang ends with SIGKILL: every line must already be out
 }
 
+// Names, not numbers (sigabbrev_np and strerrorname_np need glibc 2.32: spelled out here).
 std::string signal_name(int sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+    static const std::map<int, const char*> names = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},  {SIGILL, "SIGILL"},   {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},  {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"},
+        {SIGUSR2, "SIGUSR2"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"},  {SIGTERM, "SIGTERM"}, {SIGCHLD, "SIGCHLD"},
+        {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"}, {SIGTSTP, "SIGTSTP"},  {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+        {SIGURG, "SIGURG"},   {SIGXCPU, "SIGXCPU"}, {SIGWINCH, "SIGWINCH"}};
+    auto it = names.find(sig);
+    return it != names.end() ? it->second : "signal " + std::to_string(sig);
 }
 
 std::string errno_name(long err) {
-    const char* name = strerrorname_np(static_cast<int>(err));
-    return name ? name : "errno " + std::to_string(err);
+    static const std::map<long, const char*> names = {{EPERM, "EPERM"},
+                                                      {ENOENT, "ENOENT"},
+                                                      {ESRCH, "ESRCH"},
+                                                      {EINTR, "EINTR"},
+                                                      {EIO, "EIO"},
+                                                      {ENXIO, "ENXIO"},
+                                                      {E2BIG, "E2BIG"},
+                                                      {ENOEXEC, "ENOEXEC"},
+                                                      {EBADF, "EBADF"},
+                                                      {ECHILD, "ECHILD"},
+                                                      {EAGAIN, "EAGAIN"},
+                                                      {ENOMEM, "ENOMEM"},
+                                                      {EACCES, "EACCES"},
+                                                      {EFAULT, "EFAULT"},
+                                                      {EEXIST, "EEXIST"},
+                                                      {ENOTDIR, "ENOTDIR"},
+                                                      {EISDIR, "EISDIR"},
+                                                      {EINVAL, "EINVAL"},
+                                                      {EMFILE, "EMFILE"},
+                                                      {ENFILE, "ENFILE"},
+                                                      {ESPIPE, "ESPIPE"},
+                                                      {EPIPE, "EPIPE"},
+                                                      {ENOTSOCK, "ENOTSOCK"},
+                                                      {EADDRINUSE, "EADDRINUSE"},
+                                                      {ECONNRESET, "ECONNRESET"},
+                                                      {ENOTCONN, "ENOTCONN"},
+                                                      {ETIMEDOUT, "ETIMEDOUT"},
+                                                      {ECONNREFUSED, "ECONNREFUSED"},
+                                                      {EINPROGRESS, "EINPROGRESS"},
+                                                      {EADDRNOTAVAIL, "EADDRNOTAVAIL"}};
+    auto it = names.find(err);
+    return it != names.end() ? it->second : "errno " + std::to_string(err);
 }
 
 bool read_memory(pid_t pid, unsigned long long addr, void* out, std::size_t len) {
