@@ -498,7 +498,8 @@ void on_exit(pid_t tid, InFlight& f, long rv, bool is_error) {
     std::string prev;
     long other = 0;
     if (f.call == "read" || f.call == "write" || f.call == "send" || f.call == "recv") {
-        if (!is_error) prev = preview(tid, a[1], rv);
+        // recvmsg/sendmsg point at a msghdr, not at the bytes: no preview for them.
+        if (!is_error && f.nr != SYS_recvmsg && f.nr != SYS_sendmsg) prev = preview(tid, a[1], rv);
         if (!is_error && rv == 0 && f.call != "write" && f.call != "send") result += " (end of file)";
     } else if (f.call == "pipe" || f.call == "socketpair") {
         int fds[2] = {-1, -1};
@@ -543,7 +544,22 @@ void on_exit(pid_t tid, InFlight& f, long rv, bool is_error) {
         if (si.si_pid) result = "= 0, pid " + std::to_string(si.si_pid);
     } else if (f.call == "kill") {
         other = static_cast<int>(a[0]);
-    } else if ((f.call == "poll" || f.call == "select") && !is_error && f.call == "poll") {
+    } else if (f.call == "select" && !is_error && rv > 0) {
+        // select() leaves in its sets only the descriptors that are ready.
+        fd_set r, w;
+        FD_ZERO(&r);
+        FD_ZERO(&w);
+        if (a[1]) read_memory(tid, a[1], &r, sizeof r);
+        if (a[2]) read_memory(tid, a[2], &w, sizeof w);
+        std::string ready;
+        for (int fd = 0; fd < static_cast<int>(std::min<unsigned long long>(a[0], FD_SETSIZE)); ++fd) {
+            if (!FD_ISSET(fd, &r) && !FD_ISSET(fd, &w)) continue;
+            FdName n = name_fd(tid, fd);
+            ready += (ready.empty() ? "" : ", ") + (n.object.empty() ? "fd " + std::to_string(fd) : n.object) +
+                     (FD_ISSET(fd, &r) ? " IN" : "") + (FD_ISSET(fd, &w) ? " OUT" : "");
+        }
+        if (!ready.empty()) result += ": " + ready;
+    } else if (f.call == "poll" && !is_error) {
         std::vector<pollfd> fds(std::min<unsigned long long>(a[1], 16));
         if (!fds.empty()) read_memory(tid, a[0], fds.data(), fds.size() * sizeof(pollfd));
         std::string ready;
