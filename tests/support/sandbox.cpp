@@ -486,8 +486,8 @@ RunResult run_traced(const std::vector<std::string>& argv, const RunOptions& opt
     Payload what;
     what.argv = &traced;
     RunResult r = run_payload(what, options);
-    r.argv = argv;  // the reproduce line names the program, not the tracer
-    if (r.timed_out) {
+    r.argv = argv;                                 // the reproduce line names the program, not the tracer
+    if (r.timed_out || !r.stuck_report.empty()) {  // it did not end by itself (a timeout, a deadlock)
         std::vector<std::string> render{traced[0], "--render", "--tail", "5", record};
         RunOptions quick;
         quick.timeout_seconds = 30;
