@@ -129,9 +129,35 @@ $(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
 
 -include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
 
+# ---- pipetrace: a program's story, call by call, as a timeline (Linux) -----------------
+PIPETRACE := build/tools/pipetrace
+PIPETRACE_TEST := $(SHARED)/pipetrace/pipetrace_test
+PIPETRACE_HELPERS := $(patsubst tests/tools/pipetrace/helpers/%.cpp,$(SHARED)/pipetrace/bin/%,$(wildcard tests/tools/pipetrace/helpers/*.cpp))
+
+.PHONY: pipetrace
+tools: pipetrace
+pipetrace: $(PIPETRACE) $(PIPETRACE_TEST) $(PIPETRACE_HELPERS) ## build/tools/pipetrace -- PROGRAM [ARGS]: a timeline of every fork, pipe, dup2, close, read, write and wait (Linux)
+
+$(PIPETRACE): tests/tools/pipetrace/pipetrace.cpp $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
+
+$(SHARED)/pipetrace/pipetrace_test.o: tests/tools/pipetrace/pipetrace_test.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TEST_FLAGS) -c $< -o $@
+
+$(PIPETRACE_TEST): $(SHARED)/pipetrace/pipetrace_test.o $(SUPPORT_LIB)
+	$(CXX) $^ $(GTEST_LIBS) -o $@
+
+$(SHARED)/pipetrace/bin/%: tests/tools/pipetrace/helpers/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) $< -o $@
+
+-include $(wildcard $(SHARED)/pipetrace/*.d $(SHARED)/pipetrace/bin/*.d)
+
 # ---- grading and testing --------------------------------------------------------
-grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races)
-	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
+grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races, TRACE=1 to say how a hang came about)
+	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(if $(TRACE),$(MAKE) --no-print-directory -s $(PIPETRACE) && PIPEWORKS_TRACE=$(CURDIR)/$(PIPETRACE)) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
 
 test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
 	@[ -d solutions ] || { $(GRADER) test; exit 2; }  # a student hand-out: say so, build nothing

@@ -423,7 +423,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
         self.assertIn("cannot be trusted", out)
         self.assertIn("tests/01-pipe-echo/pipe_echo_test.cpp", out)
-        self.assertIn("Next: restore the kit's own files (git checkout -- tests Makefile .github)", out)
+        self.assertIn("Next: restore the kit's own files (git checkout -- tests Makefile .github exercises/*/given)", out)
         self.assertNotIn("rerun this test: git status", out)
         self.assertNotIn("LESSON=ki", out)
 

@@ -42,7 +42,8 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
 BUILD = Path("build")
-SHAKE_LIB = Path("build/shared/shake/libpipeworks_shake.so")  # make grade SHAKE=N preloads it
+SHAKE_LIB = Path("build/shared/shake/libpipeworks_shake.so")
+TRACER = Path("build/tools/pipetrace")  # make grade TRACE=1 wraps hanging runs with it  # make grade SHAKE=N preloads it
 TEST_BINARY_TIMEOUT = 900  # seconds for one lesson's whole test binary (each run inside has its own)
 
 
@@ -411,6 +412,8 @@ def stage_run(slug, binary, lesson_out, shake):
               (KIT / "exercises" / slug / "given", kit / "exercises" / slug / "given")]
     if shake:
         copies.append((KIT / SHAKE_LIB, kit / SHAKE_LIB))
+    if os.environ.get("PIPEWORKS_TRACE"):  # make grade TRACE=1: the tracer the sandbox wraps hangs with
+        copies.append((Path(os.environ["PIPEWORKS_TRACE"]), kit / TRACER))
     for src, dest in copies:
         if src.is_dir():
             shutil.copytree(src, dest, symlinks=False)
@@ -448,6 +451,8 @@ def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0)
                PIPEWORKS_BIN_DIR=str(rel / "bin"))
     if shake:
         env["LD_PRELOAD"] = str(kit / SHAKE_LIB)
+    if env.get("PIPEWORKS_TRACE"):
+        env["PIPEWORKS_TRACE"] = str(kit / TRACER)
     cmd = [str(staged), f"--gtest_output=xml:{xml_path}", "--gtest_brief=1"]
     if gtest_filter:
         cmd.append(f"--gtest_filter={gtest_filter}")
@@ -1002,6 +1007,14 @@ def cmd_test(args):
     if rc != 0:
         problems.append("pipemap's tests failed:\n" + log[-4000:])
     checks_run.append("pipemap")
+
+    print("\n== 2b'. pipetrace tells the reference programs' story in order, and how a hang came about")
+    rc, log = run(["build/shared/pipetrace/pipetrace_test", "--gtest_brief=1"], timeout=600)
+    kill_leftovers()
+    print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
+    if rc != 0:
+        problems.append("pipetrace's tests failed:\n" + log[-4000:])
+    checks_run.append("pipetrace")
 
     print("\n== 2c. The reference solutions keep full marks when shaken (make grade SHAKE=2)")
     shaken = grade_tree("solutions", lessons, shake=2)

@@ -40,6 +40,10 @@ struct RunOptions {
     // Take a snapshot of the process tree (processes, pipes, who holds which end) this
     // many seconds after the start, if the program still runs then (pipemap uses it).
     double snapshot_after_seconds = -1;
+    // Path of pipetrace: run the program under it, and when the run does not end by
+    // itself, end stuck_report with the last steps of each stuck process. Empty: the
+    // PIPEWORKS_TRACE environment variable (`make grade TRACE=1` sets it), or no trace.
+    std::string tracer;
 };
 
 // One process of the tree, as seen when the program ended or timed out.
@@ -74,6 +78,8 @@ struct RunResult {
     std::string snapshot;
     // On a timeout: what each process was doing, in words (empty when unknown).
     std::string stuck_report;
+    // With a tracer, on a timeout: the last steps of each stuck process (pipetrace --tail).
+    std::string trace_tail;
     // Anything the sandbox itself could not do (e.g. no /proc): said, not hidden.
     std::string sandbox_note;
 
