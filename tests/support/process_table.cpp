@@ -478,4 +478,12 @@ const OpenChannel* ProcessSnapshot::waited_channel() const {
     return channel_at(static_cast<int>(syscall_arg0));
 }
 
+bool ProcessSnapshot::waits_on_its_own_end() const {
+    const OpenChannel* end = waited_channel();
+    if (!end) return false;
+    for (const auto& h : end->other_end)
+        if (h.pid == info.pid) return true;
+    return false;
+}
+
 }  // namespace pw

@@ -112,6 +112,9 @@ struct ProcessSnapshot {
     // The channel the call waits on (read/write: its fd argument), or nullptr.
     const OpenChannel* waited_channel() const;
     const OpenChannel* channel_at(int fd) const;
+    // True when the call waits on an end whose other end this process holds itself
+    // (a read() that can never see EOF because the reader holds a write end).
+    bool waits_on_its_own_end() const;
 };
 
 // How a run ended.
