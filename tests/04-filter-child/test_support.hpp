@@ -14,12 +14,18 @@ namespace lesson04 {
 // The likely cause of a hang, in a learner's words, from RunResult::stuck (what each
 // process was doing). "The program you ran" is the process that called the learner's code.
 inline std::string hang_cause(const pw::RunResult& r) {
-    if (r.ending == pw::Ending::Spinning)
-        return "your pump spins: " +
-               (r.spin_call.empty() ? std::string("it uses a whole CPU and moves no byte") : r.spin_call) +
-               ". When the child closes its stdout, poll() reports POLLHUP (not POLLIN) on a pipe that is empty "
-               "and closed: treat POLLHUP like POLLIN, read() until it returns 0, then stop polling that fd "
-               "(close it, or set its pollfd's fd to -1).";
+    if (r.ending == pw::Ending::Spinning) {
+        std::string seen = r.spin_call.empty() ? "it used a whole CPU and moved no byte" : r.spin_call;
+        if (seen.find("read()") != std::string::npos)
+            return "your pump spins: " + seen +
+                   ". Once read() has returned 0, that pipe is finished: close it and "
+                   "stop polling it (set its pollfd's fd to -1, or leave it out).";
+        // The pump of this lesson is a poll() loop: the usual way it spins is this one.
+        return "your pump spins: " + seen +
+               ". In a poll() loop, end of file on a pipe is POLLHUP, not POLLIN: when the child closes its stdout, "
+               "poll() reports POLLHUP on the empty pipe, at once, every time. Treat POLLHUP (any revents) like "
+               "POLLIN: read() until it returns 0, then close that fd and stop polling it.";
+    }
     const pw::ProcessSnapshot* caller = r.stuck_program();
     bool someone_writes = r.stuck_in(pw::Call::Write) > 0;
     if (r.stuck_in(pw::Call::Write) >= 2)
