@@ -133,10 +133,13 @@ std::string hang_cause(const RunResult& r, std::size_t n) {
                "every process closes every pipe descriptor it does not use, and that all commands start before "
                "the parent waits.";
     const pw::ProcessSnapshot* program = r.stuck_program();
-    if (program && program->call() == pw::Call::Wait && children_of_the_program(r) < n)
+    // Evidence of a wait inside the fork loop: a command waits in write() on a full pipe
+    // while the parent waits, and fewer commands than n were ever started.
+    if (program && program->call() == pw::Call::Wait && r.stuck_in(pw::Call::Write) > 0 &&
+        children_of_the_program(r) < n)
         return "you waited before starting the rest: pipeline waits for a command while only " +
-               std::to_string(children_of_the_program(r)) + " of the " + std::to_string(n) +
-               " commands were ever started. A command that writes more than a pipe holds (64 KiB) waits for a "
+               std::to_string(children_of_the_program(r)) + " of its " + std::to_string(n) +
+               " commands are there, and a command that writes more than a pipe holds (64 KiB) waits for a "
                "reader that was never started: a deadlock. Start every command before you wait.";
     std::vector<std::string> causes;
     auto add = [&](const std::string& c) {
