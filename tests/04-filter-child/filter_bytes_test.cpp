@@ -110,7 +110,7 @@ std::string got(const Outcome& o) {
         std::string s = "filter_bytes never returned (" + o.run.status() + ").";
         if (!o.run.stuck_report.empty())
             s += " \"The program you ran\" below is the test process that called filter_bytes.\n"
-                 "              when time ran out:\n" +
+                 "              what each process was doing:\n" +
                  o.run.stuck_report;
         return s;
     }

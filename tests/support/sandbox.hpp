@@ -33,6 +33,9 @@
 // (sleep_for, wait_for, poll with a timeout) keeps the run alive until the timeout.
 // The test binary itself is outside the run: while it has any other thread or child
 // (it may open a FIFO or connect later), the warden never calls a run deadlocked.
+// Not seen: a timer armed with alarm()/setitimer() (a signal may still come), and
+// timerfd/eventfd in a select() or epoll without a timeout; no lesson uses them, and
+// such a run would be ended as deadlocked.
 //
 // Linux gives the full picture (/proc, subreaper). Elsewhere the sandbox still enforces
 // the timeout and kills the program's process group, and says that the leftover and
