@@ -234,6 +234,18 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
     return true;
 }
 
+// Whether, over the last `seconds` of the window, the thread ran or waited to run at
+// least kSpinCpuShare of the time while its process moved no byte.
+bool RunWatch::spins_for(const std::deque<CpuSample>& window, double seconds) const {
+    const CpuSample& last = window.back();
+    for (auto it = window.rbegin(); it != window.rend(); ++it) {
+        double span = last.t - it->t;
+        if (span < seconds) continue;
+        return it->io == last.io && static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9;
+    }
+    return false;
+}
+
 WatchVerdict RunWatch::step() {
     WatchVerdict v;
     if (!process_table::available()) return v;
@@ -256,14 +268,21 @@ WatchVerdict RunWatch::step() {
             auto& window = cpu_[tid];
             window.push_back(s);
             while (window.size() >= 2 && now - window[1].t >= kSpinSeconds) window.pop_front();
-            const CpuSample& first = window.front();
-            double span = now - first.t;
-            if (span >= kSpinSeconds && first.io == io &&
-                static_cast<double>(s.demand_ns - first.demand_ns) >= kSpinCpuShare * span * 1e9) {
+            if (spins_for(window, kSpinSeconds)) {
                 v.kind = WatchVerdict::Spin;
                 v.pid = p.info.pid;
                 v.tid = tid;
                 return v;
+            }
+            if (spins_for(window, kSpinSuspectSeconds) && probed_.insert(tid).second) {
+                SpinProbe probe = probe_spin(p.info.pid, tid);
+                if (probe.never_changes) {
+                    v.kind = WatchVerdict::Spin;
+                    v.pid = p.info.pid;
+                    v.tid = tid;
+                    v.spin_call = probe.words;
+                    return v;
+                }
             }
         }
     }
@@ -294,6 +313,8 @@ struct SeenCall {
     long long ret = 0;
     std::string detail;  // for poll: "POLLHUP on fd 5" (what came back, not asked for)
     bool hup_without_in = false;
+    bool only_hangups = false;  // poll: every fd that came back has only POLLHUP/POLLERR/POLLNVAL
+    std::vector<int> fds;       // poll: the fds that came back; read: its fd
 };
 
 std::string revents_words(short revents) {
@@ -315,8 +336,11 @@ void describe_poll(pid_t tid, unsigned long long array, unsigned long long n, Se
     if (n == 0 || n > 1024) return;
     std::vector<pollfd> fds(static_cast<std::size_t>(n));
     if (!read_memory(tid, array, fds.data(), fds.size() * sizeof(pollfd))) return;
+    c.only_hangups = true;
     for (const auto& p : fds) {
         if (!p.revents) continue;
+        c.fds.push_back(p.fd);
+        c.only_hangups = c.only_hangups && !(p.revents & (POLLIN | POLLOUT | POLLPRI));
         if (!c.detail.empty()) c.detail += ", ";
         c.detail += revents_words(p.revents) + " on fd " + std::to_string(p.fd);
         if ((p.revents & POLLHUP) && !(p.revents & POLLIN) && (p.events & POLLIN)) c.hup_without_in = true;
@@ -354,55 +378,85 @@ std::string in_words(const std::vector<SeenCall>& seen, bool still_running) {
     return name + " returns " + std::to_string(example->ret) + " at once, again and again";
 }
 
+// True when what was seen can never change: the same call, the same answer, again and
+// again, and that answer is a pipe's or socket's end of file (poll with only POLLHUP,
+// POLLERR or POLLNVAL; read() returning 0). A FIFO's end of file may end (a new writer
+// may open it), so it does not count; nor does any other repeated call (a busy wait
+// for a child, say, ends when the child does).
+bool never_changes(pid_t pid, const std::vector<SeenCall>& seen) {
+    if (seen.size() < 8) return false;
+    for (const auto& c : seen)
+        if (c.nr != seen[0].nr || c.ret != seen[0].ret || c.detail != seen[0].detail) return false;
+    const SeenCall& c = seen[0];
+    Call kind = process_table::call_of(c.nr);
+    bool end_of_file = (kind == Call::Poll && c.ret > 0 && c.only_hangups) || (kind == Call::Read && c.ret == 0);
+    if (!end_of_file || c.fds.empty()) return false;
+    ProcessSnapshot p = process_table::one(pid);
+    for (int fd : c.fds) {
+        const OpenChannel* ch = p.channel_at(fd);
+        if (!ch || ch->is_fifo()) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
-std::string RunWatch::name_the_spin(pid_t tid) {
+SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
+    SpinProbe probe;
 #if defined(__linux__) && defined(PTRACE_GET_SYSCALL_INFO)
-    if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0) return "";
-    // Waits (briefly) for the thread to stop for us; false when it sleeps instead.
-    auto stopped = [tid](int& status) {
+    if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0) return probe;
+    // Waits (briefly) for the thread to stop for us; false when it sleeps instead. Only
+    // stops are waited for (no WEXITED): the warden's own wait must still see an exit.
+    auto stopped = [tid](int& stop_signal) {
         for (int i = 0; i < 300; ++i) {
-            pid_t w = waitpid(tid, &status, __WALL | WNOHANG);
-            if (w == tid) return WIFSTOPPED(status);
-            if (w < 0) return false;
+            siginfo_t si;
+            std::memset(&si, 0, sizeof si);
+            if (waitid(P_PID, static_cast<id_t>(tid), &si, WSTOPPED | WNOHANG | __WALL) != 0) return false;
+            if (si.si_pid == tid) return stop_signal = si.si_status, true;
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         return false;
     };
-    int status = 0;
+    int stop_signal = 0;
     std::vector<SeenCall> seen;
-    bool still_running = true;
-    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 || !stopped(status)) return "";
-    long nr = -1;
-    unsigned long long args[6] = {0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 80 && seen.size() < 24; ++i) {
-        if (ptrace(PTRACE_SYSCALL, tid, nullptr, nullptr) != 0) break;
-        if (!stopped(status)) {
-            still_running = thread_state(tid, tid) == 'R';
-            break;
-        }
-        if (WSTOPSIG(status) != (SIGTRAP | 0x80)) continue;
-        __ptrace_syscall_info info;
-        std::memset(&info, 0, sizeof info);
-        if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof info), &info) <= 0) break;
-        if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-            nr = static_cast<long>(info.entry.nr);
-            std::copy(info.entry.args, info.entry.args + 6, args);
-        } else if (info.op == PTRACE_SYSCALL_INFO_EXIT && nr >= 0) {
-            SeenCall c;
-            c.nr = nr;
-            c.ret = info.exit.rval;
-            if (process_table::call_of(nr) == Call::Poll && c.ret > 0) describe_poll(tid, args[0], args[1], c);
-            seen.push_back(c);
-            nr = -1;
+    bool still_running = true, is_stopped = false;
+    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0 && stopped(stop_signal)) {
+        is_stopped = true;
+        long nr = -1;
+        unsigned long long args[6] = {0, 0, 0, 0, 0, 0};
+        for (int i = 0; i < 80 && seen.size() < 24; ++i) {
+            if (ptrace(PTRACE_SYSCALL, tid, nullptr, nullptr) != 0) break;
+            if (!(is_stopped = stopped(stop_signal))) {
+                still_running = thread_state(pid, tid) == 'R';
+                break;
+            }
+            if (stop_signal != (SIGTRAP | 0x80)) continue;
+            __ptrace_syscall_info info;
+            std::memset(&info, 0, sizeof info);
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof info), &info) <= 0) break;
+            if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+                nr = static_cast<long>(info.entry.nr);
+                std::copy(info.entry.args, info.entry.args + 6, args);
+            } else if (info.op == PTRACE_SYSCALL_INFO_EXIT && nr >= 0) {
+                SeenCall c;
+                c.nr = nr;
+                c.ret = info.exit.rval;
+                if (process_table::call_of(nr) == Call::Poll && c.ret > 0) describe_poll(tid, args[0], args[1], c);
+                if (process_table::call_of(nr) == Call::Read) c.fds.push_back(static_cast<int>(args[0]));
+                seen.push_back(c);
+                nr = -1;
+            }
         }
     }
-    // The run is killed next; a traced thread dies of SIGKILL like any other.
-    return in_words(seen, still_running);
+    // Let go of it as it was: a thread that is not spinning after all must run on untouched.
+    if (!is_stopped && ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) is_stopped = stopped(stop_signal);
+    ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+    probe.words = in_words(seen, still_running);
+    probe.never_changes = never_changes(pid, seen);
 #else
-    (void)tid;
-    return "";
+    (void)pid, (void)tid;
 #endif
+    return probe;
 }
 
 }  // namespace pw

@@ -261,6 +261,19 @@ TEST(SandboxWatch, SleepingChildIsNotADeadlock) {
     EXPECT_TRUE(r.ok()) << describe(r);
 }
 
+TEST(SandboxWatch, BusyComputingIsNotASpin) {
+    pw::RunResult r = pw::run({bad("computes_then_exits")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
+}
+
+TEST(SandboxWatch, BusyWaitThatCanEndIsNotEndedEarly) {
+    pw::RunResult r = pw::run({bad("busy_waits_for_child")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
 TEST(SandboxWatch, PollWithATimeoutIsNotADeadlock) {
     pw::RunResult r = pw::run({bad("polls_with_a_timeout")}, quick(30));
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
