@@ -204,6 +204,11 @@ compile_commands.json: ## write compile_commands.json for clangd, VS Code and CL
 bench: build.solutions.06-pipe-vs-loopback build.solutions.05-fifo-messages ## measure pipe, socketpair, Unix socket, TCP (lesson 06), Nagle, lesson 05's server: tables, build/bench/results.json, chart.svg
 	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
 
+# ---- what a hang costs: grading time of each hanging mistake against the solution -------
+.PHONY: grade-cost
+grade-cost: selftest-build ## time grading each lesson's solution and each mistake that hangs or spins (LESSON=NN): build/grade-cost/
+	@$(PYTHON) tests/grader/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
+
 clean: ## remove build/
 	rm -rf build
 

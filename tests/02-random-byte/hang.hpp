@@ -1,15 +1,10 @@
-// hang.hpp - reads RunResult::stuck_report back into facts a test can decide on:
-// was the program you ran waiting for its child, was its child blocked writing into a
-// full pipe, was someone waiting for end of file on a pipe whose write end it held
-// itself? Lesson 02's tests turn those facts into the likely cause of a hang.
-//
-// The report has one line per process, e.g.
-//   - pid 812 (random_bytes, the program you ran) waits for a child to exit (wait/waitpid); ...
-//   - pid 813 (random_bytes, child of 812) waits in write() on pipe 55123 (its fd 4), which is full: ...
-// (A candidate for tests/support: a structured form of the same report.)
+// hang.hpp - reads RunResult::stuck (what each process was doing when the run hung, as
+// data) into facts a test can decide on: was the program you ran waiting for its child,
+// was its child blocked writing into a full pipe, was someone waiting for end of file
+// on a pipe whose write end it held itself? Lesson 02's tests turn those facts into the
+// likely cause of a hang.
 #pragma once
 
-#include <sstream>
 #include <string>
 
 #include "sandbox.hpp"
@@ -26,25 +21,15 @@ struct Hang {
 
 inline Hang read_hang(const pw::RunResult& r) {
     Hang h;
-    std::istringstream lines(r.stuck_report);
-    std::string line;
-    while (std::getline(lines, line)) {
-        // "pid N (command, the program you ran) ..." or "pid N (command, child of M) ...":
-        // who it is comes before the first ')'; later text may name other processes.
-        std::size_t who_ends = line.find(')');
-        if (who_ends == std::string::npos) continue;
-        bool program = line.substr(0, who_ends).find("the program you ran") != std::string::npos;
-        if (program) {
-            h.program_waits_for_child |= line.find("waits for a child to exit") != std::string::npos;
-            bool reads = line.find("waits in read()") != std::string::npos;
-            h.program_reads |= reads;
-            h.program_reads_own_write_end |=
-                reads && line.find("whose write end is still open in: the same process") != std::string::npos;
-        } else {
-            h.child_writes_full_pipe |=
-                line.find("waits in write()") != std::string::npos && line.find("which is full") != std::string::npos;
-            h.child_reads |= line.find("waits in read()") != std::string::npos;
-        }
+    if (const pw::ProcessSnapshot* program = r.stuck_program()) {
+        h.program_waits_for_child = program->call() == pw::Call::Wait;
+        h.program_reads = program->call() == pw::Call::Read;
+        h.program_reads_own_write_end = h.program_reads && program->waits_on_its_own_end();
+    }
+    for (const pw::ProcessSnapshot* child : r.stuck_children()) {
+        const pw::OpenChannel* end = child->waited_channel();
+        h.child_writes_full_pipe |= child->call() == pw::Call::Write && end && !end->is_socket();
+        h.child_reads |= child->call() == pw::Call::Read;
     }
     return h;
 }
@@ -64,7 +49,7 @@ inline std::string hang_cause(const pw::RunResult& r) {
                "above): every process must close the write end as soon as it has no more to write.";
     if (h.program_waits_for_child)
         return "the parent waits for a child that never ends: see above what the child is blocked in.";
-    if (r.stuck_report.empty())
+    if (r.stuck.empty())
         return "the program did not finish in time (no report of what it was blocked in is available here).";
     return "the program did not finish in time: see above what each process was blocked in.";
 }

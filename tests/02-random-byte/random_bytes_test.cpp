@@ -225,7 +225,7 @@ TEST(RandomBytes, SameSeedSendsTheSameBytes) {
 // from a child of random_bytes.
 TEST(RandomBytes, UsesAChildProcess) {
     RunOptions options;
-    options.timeout_seconds = 60;
+    options.timeout_seconds = 60;  // 64 MiB through a stalled stdout: a long cap on purpose (a deadlock ends sooner)
     options.interrupt_blocked_writes = true;
     const std::uint64_t count = 64 * kMiB;
     RunResult r = pw::run({pw::program(kProgram), std::to_string(count)}, options);

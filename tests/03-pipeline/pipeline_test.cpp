@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -112,92 +111,68 @@ std::string reproduce_with_lines(const Commands& commands, const std::string& da
 
 // ---- the likely cause, worked out from what happened -----------------------------------
 
-// How many children the program still had when time ran out, from the stuck report's
-// line about it ("... the program you ran) waits for a child ...; its children still there: 5, 6.").
-std::size_t children_still_there(const std::string& report) {
-    for (const auto& line : lines_of(report)) {
-        if (!contains(line, "the program you ran)")) continue;
-        auto at = line.find("its children still there: ");
-        if (at == std::string::npos) return 0;
-        std::string list = line.substr(at);
-        return static_cast<std::size_t>(std::count(list.begin(), list.end(), ',')) + 1;
-    }
-    return 0;
+// How many children the program had when it hung (zombies included: those were started).
+std::size_t children_of_the_program(const RunResult& r) {
+    std::size_t n = 0;
+    for (const pw::ProcessSnapshot* p : r.stuck_children()) n += p->info.ppid == r.pid;
+    return n;
 }
 
-// One process that holds a pipe end, as the stuck report names it: "the same process
-// (fd 4)", "pid 812 (pipeline, the program you ran) at fd 3", "pid 813 (sort, child of 812) at fd 1".
-struct Holder {
-    enum Who { Self, Parent, OtherCommand } who = OtherCommand;
-    int fd = -1;
-};
+// Who holds an end, seen from the process that waits on its other end.
+enum class Holder { Self, Parent, OtherCommand };
 
-std::vector<Holder> holders_in(const std::string& text) {
-    std::vector<Holder> found;
-    static const std::regex entry(R"(the same process \(fd (\d+)\)|pid \d+ \(([^)]*)\) at fd (\d+))");
-    for (std::sregex_iterator it(text.begin(), text.end(), entry), end; it != end; ++it) {
-        Holder h;
-        if ((*it)[1].matched) {
-            h.who = Holder::Self;
-            h.fd = std::stoi((*it)[1]);
-        } else {
-            h.who = contains((*it)[2], "the program you ran") ? Holder::Parent : Holder::OtherCommand;
-            h.fd = std::stoi((*it)[3]);
-        }
-        found.push_back(h);
-    }
-    return found;
+Holder who_holds(const RunResult& r, const pw::ProcessSnapshot& waiter, const pw::EndHolder& h) {
+    if (h.pid == waiter.info.pid) return Holder::Self;
+    return h.pid == r.pid ? Holder::Parent : Holder::OtherCommand;
 }
 
 // Why a pipeline of n commands never ended, from what each process was blocked in.
 std::string hang_cause(const RunResult& r, std::size_t n) {
-    const std::string& report = r.stuck_report;
-    if (report.empty())
+    if (r.stuck.empty())
         return "the pipeline never ended (this machine cannot say what each process was blocked in). Check that "
                "every process closes every pipe descriptor it does not use, and that all commands start before "
                "the parent waits.";
-    if (contains(report, "which is full: nobody is reading it") &&
-        contains(report, "the program you ran) waits for a child") && children_still_there(report) < n)
-        return "pipeline waits for a command before it has started the next one. That command filled its pipe "
-               "(64 KiB) and now waits for a reader that was never started: a deadlock. Start every command "
-               "first, then wait for them all; start every command before you wait.";
+    const pw::ProcessSnapshot* program = r.stuck_program();
+    // Evidence of a wait inside the fork loop: a command waits in write() on a full pipe
+    // while the parent waits, and fewer commands than n were ever started.
+    if (program && program->call() == pw::Call::Wait && r.stuck_in(pw::Call::Write) > 0 &&
+        children_of_the_program(r) < n)
+        return "you waited before starting the rest: pipeline waits for a command while only " +
+               std::to_string(children_of_the_program(r)) + " of its " + std::to_string(n) +
+               " commands are there, and a command that writes more than a pipe holds (64 KiB) waits for a "
+               "reader that was never started: a deadlock. Start every command before you wait.";
     std::vector<std::string> causes;
     auto add = [&](const std::string& c) {
         if (std::find(causes.begin(), causes.end(), c) == causes.end()) causes.push_back(c);
     };
-    for (const auto& line : lines_of(report)) {
-        auto w = line.find("whose write end is still open in: ");
-        if (w != std::string::npos) {
-            for (const Holder& h : holders_in(line.substr(w))) {
-                if (h.fd == 1) continue;  // the command that writes the pipe: it should hold it
-                if (h.who == Holder::Parent)
-                    add("pipeline itself still holds a write end of the pipe, so the command reading it never sees "
-                        "EOF: once every command is forked, the parent must close all its pipe descriptors.");
-                else if (h.who == Holder::Self)
-                    add("a command still holds a write end of the pipe it reads, so it never sees EOF: in each "
-                        "child, after dup2, close every pipe descriptor (both ends of every pipe).");
-                else
-                    add("another command still holds a write end of this pipe: each child must close every pipe "
-                        "descriptor, not only the ones it used.");
-            }
-        }
-        auto rd = line.find("Its read end is open in: ");
-        if (rd != std::string::npos) {
-            for (const Holder& h : holders_in(line.substr(rd))) {
-                if (h.fd == 0) continue;  // the command that reads the pipe
-                if (h.who == Holder::Parent)
-                    add("pipeline itself still holds the read end of a pipe whose reader has exited, so the writer "
-                        "never gets SIGPIPE: once every command is forked, the parent must close all its pipe "
-                        "descriptors.");
-                else if (h.who == Holder::Self)
-                    add("a command holds the read end of the very pipe it writes into, so when the reader exits it "
-                        "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
-                        "descriptor, read ends too.");
-                else
-                    add("another command holds a read end of this pipe, so when the real reader exits the writer "
-                        "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
-                        "descriptor, read ends too.");
-            }
+    for (const auto& p : r.stuck) {
+        const pw::OpenChannel* end = p.waited_channel();
+        if (!end || end->is_socket()) continue;
+        bool reads = p.call() == pw::Call::Read;
+        for (const pw::EndHolder& h : end->other_end) {
+            if (h.fd == (reads ? 1 : 0)) continue;  // the command at the other end: it should hold it
+            Holder who = who_holds(r, p, h);
+            if (reads && who == Holder::Parent)
+                add("pipeline itself still holds a write end of the pipe, so the command reading it never sees "
+                    "EOF: once every command is forked, the parent must close all its pipe descriptors.");
+            else if (reads && who == Holder::Self)
+                add("a command still holds a write end of the pipe it reads, so it never sees EOF: in each "
+                    "child, after dup2, close every pipe descriptor (both ends of every pipe).");
+            else if (reads)
+                add("another command still holds a write end of this pipe: each child must close every pipe "
+                    "descriptor, not only the ones it used.");
+            else if (who == Holder::Parent)
+                add("pipeline itself still holds the read end of a pipe whose reader has exited, so the writer "
+                    "never gets SIGPIPE: once every command is forked, the parent must close all its pipe "
+                    "descriptors.");
+            else if (who == Holder::Self)
+                add("a command holds the read end of the very pipe it writes into, so when the reader exits it "
+                    "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
+                    "descriptor, read ends too.");
+            else
+                add("another command holds a read end of this pipe, so when the real reader exits the writer "
+                    "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
+                    "descriptor, read ends too.");
         }
     }
     if (causes.empty()) return "the pipeline never ended; see above what each process was blocked in.";
@@ -385,7 +360,7 @@ TEST(Pipeline, StartsEveryCommandBeforeWaiting) {
 TEST(Pipeline, Moves64MiBThroughThreeCats) {
     const std::size_t size = 64u << 20;
     std::mt19937 gen{std::random_device{}()};
-    RunOptions options = with_timeout(120);
+    RunOptions options = with_timeout(120);  // 64 MiB four times over: a long cap on purpose (a deadlock ends sooner)
     options.stdin_data.resize(size);
     for (std::size_t i = 0; i < size; i += 4) {
         std::uint32_t v = gen();

@@ -52,7 +52,7 @@ std::string report_line(unsigned long long in, unsigned long long out) {
 
 // Why a run that should have passed `want` through did not.
 std::string cause(const RunResult& r, const std::string& want) {
-    if (r.timed_out) return lesson04::hang_cause(r.stuck_report);
+    if (r.timed_out) return lesson04::hang_cause(r);
     if (r.term_signal == SIGPIPE)
         return "filter_through was killed by SIGPIPE: the child stopped reading and a write() to its stdin raised "
                "SIGPIPE. Ignore SIGPIPE while you pump and treat EPIPE as \"the child wants no more input\".";
@@ -106,7 +106,7 @@ TEST(FilterThrough, HandlesAnEmptyInput) {
 TEST(FilterThrough, Streams16MebibytesThroughCat) {
     std::string in = random_bytes(16 << 20);
     RunOptions options;
-    options.timeout_seconds = 60;
+    options.timeout_seconds = 60;  // 16 MiB on a loaded machine; a deadlock or a spin ends sooner
     options.output_cap = 17 << 20;
     expect_passes_through({"cat"}, in, in, "streaming-between-two-descriptors", options);
 }
@@ -127,7 +127,9 @@ std::vector<std::string> fed(const std::string& seed, const std::vector<std::str
 TEST(FilterThrough, Streams256MebibytesInBoundedMemory) {
     std::string seed = std::to_string(std::random_device{}());
     RunOptions options;
-    options.timeout_seconds = 180;  // a cap for slow machines, not a speed test
+    // A long cap, on purpose: 256 MiB on a slow, loaded machine. A hang does not wait for
+    // it: the sandbox ends a deadlock or a spin as soon as it sees one.
+    options.timeout_seconds = 180;
     RunResult r = pw::run(fed(seed, {pw::program(kProgram), "cat"}), options);
     std::string report = report_line(k256MiB, k256MiB);
     bool small = r.max_rss_kb >= 0 && r.max_rss_kb < kMemoryCapKiB;
@@ -151,7 +153,7 @@ TEST(FilterThrough, Streams256MebibytesInBoundedMemory) {
 TEST(FilterThrough, Streams256MebibytesIntact) {
     std::string seed = std::to_string(std::random_device{}());
     RunOptions options;
-    options.timeout_seconds = 180;
+    options.timeout_seconds = 180;  // 256 MiB, twice: a long cap on purpose (a hang ends sooner)
     RunResult reference = pw::run(fed(seed, {"sha256sum"}), options);
     ASSERT_TRUE(reference.ok()) << "the test could not hash its own data: " << reference.status();
     RunResult r = pw::run(fed(seed, {pw::program(kProgram), "sha256sum"}), options);

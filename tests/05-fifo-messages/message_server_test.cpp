@@ -202,12 +202,6 @@ bool has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-std::size_t count(const std::string& text, const std::string& part) {
-    std::size_t n = 0;
-    for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-    return n;
-}
-
 // Every "FAIL: ..." line the child printed (without the prefix), joined.
 std::string failures(const std::string& out) {
     std::string all;
@@ -251,15 +245,15 @@ std::string cause_of(const RunResult& r) {
                "never returns 0, and clients can come and go.";
     if (r.timed_out) {
         bool started = has(r.out, "start() returned");
-        if (count(r.stuck_report, "waits in open()") > 0 && !started)
+        if (r.stuck_in(pw::Call::Open) > 0 && !started)
             return "start() waits in open(): a FIFO opened without O_NONBLOCK waits until the other side opens "
                    "it too, and no client comes. Open each read end with O_NONBLOCK first, then the write ends.";
-        if (count(r.stuck_report, "waits in open()") > 0)
+        if (r.stuck_in(pw::Call::Open) > 0)
             return "the server waits in open() for the next client, and no self-pipe can wake a blocking open(): "
                    "neither send() nor stop() gets through, and serve() never returns. Do not reopen to-server "
                    "when a client leaves: keep the server's own write end of to-server open, then read() never "
                    "returns 0.";
-        if (has(r.stuck_report, "waits in write()"))
+        if (r.stuck_in(pw::Call::Write) > 0)
             return "the server waits in write() on from-server, which is full because no client reads it. Open "
                    "from-server's write end with O_NONBLOCK; when write() says EAGAIN, keep the rest in outbox_ "
                    "and poll() for POLLOUT.";
@@ -281,7 +275,7 @@ std::string cause_of(const RunResult& r) {
 // to a step of its own (a start() that waits in open(), a stop() that wakes nothing).
 std::string anchor_for(const RunResult& r, const std::string& usual) {
     if (r.timed_out && !has(r.out, "start() returned")) return "step-2-open-without-waiting";
-    if (r.timed_out && has(r.out, "stop() called") && has(r.stuck_report, "waits in poll()"))
+    if (r.timed_out && has(r.out, "stop() called") && r.stuck_in(pw::Call::Poll) > 0)
         return "step-5-stop-with-a-self-pipe";
     return usual;
 }

@@ -78,12 +78,6 @@ bool has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-std::size_t count(const std::string& text, const std::string& part) {
-    std::size_t n = 0;
-    for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-    return n;
-}
-
 std::string the_rest(const std::string& expected_replies) {
     return expected_replies + "client exit: 0\nfifo_server exit: 0\nleft in DIR: \n";
 }
@@ -91,7 +85,7 @@ std::string the_rest(const std::string& expected_replies) {
 // Why a session did not print what it should have, computed from what happened.
 std::string session_cause(const RunResult& r, const std::string& expected_replies) {
     if (r.timed_out) {
-        std::size_t opens = count(r.stuck_report, "waits in open()");
+        std::size_t opens = r.stuck_in(pw::Call::Open);
         if (opens >= 2)
             return "a deadlock: the server and the client each wait in open() for the other. Both opened the FIFO "
                    "they read first (the client from-server, the server to-server); a blocking open() of a read end "
@@ -100,7 +94,7 @@ std::string session_cause(const RunResult& r, const std::string& expected_replie
         if (opens == 1)
             return "one side waits in open() for the other, which never comes (see above). The server should "
                    "open its FIFOs without waiting: read ends with O_NONBLOCK first, then the write ends.";
-        if (has(r.stuck_report, "waits in write()"))
+        if (r.stuck_in(pw::Call::Write) > 0)
             return "the server waits in write() on a full from-server: write replies through a non-blocking "
                    "descriptor and keep what does not fit for later (poll for POLLOUT).";
         if (has(r.out, "client exit: 0") && !has(r.out, "fifo_server exit"))

@@ -22,7 +22,6 @@
 
 namespace {
 
-using lesson06::count_of;
 using lesson06::first_line;
 using lesson06::number;
 using lesson06::text;
@@ -34,11 +33,12 @@ using Json = std::map<std::string, std::string>;
 // Why a pingpong or blast run went wrong, worked out from what happened.
 std::string channel_cause(const RunResult& r, const std::string& via) {
     if (r.timed_out) {
-        const std::string& s = r.stuck_report;
-        if (s.find("accept()") != std::string::npos)
+        bool reads_own_end = false;
+        for (const auto& p : r.stuck) reads_own_end |= p.call() == pw::Call::Read && p.waits_on_its_own_end();
+        if (r.stuck_in(pw::Call::Accept) > 0)
             return "the parent waits in accept() for a connection that never comes: the child must connect "
                    "(child_end) to the address the parent listens on - the same socket path, the same port.";
-        if (count_of(s, "waits in read()") >= 2) {
+        if (r.stuck_in(pw::Call::Read) >= 2) {
             if (via == "pipe")
                 return "both processes wait in read(), each for the other. A pipe is one-way: if parent and child "
                        "share one pipe for both directions, a process can read its own message back and the "
@@ -46,11 +46,11 @@ std::string channel_cause(const RunResult& r, const std::string& via) {
             return "both processes wait in read(), each for the other: does each one write to the channel the "
                    "other reads (End.out of one is End.in of the other)?";
         }
-        if (s.find("whose write end is still open in: the same process") != std::string::npos)
+        if (reads_own_end)
             return "a process waits for end of file on a pipe while it still holds a write end of that same "
                    "pipe, so EOF can never come (see above). parent_end and child_end must close every end that "
                    "belongs to the other process.";
-        if (s.find("waits for a child") != std::string::npos && s.find("waits in read()") != std::string::npos)
+        if (r.stuck_in(pw::Call::Wait) > 0 && r.stuck_in(pw::Call::Read) > 0)
             return "the child never sees end of file after the parent closed its end, because a write end is "
                    "still open somewhere (see above: whose write end is still open in ...). child_end must "
                    "close every descriptor that belongs to the parent.";

@@ -38,8 +38,7 @@ const int kMessages = 10000;
 std::string fanin_cause(const RunResult& r, const std::map<std::string, std::string>& j, bool parsed,
                         const std::string& via, const std::string& leftovers) {
     if (r.timed_out) {
-        const std::string& s = r.stuck_report;
-        if (s.find("waits in open()") != std::string::npos)
+        if (r.stuck_in(pw::Call::Open) > 0)
             return "a process waits in open() on the FIFO: opening a FIFO waits for the other side. The server "
                    "must open it for reading (and keep a write end of its own) for the clients' opens to return.";
         return "fanin never finished. A server that stays with one client (reading it, or waiting for it) while "

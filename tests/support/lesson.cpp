@@ -106,7 +106,12 @@ std::string explain_run(const RunResult& r, const std::string& expected, const s
     if (!r.left_behind.empty())
         got += "\n              processes left behind when it exited (the sandbox killed them):\n" +
                r.left_behind_report();
-    if (r.timed_out && !r.stuck_report.empty()) got += "\n              when time ran out:\n" + r.stuck_report;
+    if (r.timed_out && !r.stuck_report.empty()) {
+        const char* when = r.ending == Ending::Deadlocked ? "when the sandbox saw the deadlock"
+                           : r.ending == Ending::Spinning ? "when the sandbox saw it spin"
+                                                          : "when time ran out";
+        got += std::string("\n              ") + when + ":\n" + r.stuck_report;
+    }
     if (!r.sandbox_note.empty()) got += "\n              note: " + r.sandbox_note;
     while (!got.empty() && got.back() == '\n') got.pop_back();
     return explain_check(expected, got, cause, lesson_section,

@@ -37,17 +37,53 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
     return true;
 }
 
-// "/proc/PID[/task/TID]/syscall": "NR ARG0 ..." when blocked, "running" when not.
-void read_syscall(const std::string& dir, long& nr, unsigned long long& arg0) {
+// "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
+void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
     std::string sc = read_small_file(dir + "/syscall");
     if (sc.rfind("running", 0) == 0) {
         nr = -1;
     } else if (!sc.empty()) {
         std::istringstream in(sc);
-        std::string first_arg;
-        in >> nr >> first_arg;
-        arg0 = std::strtoull(first_arg.c_str(), nullptr, 16);
+        in >> nr;
+        for (int i = 0; i < 6; ++i) {
+            std::string arg;
+            in >> arg;
+            args[i] = std::strtoull(arg.c_str(), nullptr, 16);
+        }
     }
+}
+
+// Whether a blocking call will return by itself: a poll, select or epoll with a
+// timeout, a futex wait with a timeout (wait_for, sleep_for's cousins).
+bool has_timeout(long nr, const unsigned long long args[6]) {
+#ifdef __linux__
+    switch (nr) {
+#ifdef SYS_poll
+        case SYS_poll:
+            return static_cast<int>(args[2]) >= 0;
+#endif
+        case SYS_ppoll:
+            return args[2] != 0;
+#ifdef SYS_select
+        case SYS_select:
+#endif
+        case SYS_pselect6:
+            return args[4] != 0;
+#ifdef SYS_epoll_wait
+        case SYS_epoll_wait:
+#endif
+        case SYS_epoll_pwait:
+            return static_cast<int>(args[3]) >= 0;
+        case SYS_futex:
+            return args[3] != 0;
+        default:
+            return false;
+    }
+#else
+    (void)nr;
+    (void)args;
+    return false;
+#endif
 }
 
 bool is_futex(long nr) {
@@ -61,7 +97,8 @@ bool is_futex(long nr) {
 
 void read_details(ProcessSnapshot& p) {
     std::string dir = "/proc/" + std::to_string(p.info.pid);
-    read_syscall(dir, p.syscall_nr, p.syscall_arg0);
+    unsigned long long args[6] = {0, 0, 0, 0, 0, 0};
+    read_syscall(dir, p.syscall_nr, args);
     // A main thread in join() waits on a futex; the thread it waits for says more.
     if (is_futex(p.syscall_nr)) {
         if (DIR* tasks = opendir((dir + "/task").c_str())) {
@@ -69,11 +106,11 @@ void read_details(ProcessSnapshot& p) {
                 long tid = std::atol(t->d_name);
                 if (tid <= 0 || tid == p.info.pid) continue;
                 long nr = -2;
-                unsigned long long arg0 = 0;
-                read_syscall(dir + "/task/" + t->d_name, nr, arg0);
+                unsigned long long targs[6] = {0, 0, 0, 0, 0, 0};
+                read_syscall(dir + "/task/" + t->d_name, nr, targs);
                 if (nr >= 0 && !is_futex(nr)) {
                     p.syscall_nr = nr;
-                    p.syscall_arg0 = arg0;
+                    std::copy(targs, targs + 6, args);
                     p.thread = static_cast<pid_t>(tid);
                     break;
                 }
@@ -81,6 +118,8 @@ void read_details(ProcessSnapshot& p) {
             closedir(tasks);
         }
     }
+    p.syscall_arg0 = args[0];
+    p.timed_wait = has_timeout(p.syscall_nr, args);
     p.wchan = read_small_file(dir + "/wchan");
     if (p.wchan == "0") p.wchan.clear();
 
@@ -120,68 +159,6 @@ void read_details(ProcessSnapshot& p) {
     closedir(d);
 }
 
-// The system calls a learner's process is usually stuck in, in words.
-enum class Blocked { Read, Write, Wait, Open, Poll, Sleep, Signal, Futex, Accept, Other };
-
-Blocked classify(long nr) {
-#ifndef __linux__
-    (void)nr;
-    return Blocked::Other;
-#else
-    switch (nr) {
-        case SYS_read:
-        case SYS_readv:
-        case SYS_pread64:
-        case SYS_recvfrom:
-        case SYS_recvmsg:
-            return Blocked::Read;
-        case SYS_write:
-        case SYS_writev:
-        case SYS_pwrite64:
-        case SYS_sendto:
-        case SYS_sendmsg:
-            return Blocked::Write;
-        case SYS_wait4:
-        case SYS_waitid:
-            return Blocked::Wait;
-        case SYS_openat:
-#ifdef SYS_open
-        case SYS_open:
-#endif
-            return Blocked::Open;
-        case SYS_ppoll:
-        case SYS_pselect6:
-        case SYS_epoll_pwait:
-#ifdef SYS_poll
-        case SYS_poll:
-#endif
-#ifdef SYS_select
-        case SYS_select:
-#endif
-#ifdef SYS_epoll_wait
-        case SYS_epoll_wait:
-#endif
-            return Blocked::Poll;
-        case SYS_nanosleep:
-        case SYS_clock_nanosleep:
-            return Blocked::Sleep;
-        case SYS_rt_sigsuspend:
-        case SYS_rt_sigtimedwait:
-#ifdef SYS_pause
-        case SYS_pause:
-#endif
-            return Blocked::Signal;
-        case SYS_futex:
-            return Blocked::Futex;
-        case SYS_accept:
-        case SYS_accept4:
-            return Blocked::Accept;
-        default:
-            return Blocked::Other;
-    }
-#endif
-}
-
 std::string who(const ProcessSnapshot& p, pid_t main_pid) {
     std::string s = "pid " + std::to_string(p.info.pid) + " (" + p.info.command;
     if (p.info.pid == main_pid)
@@ -192,26 +169,19 @@ std::string who(const ProcessSnapshot& p, pid_t main_pid) {
 }
 
 // "the program you ran (pid 812, fd 4), the same process (fd 5)"
-std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& self, unsigned long long inode,
-                    bool want_write, pid_t main_pid) {
+std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& self, const OpenChannel& ch,
+                    pid_t main_pid) {
     std::string out;
-    for (const auto& p : tree) {
-        for (const auto& ch : p.channels) {
-            if (ch.inode != inode || (want_write ? !ch.writable : !ch.readable)) continue;
-            if (!out.empty()) out += ", ";
-            if (p.info.pid == self.info.pid)
-                out += "the same process (fd " + std::to_string(ch.fd) + ")";
-            else
-                out += who(p, main_pid) + " at fd " + std::to_string(ch.fd);
+    for (const auto& h : ch.other_end) {
+        if (!out.empty()) out += ", ";
+        if (h.pid == self.info.pid) {
+            out += "the same process (fd " + std::to_string(h.fd) + ")";
+            continue;
         }
+        for (const auto& p : tree)
+            if (p.info.pid == h.pid) out += who(p, main_pid) + " at fd " + std::to_string(h.fd);
     }
     return out;
-}
-
-const OpenChannel* channel_at(const ProcessSnapshot& p, unsigned long long fd) {
-    for (const auto& ch : p.channels)
-        if (static_cast<unsigned long long>(ch.fd) == fd) return &ch;
-    return nullptr;
 }
 
 std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& p, pid_t main_pid) {
@@ -224,14 +194,14 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
         if (!p.wchan.empty()) return me + " sleeps in the kernel in " + p.wchan + ".";
         return me + " is blocked (what in is not readable here).";
     }
-    const OpenChannel* ch = channel_at(p, p.syscall_arg0);
-    switch (classify(p.syscall_nr)) {
-        case Blocked::Read: {
+    const OpenChannel* ch = p.waited_channel();
+    switch (p.call()) {
+        case Call::Read: {
             if (!ch) return me + " waits in read() on fd " + std::to_string(p.syscall_arg0) + ".";
-            if (ch->object.rfind("socket", 0) == 0)  // a socket's peer has its own inode: no holder list
+            if (ch->is_socket())  // a socket's peer has its own inode: no holder list
                 return me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
                        "): the peer has sent nothing more and has not closed its end.";
-            std::string w = holders(tree, p, ch->inode, true, main_pid);
+            std::string w = holders(tree, p, *ch, main_pid);
             std::string s = me + " waits in read() on " + ch->object + " (its fd " + std::to_string(ch->fd) + ")";
             if (w.empty())
                 return s +
@@ -239,38 +209,43 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
             return s + ", whose write end is still open in: " + w +
                    ". read() returns EOF only when every write end is closed.";
         }
-        case Blocked::Write: {
+        case Call::Write: {
             if (!ch) return me + " waits in write() on fd " + std::to_string(p.syscall_arg0) + ".";
-            if (ch->object.rfind("socket", 0) == 0)
+            if (ch->is_socket())
                 return me + " waits in write() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
                        "): the socket's buffers are full because the peer is not reading.";
-            std::string r = holders(tree, p, ch->inode, false, main_pid);
+            std::string r = holders(tree, p, *ch, main_pid);
             std::string s = me + " waits in write() on " + ch->object + " (its fd " + std::to_string(ch->fd) +
                             "), which is full: nobody is reading it";
             if (ch->fd == 1) s += " (that is its stdout)";
             if (r.empty()) return s + ".";
             return s + ". Its read end is open in: " + r + ".";
         }
-        case Blocked::Wait: {
+        case Call::Wait: {
             std::string kids;
             for (const auto& k : tree)
                 if (k.info.ppid == p.info.pid) kids += (kids.empty() ? "" : ", ") + std::to_string(k.info.pid);
             return me + " waits for a child to exit (wait/waitpid)" +
                    (kids.empty() ? std::string(".") : "; its children still there: " + kids + ".");
         }
-        case Blocked::Open:
+        case Call::Open:
             return me + " waits in open(): opening a FIFO blocks until the other side opens it too.";
-        case Blocked::Poll:
-            return me + " waits in poll()/select() for one of its descriptors.";
-        case Blocked::Sleep:
+        case Call::Poll:
+            return me + " waits in poll()/select() for one of its descriptors" +
+                   (p.timed_wait ? std::string(", with a timeout.") : std::string("."));
+        case Call::Sleep:
             return me + " is sleeping (sleep/nanosleep).";
-        case Blocked::Signal:
+        case Call::Signal:
             return me + " waits for a signal (pause/sigsuspend).";
-        case Blocked::Futex:
+        case Call::Futex:
             return me + " waits on a lock or another thread (futex).";
-        case Blocked::Accept:
+        case Call::Accept:
             return me + " waits in accept() for a connection.";
-        case Blocked::Other:
+        case Call::Connect:
+            return me + " waits in connect() for the other side to accept.";
+        case Call::Running:
+        case Call::Unknown:
+        case Call::Other:
             break;
     }
     return me + " is blocked in system call " + std::to_string(p.syscall_nr) +
@@ -319,6 +294,7 @@ std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
             todo.push_back(c.pid);
         }
     }
+    if (with_details) link_ends(out);
     return out;
 }
 
@@ -326,7 +302,7 @@ std::string serialize(const std::vector<ProcessSnapshot>& tree) {
     std::ostringstream out;
     for (const auto& p : tree) {
         out << "proc " << p.info.pid << ' ' << p.info.ppid << ' ' << p.info.state << ' ' << p.syscall_nr << ' '
-            << p.syscall_arg0 << ' ' << p.thread << ' ' << p.info.command << '\n';
+            << p.syscall_arg0 << ' ' << p.thread << ' ' << p.timed_wait << ' ' << p.info.command << '\n';
         for (const auto& ch : p.channels)
             out << "chan " << p.info.pid << ' ' << ch.fd << ' ' << ch.readable << ' ' << ch.writable << ' ' << ch.inode
                 << ' ' << ch.object << '\n';
@@ -344,7 +320,8 @@ std::vector<ProcessSnapshot> deserialize(const std::string& text) {
         in >> kind;
         if (kind == "proc") {
             ProcessSnapshot p;
-            in >> p.info.pid >> p.info.ppid >> p.info.state >> p.syscall_nr >> p.syscall_arg0 >> p.thread;
+            in >> p.info.pid >> p.info.ppid >> p.info.state >> p.syscall_nr >> p.syscall_arg0 >> p.thread >>
+                p.timed_wait;
             std::getline(in >> std::ws, p.info.command);
             tree.push_back(p);
         } else if (kind == "chan" && !tree.empty()) {
@@ -356,7 +333,125 @@ std::vector<ProcessSnapshot> deserialize(const std::string& text) {
                 if (p.info.pid == pid) p.channels.push_back(ch);
         }
     }
+    link_ends(tree);
     return tree;
+}
+
+void link_ends(std::vector<ProcessSnapshot>& tree) {
+    for (auto& p : tree) {
+        for (auto& ch : p.channels) {
+            ch.other_end.clear();
+            if (ch.is_socket()) continue;
+            for (const auto& q : tree) {
+                for (const auto& other : q.channels) {
+                    if (other.inode != ch.inode || (q.info.pid == p.info.pid && other.fd == ch.fd)) continue;
+                    bool opposite = (ch.readable && other.writable) || (ch.writable && other.readable);
+                    if (opposite) ch.other_end.push_back({q.info.pid, other.fd});
+                }
+            }
+        }
+    }
+}
+
+Call call_of(long nr) {
+#ifndef __linux__
+    (void)nr;
+    return Call::Other;
+#else
+    if (nr == -1) return Call::Running;
+    if (nr < 0) return Call::Unknown;
+    switch (nr) {
+        case SYS_read:
+        case SYS_readv:
+        case SYS_pread64:
+        case SYS_recvfrom:
+        case SYS_recvmsg:
+            return Call::Read;
+        case SYS_write:
+        case SYS_writev:
+        case SYS_pwrite64:
+        case SYS_sendto:
+        case SYS_sendmsg:
+            return Call::Write;
+        case SYS_wait4:
+        case SYS_waitid:
+            return Call::Wait;
+        case SYS_openat:
+#ifdef SYS_open
+        case SYS_open:
+#endif
+            return Call::Open;
+        case SYS_ppoll:
+        case SYS_pselect6:
+        case SYS_epoll_pwait:
+#ifdef SYS_poll
+        case SYS_poll:
+#endif
+#ifdef SYS_select
+        case SYS_select:
+#endif
+#ifdef SYS_epoll_wait
+        case SYS_epoll_wait:
+#endif
+            return Call::Poll;
+        case SYS_nanosleep:
+        case SYS_clock_nanosleep:
+            return Call::Sleep;
+        case SYS_rt_sigsuspend:
+        case SYS_rt_sigtimedwait:
+#ifdef SYS_pause
+        case SYS_pause:
+#endif
+            return Call::Signal;
+        case SYS_futex:
+            return Call::Futex;
+        case SYS_accept:
+        case SYS_accept4:
+            return Call::Accept;
+        case SYS_connect:
+            return Call::Connect;
+        default:
+            return Call::Other;
+    }
+#endif
+}
+
+std::string call_name(long nr) {
+#ifdef __linux__
+    static const std::map<long, const char*> names = {
+        {SYS_read, "read"},
+        {SYS_write, "write"},
+        {SYS_readv, "readv"},
+        {SYS_writev, "writev"},
+        {SYS_ppoll, "ppoll"},
+        {SYS_wait4, "wait4"},
+        {SYS_waitid, "waitid"},
+        {SYS_openat, "openat"},
+        {SYS_close, "close"},
+        {SYS_accept, "accept"},
+        {SYS_accept4, "accept4"},
+        {SYS_connect, "connect"},
+        {SYS_futex, "futex"},
+        {SYS_recvfrom, "recv"},
+        {SYS_sendto, "send"},
+        {SYS_pselect6, "pselect"},
+        {SYS_dup2, "dup2"},
+        {SYS_lseek, "lseek"},
+        {SYS_epoll_pwait, "epoll_wait"},
+#ifdef SYS_poll
+        {SYS_poll, "poll"},
+#endif
+#ifdef SYS_select
+        {SYS_select, "select"},
+#endif
+#ifdef SYS_epoll_wait
+        {SYS_epoll_wait, "epoll_wait"},
+#endif
+    };
+    auto it = names.find(nr);
+    if (it != names.end()) return it->second;
+#endif
+    return "system call " + std::to_string(nr);
 }
 
 std::string explain_hang(const std::vector<ProcessSnapshot>& tree, pid_t main_pid) {
@@ -366,4 +461,29 @@ std::string explain_hang(const std::vector<ProcessSnapshot>& tree, pid_t main_pi
 }
 
 }  // namespace process_table
+
+Call ProcessSnapshot::call() const {
+    return process_table::call_of(syscall_nr);
+}
+
+const OpenChannel* ProcessSnapshot::channel_at(int fd) const {
+    for (const auto& ch : channels)
+        if (ch.fd == fd) return &ch;
+    return nullptr;
+}
+
+const OpenChannel* ProcessSnapshot::waited_channel() const {
+    Call c = call();
+    if (c != Call::Read && c != Call::Write) return nullptr;
+    return channel_at(static_cast<int>(syscall_arg0));
+}
+
+bool ProcessSnapshot::waits_on_its_own_end() const {
+    const OpenChannel* end = waited_channel();
+    if (!end) return false;
+    for (const auto& h : end->other_end)
+        if (h.pid == info.pid) return true;
+    return false;
+}
+
 }  // namespace pw

@@ -15,23 +15,6 @@
 
 namespace pw {
 
-// One open file descriptor that is a pipe, a FIFO or a socket.
-struct OpenChannel {
-    int fd = -1;
-    std::string object;  // "pipe 55123", "FIFO /tmp/x/to-server", "socket 8812"
-    unsigned long long inode = 0;
-    bool readable = false, writable = false;
-};
-
-struct ProcessSnapshot {
-    ProcessInfo info;
-    long syscall_nr = -2;  // -1 running, -2 unknown
-    pid_t thread = 0;      // when the telling call is another thread's: its id
-    unsigned long long syscall_arg0 = 0;
-    std::string wchan;  // kernel function it sleeps in, if readable
-    std::vector<OpenChannel> channels;
-};
-
 namespace process_table {
 
 bool available();  // true where /proc describes processes (Linux)
@@ -43,10 +26,18 @@ ProcessSnapshot one(pid_t pid);
 std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details);
 
 // A snapshot as text and back (the warden hands snapshots to the test this way).
-// One line per process ("proc PID PPID STATE NR ARG0 THREAD COMMAND") and per channel
-// ("chan PID FD R W INODE OBJECT").
+// One line per process ("proc PID PPID STATE NR ARG0 THREAD TIMED COMMAND") and per
+// channel ("chan PID FD R W INODE OBJECT"). deserialize fills each channel's other_end.
 std::string serialize(const std::vector<ProcessSnapshot>& tree);
 std::vector<ProcessSnapshot> deserialize(const std::string& text);
+
+// The kind of a system call number (Linux numbers; Other elsewhere).
+Call call_of(long nr);
+// The name of a system call, for messages ("poll", "read"; "system call N" otherwise).
+std::string call_name(long nr);
+
+// Fills every channel's other_end from the tree (who holds the opposite end).
+void link_ends(std::vector<ProcessSnapshot>& tree);
 
 // Explains, in plain words, what each process is blocked in and who holds the other
 // end of the pipe it waits on. main_pid is the program that was started.

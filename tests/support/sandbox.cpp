@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "process_table.hpp"
+#include "watch.hpp"
 
 extern char** environ;
 
@@ -177,6 +178,33 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     }
 }
 
+// Waits for the program to end without reaping it (WNOWAIT), and reaps nothing else
+// meanwhile: when it exits, its children are handed to us, and a zombie among them
+// must still be there to be seen. (Linux reparents them before the program itself
+// becomes a zombie, so reaping "orphans" here could hide a child it never waited for.)
+// Meanwhile the watch looks for a deadlock or a spin, which end the wait at once.
+Ending wait_for_the_end(pid_t main_pid, const RunOptions& opt, Clock::time_point t0, pid_t test_pid,
+                        WatchVerdict& verdict, std::string& snapshot) {
+    RunWatch watch(getpid(), test_pid);
+    auto next_look = t0;
+    for (;;) {
+        if (opt.snapshot_after_seconds >= 0 && snapshot.empty() && seconds_since(t0) >= opt.snapshot_after_seconds)
+            snapshot = process_table::serialize(process_table::descendants(getpid(), true)) + "end\n";
+        siginfo_t si;
+        std::memset(&si, 0, sizeof si);
+        if (waitid(P_PID, static_cast<id_t>(main_pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+            return Ending::Exited;
+        if (seconds_since(t0) >= opt.timeout_seconds) return Ending::TimedOut;
+        if (Clock::now() >= next_look) {
+            next_look = Clock::now() + std::chrono::milliseconds(kWatchEveryMs);
+            verdict = watch.step();
+            if (verdict.kind == WatchVerdict::Deadlock) return Ending::Deadlocked;
+            if (verdict.kind == WatchVerdict::Spin) return Ending::Spinning;
+        }
+        sleep_ms(2);
+    }
+}
+
 [[noreturn]] void be_warden(const Pipes& p, const Payload& what, const RunOptions& opt, pid_t test_pid) {
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the test dies, so does the warden
@@ -203,38 +231,28 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     close(p.out[1]);
     close(p.err[1]);
 
-    // Wait for the program to end without reaping it (WNOWAIT), and reap nothing else
-    // meanwhile: when it exits, its children are handed to us, and a zombie among them
-    // must still be there to be seen. (Linux reparents them before the program itself
-    // becomes a zombie, so reaping "orphans" here could hide a child it never waited for.)
-    bool exited = false, timed_out = false;
+    WatchVerdict verdict;
     std::string snapshot;
-    for (;;) {
-        if (opt.snapshot_after_seconds >= 0 && snapshot.empty() && seconds_since(t0) >= opt.snapshot_after_seconds)
-            snapshot = process_table::serialize(process_table::descendants(getpid(), true)) + "end\n";
-        siginfo_t si;
-        std::memset(&si, 0, sizeof si);
-        if (waitid(P_PID, static_cast<id_t>(main_pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
-            exited = true;
-            break;
-        }
-        if (seconds_since(t0) >= opt.timeout_seconds) {
-            timed_out = true;
-            break;
-        }
-        sleep_ms(2);
-    }
+    Ending ending = wait_for_the_end(main_pid, opt, t0, test_pid, verdict, snapshot);
+    bool stuck = ending != Ending::Exited;
 
     std::string rep;
-    auto tree = process_table::descendants(getpid(), timed_out);
-    if (exited) {
+    auto tree = process_table::descendants(getpid(), stuck);
+    if (!stuck) {
         for (const auto& q : tree) {
             if (q.info.pid == main_pid) continue;
             rep += "left " + std::to_string(q.info.pid) + " " + std::to_string(q.info.ppid) + " " + q.info.state + " " +
                    q.info.command + "\n";
         }
     }
-    if (timed_out) put_text(rep, "stuck", process_table::explain_hang(tree, main_pid));
+    if (stuck) put_text(rep, "stuck", process_table::serialize(tree));
+    if (stuck && opt.snapshot_after_seconds >= 0 && snapshot.empty())  // ended before the snapshot was due
+        snapshot = process_table::serialize(tree) + "end\n";
+    if (ending == Ending::Spinning) {
+        rep += "spinpid " + std::to_string(verdict.pid) + "\n";
+        put_text(rep, "spin",
+                 verdict.spin_call.empty() ? RunWatch::probe_spin(verdict.pid, verdict.tid).words : verdict.spin_call);
+    }
     if (!snapshot.empty()) put_text(rep, "snapshot", snapshot);
     if (!process_table::available())
         put_text(rep, "note", "no /proc here: left-behind processes and hang explanations are not reported");
@@ -246,14 +264,36 @@ void kill_and_reap_tree(pid_t main_pid, int& main_status, bool& main_reaped, lon
     rep += "rss " + std::to_string(rss_kb) + "\n";
     rep += "seconds " + std::to_string(seconds_since(t0)) + "\n";
     rep += "pid " + std::to_string(main_pid) + "\n";
-    if (timed_out)
-        rep += "timedout 1\n";
+    if (stuck)
+        rep += std::string("timedout ") +
+               (ending == Ending::Deadlocked ? "deadlock"
+                : ending == Ending::Spinning ? "spin"
+                                             : "timeout") +
+               "\n";
     else if (reaped && WIFEXITED(status))
         rep += "exit " + std::to_string(WEXITSTATUS(status)) + "\n";
     else if (reaped && WIFSIGNALED(status))
         rep += "signal " + std::to_string(WTERMSIG(status)) + "\n";
     write_all_quiet(p.report[1], rep);
     _exit(0);
+}
+
+// The English for a run that did not end by itself, written from its data.
+std::string stuck_in_words(const RunResult& r) {
+    if (r.stuck.empty() && r.ending != Ending::Spinning) return "";
+    std::string s = process_table::explain_hang(r.stuck, r.pid);
+    if (r.ending == Ending::Deadlocked)
+        s += "  deadlock: nothing could ever move. Every process sleeps on an end that only these sleeping "
+             "processes hold, so the sandbox ended the run at once.\n";
+    if (r.ending == Ending::Spinning) {
+        std::string who = "pid " + std::to_string(r.spinning_pid);
+        if (const ProcessSnapshot* p = r.stuck_process(r.spinning_pid)) who += " (" + p->info.command + ")";
+        s += "  spinning: " + who + " used a whole CPU for " + std::to_string(static_cast<int>(kSpinSeconds)) +
+             " s and moved no byte";
+        s += r.spin_call.empty() ? std::string(".") : ": " + r.spin_call + ".";
+        s += " The sandbox ended the run.\n";
+    }
+    return s;
 }
 
 void parse_report(const std::string& rep, RunResult& r) {
@@ -265,13 +305,15 @@ void parse_report(const std::string& rep, RunResult& r) {
         at = eol + 1;
         std::string key;
         line >> key;
-        if (key == "stuck" || key == "note" || key == "snapshot") {
+        if (key == "stuck" || key == "note" || key == "snapshot" || key == "spin") {
             std::size_t len = 0;
             line >> len;
             std::string text = rep.substr(at, len);
             at += len;
             if (key == "stuck")
-                r.stuck_report = text;
+                r.stuck = process_table::deserialize(text);
+            else if (key == "spin")
+                r.spin_call = text;
             else if (key == "snapshot")
                 r.snapshot = text;
             else
@@ -287,14 +329,22 @@ void parse_report(const std::string& rep, RunResult& r) {
             line >> r.max_rss_kb;
         } else if (key == "pid") {
             line >> r.pid;
+        } else if (key == "spinpid") {
+            line >> r.spinning_pid;
         } else if (key == "timedout") {
+            std::string how;
+            line >> how;
             r.timed_out = true;
+            r.ending = how == "deadlock" ? Ending::Deadlocked : how == "spin" ? Ending::Spinning : Ending::TimedOut;
         } else if (key == "exit") {
             line >> r.exit_code;
+            r.ending = Ending::Exited;
         } else if (key == "signal") {
             line >> r.term_signal;
+            r.ending = Ending::Exited;
         }
     }
+    r.stuck_report = stuck_in_words(r);
 }
 
 // Part of interrupt_blocked_writes: stop and continue, once each, every process of
@@ -437,7 +487,13 @@ RunResult run_payload(const Payload& what, const RunOptions& opt) {
 
 std::string RunResult::status() const {
     char buf[160];
-    if (timed_out) {
+    if (ending == Ending::Deadlocked) {
+        std::snprintf(buf, sizeof buf, "deadlocked after %.1f s: nothing could ever move (the sandbox ended it)",
+                      seconds);
+    } else if (ending == Ending::Spinning) {
+        std::snprintf(buf, sizeof buf,
+                      "spinning: it used a whole CPU and moved no byte (the sandbox ended it after %.1f s)", seconds);
+    } else if (timed_out) {
         std::snprintf(buf, sizeof buf, "timed out after %g s (the sandbox killed it)", timeout_seconds);
     } else if (term_signal) {
         std::snprintf(buf, sizeof buf, "killed by signal %d (%s)", term_signal, strsignal(term_signal));
@@ -458,6 +514,29 @@ std::string RunResult::left_behind_report() const {
         s += "\n";
     }
     return s;
+}
+
+const ProcessSnapshot* RunResult::stuck_process(pid_t which) const {
+    for (const auto& p : stuck)
+        if (p.info.pid == which) return &p;
+    return nullptr;
+}
+
+const ProcessSnapshot* RunResult::stuck_program() const {
+    return stuck_process(pid);
+}
+
+std::vector<const ProcessSnapshot*> RunResult::stuck_children() const {
+    std::vector<const ProcessSnapshot*> out;
+    for (const auto& p : stuck)
+        if (p.info.pid != pid) out.push_back(&p);
+    return out;
+}
+
+std::size_t RunResult::stuck_in(Call call) const {
+    std::size_t n = 0;
+    for (const auto& p : stuck) n += p.info.state != 'Z' && p.call() == call;
+    return n;
 }
 
 namespace {

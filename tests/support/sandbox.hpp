@@ -11,6 +11,35 @@
 // or its time is up, the warden records what is left of the tree and what each
 // process was blocked in, then kills and reaps every descendant before it reports.
 //
+// While the program runs, the warden also watches it (watch.hpp) and ends the run at
+// once, instead of at the timeout, when it is:
+//   - deadlocked: every live process of the run (every thread) sleeps in a call that
+//     only another process of the run could end (read, write, open of a FIFO, accept,
+//     connect, poll/select/epoll without a timeout that can fire, wait, or a lock/join
+//     without a timeout), no process outside the run holds any end they wait on (the
+//     test binary feeding stdin or reading stdout, a white-box test's own descriptor),
+//     and nothing moved (no thread ran, no byte went through) for kDeadlockConfirmSeconds.
+//     A process in sleep/nanosleep, in a poll with a finite timeout, waiting for a
+//     signal, or stopped is never part of a deadlock: such a run keeps its timeout.
+//   - spinning: one thread wants a whole CPU (running or ready to run >= 90% of the
+//     time) for kSpinSeconds while its process moves no byte. The warden then watches a
+//     few of its system calls (ptrace, where allowed) to name the call it repeats and
+//     what that call returns. It already looks after kSpinSuspectSeconds, and lets the
+//     thread go untouched unless the same call gives the same end-of-file answer again
+//     and again on a pipe or socket (poll() with only POLLHUP, read() returning 0):
+//     that can never change, so the run ends then.
+// White-box tests (run_function): the body runs in the forked child, so the threads it
+// starts (a test's client thread, say) are processes of the run like any other. When
+// such a thread waits for the others (join, a lock or condition without a timeout)
+// while they all sleep on ends only the run holds, that is a deadlock too: nothing
+// outside the run could ever wake any of them. A test thread that waits with a timeout
+// (sleep_for, wait_for, poll with a timeout) keeps the run alive until the timeout.
+// The test binary itself is outside the run: while it has any other thread or child
+// (it may open a FIFO or connect later), the warden never calls a run deadlocked.
+// Not seen: a timer armed with alarm()/setitimer() (a signal may still come), and
+// timerfd/eventfd in a select() or epoll without a timeout; no lesson uses them, and
+// such a run would be ended as deadlocked.
+//
 // Linux gives the full picture (/proc, subreaper). Elsewhere the sandbox still enforces
 // the timeout and kills the program's process group, and says that the leftover and
 // deadlock reports are unavailable.
@@ -54,6 +83,59 @@ struct ProcessInfo {
     char state = '?';     // R running, S sleeping, Z zombie, T stopped, ...
 };
 
+// The system call a process sleeps in, by kind (the kinds a lesson's diagnosis needs).
+enum class Call { Running, Unknown, Read, Write, Wait, Open, Poll, Sleep, Signal, Futex, Accept, Connect, Other };
+
+// A process that holds the other end of a channel.
+struct EndHolder {
+    pid_t pid = 0;
+    int fd = -1;
+};
+
+// One open file descriptor that is a pipe, a FIFO or a socket.
+struct OpenChannel {
+    int fd = -1;
+    std::string object;  // "pipe 55123", "FIFO /tmp/x/to-server", "socket 8812"
+    unsigned long long inode = 0;
+    bool readable = false, writable = false;
+    // Who else in the tree holds the other end of this pipe or FIFO: for a read end,
+    // every holder of a write end (the same process at another fd included); for a
+    // write end, every holder of a read end. Empty for sockets (a peer has its own inode).
+    std::vector<EndHolder> other_end;
+    bool is_pipe() const { return object.rfind("pipe", 0) == 0; }
+    bool is_fifo() const { return object.rfind("FIFO", 0) == 0; }
+    bool is_socket() const { return object.rfind("socket", 0) == 0; }
+};
+
+// One process of the tree with what it was doing: the call it slept in and the
+// pipe, FIFO and socket ends it held.
+struct ProcessSnapshot {
+    ProcessInfo info;
+    long syscall_nr = -2;  // -1 running, -2 unknown
+    pid_t thread = 0;      // when the telling call is another thread's: its id
+    unsigned long long syscall_arg0 = 0;
+    bool timed_wait = false;  // the call has a timeout that will fire (poll with a timeout, ...)
+    std::string wchan;        // kernel function it sleeps in, if readable
+    std::vector<OpenChannel> channels;
+
+    Call call() const;
+    // The channel the call waits on (read/write: its fd argument), or nullptr.
+    const OpenChannel* waited_channel() const;
+    const OpenChannel* channel_at(int fd) const;
+    // True when the call waits on an end whose other end this process holds itself
+    // (a read() that can never see EOF because the reader holds a write end).
+    bool waits_on_its_own_end() const;
+};
+
+// How a run ended.
+enum class Ending {
+    Exited,      // the program exited or was killed by a signal, by itself
+    TimedOut,    // its time was up
+    Deadlocked,  // the warden saw a deadlock and ended it (see the top of this file)
+    Spinning,    // the warden saw a process spin and ended it
+    NotRun,      // the sandbox could not start it (see sandbox_note)
+};
+
 // What happened.
 struct RunResult {
     std::vector<std::string> argv;  // what was run (for the reproduce line)
@@ -61,7 +143,10 @@ struct RunResult {
     std::size_t stdin_size = 0;     // how many bytes were fed to it
     std::string out, err;           // captured stdout and stderr, up to the cap
     bool out_truncated = false, err_truncated = false;
+    // True whenever the run did not end by itself: the timeout, a deadlock or a spin
+    // (ending says which). Tests that only ask "did it hang?" read this.
     bool timed_out = false;
+    Ending ending = Ending::NotRun;
     double timeout_seconds = 0;
     int exit_code = -1;    // the program's exit status when it exited normally
     int term_signal = 0;   // the signal that killed it (not counting the sandbox's own kill)
@@ -76,7 +161,13 @@ struct RunResult {
     std::vector<ProcessInfo> seen_while_stalled;
     // With snapshot_after_seconds: the snapshot, as process_table::serialize wrote it.
     std::string snapshot;
-    // On a timeout: what each process was doing, in words (empty when unknown).
+    // When it did not end by itself: each process of the tree as data, and the spin
+    // (when ending == Spinning): which process, and the call it repeats, in words.
+    std::vector<ProcessSnapshot> stuck;
+    pid_t spinning_pid = 0;
+    std::string spin_call;  // "poll() returns at once with POLLHUP on fd 5: ..."
+    // The same, in words, written from the data above by process_table::explain_hang
+    // (empty when unknown). For people: never parse it, read stuck instead.
     std::string stuck_report;
     // With a tracer, on a timeout: the last steps of each stuck process (pipetrace --tail).
     std::string trace_tail;
@@ -89,6 +180,12 @@ struct RunResult {
     std::string status() const;
     // The left_behind list in words, one process a line (empty when there is none).
     std::string left_behind_report() const;
+    // Questions lessons ask of stuck: the program you ran (nullptr when not there),
+    // the other processes, and how many processes of the tree sleep in a given call.
+    const ProcessSnapshot* stuck_program() const;
+    std::vector<const ProcessSnapshot*> stuck_children() const;
+    std::size_t stuck_in(Call call) const;
+    const ProcessSnapshot* stuck_process(pid_t pid) const;
 };
 
 // Runs argv[0] (a path, or a name looked up in PATH) with the given options.

@@ -3,10 +3,14 @@
 // and must leave no process behind. `make test` runs this before grading anything.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
 
 #include "lesson.hpp"
 #include "process_table.hpp"
@@ -170,6 +174,149 @@ TEST(SandboxProof, FunctionRunsInAChildAndCanHang) {
         },
         quick(1));
     EXPECT_TRUE(hung.timed_out) << describe(hung);
+}
+
+// ---- the live watch: deadlocks and spins end the run at once; nothing else does ---------
+// (Each run below has a long timeout: the detector, not the clock, must end it.)
+
+bool mentions(const std::string& text, const std::string& words) {
+    return text.find(words) != std::string::npos;
+}
+
+TEST(SandboxWatch, DeadlockedPairIsEndedAndNamed) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    pw::RunResult r = pw::run({bad("deadlocked_pair")}, quick(60));
+    ASSERT_EQ(r.ending, pw::Ending::Deadlocked) << describe(r);
+    EXPECT_TRUE(r.timed_out) << "a deadlock is a hang for every test that asks";
+    EXPECT_EQ(r.stuck_in(pw::Call::Read), 2u) << describe(r);
+    const pw::ProcessSnapshot* program = r.stuck_program();
+    ASSERT_NE(program, nullptr) << describe(r);
+    const pw::OpenChannel* end = program->waited_channel();
+    ASSERT_NE(end, nullptr) << describe(r);
+    ASSERT_EQ(end->other_end.size(), 2u) << describe(r);  // its own copy and the child's copy
+    EXPECT_TRUE(mentions(r.stuck_report, "deadlock: nothing could ever move")) << describe(r);
+    EXPECT_TRUE(mentions(r.status(), "deadlocked")) << describe(r);
+    EXPECT_TRUE(gone(r.pid)) << describe(r);
+}
+
+TEST(SandboxWatch, DeadlockedPipelineOfFiveIsEndedAndNamed) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    pw::RunResult r = pw::run({bad("deadlocked_pipeline")}, quick(60));
+    ASSERT_EQ(r.ending, pw::Ending::Deadlocked) << describe(r);
+    EXPECT_EQ(r.stuck_in(pw::Call::Read), 5u) << describe(r);
+    EXPECT_EQ(r.stuck_in(pw::Call::Wait), 1u) << describe(r);
+    ASSERT_NE(r.stuck_program(), nullptr) << describe(r);
+    EXPECT_EQ(r.stuck_program()->call(), pw::Call::Wait) << describe(r);
+    EXPECT_TRUE(mentions(r.stuck_report, "deadlock: nothing could ever move")) << describe(r);
+}
+
+TEST(SandboxWatch, FifoOpenDeadlockIsEndedAndNamed) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    const char* tmp = std::getenv("TMPDIR");
+    std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/pipeworks-fifos-XXXXXX";
+    ASSERT_NE(mkdtemp(&dir[0]), nullptr) << std::strerror(errno);
+    pw::RunResult r = pw::run({bad("fifo_open_deadlock"), dir}, quick(60));
+    for (const char* name : {"/a", "/b"}) unlink((dir + name).c_str());
+    rmdir(dir.c_str());
+    ASSERT_EQ(r.ending, pw::Ending::Deadlocked) << describe(r);
+    EXPECT_EQ(r.stuck_in(pw::Call::Open), 2u) << describe(r);
+    EXPECT_TRUE(mentions(r.stuck_report, "waits in open()")) << describe(r);
+}
+
+TEST(SandboxWatch, SpinningPollLoopIsEndedAndNamed) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    pw::RunResult r = pw::run({bad("spins_on_pollhup")}, quick(60));
+    ASSERT_EQ(r.ending, pw::Ending::Spinning) << describe(r);
+    EXPECT_EQ(r.spinning_pid, r.pid) << describe(r);
+    EXPECT_TRUE(mentions(r.stuck_report, "spinning")) << describe(r);
+    // Naming the call needs ptrace, which some containers forbid: then it says less.
+    if (!r.spin_call.empty()) {
+        EXPECT_TRUE(mentions(r.spin_call, "poll()")) << describe(r);
+        EXPECT_TRUE(mentions(r.spin_call, "POLLHUP on fd 3")) << describe(r);
+        EXPECT_TRUE(mentions(r.spin_call, "end of file on a pipe is POLLHUP, not POLLIN")) << describe(r);
+    }
+}
+
+TEST(SandboxWatch, ThreadsOfAFunctionThatWaitForEachOtherAreADeadlock) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    pw::RunResult r = pw::run_function(
+        [] {
+            int fds[2];
+            if (pipe(fds) == -1) return 1;
+            std::thread reader([&] {
+                char c;
+                (void)!read(fds[0], &c, 1);  // its write end is this process's own, never written
+            });
+            reader.join();  // the test's own thread waits for the reader: it is part of the wait
+            return 0;
+        },
+        quick(60));
+    ASSERT_EQ(r.ending, pw::Ending::Deadlocked) << describe(r);
+    EXPECT_TRUE(mentions(r.stuck_report, "waits in read()")) << describe(r);
+}
+
+TEST(SandboxWatch, SleepingChildIsNotADeadlock) {
+    pw::RunResult r = pw::run({bad("sleeps_then_answers")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(SandboxWatch, BusyComputingIsNotASpin) {
+    pw::RunResult r = pw::run({bad("computes_then_exits")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
+}
+
+TEST(SandboxWatch, BusyWaitThatCanEndIsNotEndedEarly) {
+    pw::RunResult r = pw::run({bad("busy_waits_for_child")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(SandboxWatch, PollWithATimeoutIsNotADeadlock) {
+    pw::RunResult r = pw::run({bad("polls_with_a_timeout")}, quick(30));
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
+    // The test binary holds the write end (and could write any time): the run waits
+    // for it, so only the timeout ends it.
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pw::RunResult r = pw::run_function(
+        [&] {
+            close(fds[1]);
+            char c;
+            return read(fds[0], &c, 1) == 1 ? 0 : 1;
+        },
+        quick(2));
+    close(fds[0]);
+    close(fds[1]);
+    EXPECT_EQ(r.ending, pw::Ending::TimedOut) << describe(r);
+}
+
+TEST(SandboxWatch, InputTheTestFeedsLaterIsNotADeadlock) {
+    // A thread of the test writes after a while: the run must still be there to read it.
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    std::thread feeder([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        (void)!write(fds[1], "x", 1);
+    });
+    pw::RunResult r = pw::run_function(
+        [&] {
+            close(fds[1]);
+            char c;
+            return read(fds[0], &c, 1) == 1 ? 0 : 1;
+        },
+        quick(30));
+    feeder.join();
+    close(fds[0]);
+    close(fds[1]);
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
 }
 
 // Last: the whole suite left nothing alive below this test binary.

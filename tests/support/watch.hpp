@@ -1,0 +1,81 @@
+// watch.hpp - the warden's live watch over a run: it sees a deadlock or a spinning
+// process as it happens, so that the run ends at once instead of at its timeout.
+//
+// The rules are described at the top of sandbox.hpp. Each step() costs a scan of
+// /proc (every process's stat, and its threads' stat and schedstat); the call each
+// thread sleeps in and the descriptors it holds are read only when every thread of
+// the run sleeps. Linux only: elsewhere step() never finds anything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+// How long nothing may move, with everyone asleep on ends only the run holds, before
+// the run is called deadlocked.
+constexpr double kDeadlockConfirmSeconds = 0.25;
+// How long one thread must want a whole CPU while its process moves no byte.
+constexpr double kSpinSeconds = 2.0;
+// After this long of the same, the warden already watches the thread's calls: when they
+// show an end of file answered again and again (a poll loop that ignores POLLHUP, a
+// read loop that ignores 0), nothing can ever change, and the run ends then.
+constexpr double kSpinSuspectSeconds = 0.5;
+// "A whole CPU": the share of the time the thread ran or was ready to run.
+constexpr double kSpinCpuShare = 0.9;
+// How often the warden takes a sample of the run.
+constexpr int kWatchEveryMs = 50;
+
+struct SpinProbe {
+    std::string words;           // the call it repeats and what it returns ("" when unseen)
+    bool never_changes = false;  // the same end-of-file answer, again and again
+};
+
+struct WatchVerdict {
+    enum Kind { Nothing, Deadlock, Spin } kind = Nothing;
+    pid_t pid = 0;          // Spin: the process that spins
+    pid_t tid = 0;          // Spin: its thread that spins
+    std::string spin_call;  // Spin: the call it repeats and what it returns, in words
+};
+
+class RunWatch {
+  public:
+    RunWatch(pid_t warden, pid_t test_pid) : warden_(warden), test_pid_(test_pid) {}
+    // Takes one sample and says whether the run is deadlocked or spinning.
+    WatchVerdict step();
+    // Watches a spinning thread's system calls for a moment (ptrace, where allowed),
+    // then lets it go: which call it repeats, what that call returns, and whether that
+    // can ever change.
+    static SpinProbe probe_spin(pid_t pid, pid_t tid);
+
+  private:
+    struct CpuSample {
+        double t = 0;
+        unsigned long long demand_ns = 0;  // on a CPU + waiting for one
+        unsigned long long io = 0;         // its process's bytes read + written
+    };
+    // What did not move while everyone slept: each thread's call and how often it ran,
+    // each process's bytes.
+    struct Stillness {
+        double since = 0;
+        std::string fingerprint;
+    };
+
+    bool all_asleep_on_the_run(std::string& fingerprint) const;
+    bool test_is_quiet() const;
+
+    pid_t warden_, test_pid_;
+    bool spins_for(const std::deque<CpuSample>& window, double seconds) const;
+
+    std::map<pid_t, std::deque<CpuSample>> cpu_;  // by thread id
+    std::set<pid_t> probed_;                      // threads already watched at kSpinSuspectSeconds
+    bool still_ = false;
+    Stillness stillness_;
+};
+
+}  // namespace pw
