@@ -518,7 +518,7 @@ TEST(FilterBytes, ReapsOnlyItsOwnChild) {
         return 0;
     });
     std::string want = "output-ok||mine-still-mine";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
                                     : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
     if (r.out.find("mine-gone") != std::string::npos)
         cause =
@@ -559,7 +559,7 @@ TEST(FilterBytes, CarriesOnWhenASignalInterruptsACall) {
             return o;
         }());
     std::string want = "output-ok|";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
                                     : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
     if (r.out.find("Interrupted system call") != std::string::npos)
         cause =
@@ -603,7 +603,7 @@ TEST(FilterBytes, RestoresTheCallersSigpipeOnEveryPath) {
         return 0;
     });
     std::string want = "cat:kept pw-no-such-command-04:kept ";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
                                     : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
     if (r.out.find("cat:changed") == 0)
         cause =
@@ -643,7 +643,7 @@ TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
     std::string want = "caller-line enoent\n";
     bool foreign_exit = r.err.find("atexit-ran-in-a-child") != std::string::npos ||
                         r.out.find("caller-line caller-line") != std::string::npos;
-    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
                                     : "a command that does not exist must give exec_errno ENOENT: see "
                                       "ReportsACommandThatCannotBeExecuted.";
     if (foreign_exit)
@@ -677,7 +677,7 @@ TEST(FilterBytes, WaitsInPollInsteadOfSpinning) {
     long polls = -1;
     bool output_ok = std::sscanf(r.out.c_str(), "output-ok|%ld", &polls) == 1;
     const long at_most = 64;  // a handful per event; far below what any spin makes in 0.3 s
-    std::string cause = r.timed_out ? lesson04::hang_cause(r.stuck_report)
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
                                     : "filter_bytes(\"x\", ...) must work first: see the other tests.";
     if (output_ok && polls > at_most)
         cause = "filter_bytes called poll() " + std::to_string(polls) +
