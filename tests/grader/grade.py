@@ -732,6 +732,9 @@ def specificity(test):
     """Lower is more specific (see SPECIFICITY); 5 for a plain mismatch of output."""
     message = test.get("message") or ""
     cause = message[message.find("likely cause:"):] if "likely cause:" in message else message
+    # Only the cause itself: the section link below it ("read: ...#the-deadlock-of-...") names
+    # the topic of the test, not what happened.
+    cause = re.split(r"^(?:read|reproduce):", cause, maxsplit=1, flags=re.M)[0]
     ranks = [rank for words, rank in SPECIFICITY if words in cause]
     return min(ranks) if ranks else 5
 
