@@ -26,11 +26,11 @@ BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 .PHONY: $(BUILDS) $(SHARED_BUILDS)
 
 # make LESSON=01 builds one lesson only: its programs and tests from exercises/ and
-# solutions/, its reference programs and pipemap, which its steps run.
+# solutions/, its reference programs, pipemap and pipetrace, which its steps run.
 # (LESSON as make grade takes it: 01, 1 or 01-pipe-echo.)
 ONE_LESSON := $(if $(LESSON),$(filter $(LESSON) $(LESSON)-% 0$(LESSON)-%,$(LESSONS)))
 ifneq ($(LESSON),)
-all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) build/tools/pipemap,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, and pipemap)
+all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) build/tools/pipemap build/tools/pipetrace,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, pipemap and pipetrace)
 else
 all: $(BUILDS) selftest-build tools
 endif

@@ -206,6 +206,37 @@ class Workflow(unittest.TestCase):
         self.assertEqual(parse_yaml('a:\n  - x\n  - k: "1"\n    v: 2\n'), {"a": ["x", {"k": "1", "v": 2}]})
 
 
+# A correct pipe_echo with a static initialiser that, while the grader runs it, walks up from
+# its working folder and overwrites whatever it finds of the kit (every error ignored, so the
+# program itself still behaves).
+WALKING_FORGER = r"""#include <fcntl.h>
+#include <unistd.h>
+#include <string>
+namespace {
+void forge_write(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    if (::write(fd, text.data(), text.size()) < 0) {}
+    ::close(fd);
+}
+int forge() {
+    std::string up;
+    for (int i = 0; i < 12; ++i, up += "../") {
+        forge_write(up + "tests/01-pipe-echo/pipe_echo_test.cpp", "// PIPEWORKS-FORGED\n");
+        forge_write(up + "tests/02-random-byte/random_byte_test.cpp", "// PIPEWORKS-FORGED\n");
+        forge_write(up + "tests/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n");
+        forge_write(up + "build/exercises/02-random-byte/test/02-random-byte_test",
+                    "#!/bin/sh\n# PIPEWORKS-FORGED\nfor a; do case $a in --gtest_output=xml:*) printf '%s' "
+                    "'<testsuites><testsuite><testcase classname=\"F\" name=\"P\"/></testsuite></testsuites>' "
+                    "> ${a#--gtest_output=xml:};; esac; done\n");
+    }
+    return 0;
+}
+const int forged = forge();
+}  // namespace
+"""
+
+
 def solve(dest, slug, mistake=None, only=None):
     """Writes the reference solution of a lesson (or one file of it) into dest/exercises,
     optionally with one catalogued mistake applied."""
@@ -376,9 +407,21 @@ class HandOutOfTwoLessons(unittest.TestCase):
         if not type(self).points:
             self.skipTest("needs test_4's points")
         repos = self.tmp / "repos"
-        # The third student's Makefile would write outside its folder on any target, and
-        # it edited a test: neither may be used.
+        # The first student graded is a forger: a correct pipe_echo that, while it runs,
+        # walks up from its working folder and writes over every test source, points.conf
+        # and lesson 02 test binary it finds (a shell script reporting one passed test). Its
+        # Makefile would write outside its folder on any target, and it edited a test in its
+        # repository too: nothing of it may be used, and the students after it must get
+        # exactly what they get alone (test_4's points).
+        forger = repos / "a-forger"
+        rc, out = sh(f"git clone -q {self.dest} {forger}")
+        self.assertEqual(rc, 0, out)
+        (forger / "exercises/01-pipe-echo/pipe_echo.cpp").write_text(
+            WALKING_FORGER + (KIT / "solutions/01-pipe-echo/pipe_echo.cpp").read_text())
         escape = self.tmp / "escaped-from-a-submission"
+        (forger / "Makefile").write_text(f"%:\n\ttouch {escape}\n.DEFAULT:\n\ttouch {escape}\n")
+        edited = forger / "tests/01-pipe-echo/pipe_echo_test.cpp"
+        edited.write_text(edited.read_text() + "\n// made easier\n")
         (self.students["hangs"] / "Makefile").write_text(f"%:\n\ttouch {escape}\n.DEFAULT:\n\ttouch {escape}\n")
         edited = self.students["hangs"] / "tests/01-pipe-echo/pipe_echo_test.cpp"
         edited.write_text(edited.read_text() + "\n// made easier\n")
@@ -391,7 +434,12 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertFalse(escape.exists(), "the submission's Makefile ran")
         with (out_dir / "class.csv").open() as f:
             rows = list(csv.DictReader(f))
-        self.assertEqual([r["student"] for r in rows], ["half", "hangs", "perfect"])
+        self.assertEqual([r["student"] for r in rows], ["a-forger", "half", "hangs", "perfect"])
+        table = grade.points_table()
+        forged = rows.pop(0)
+        self.assertEqual(float(forged["01-pipe-echo"]), table["01-pipe-echo"], forged)  # its real work
+        self.assertLess(float(forged["02-random-byte"]), table["02-random-byte"], forged)  # the stub: no forged marks
+        self.assertIn("Makefile", forged["note"])
         for r in rows:
             expected = type(self).points[r["student"]]
             for slug in self.LESSONS:
@@ -402,6 +450,10 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertIn("tests/01-pipe-echo/pipe_echo_test.cpp", note)
         self.assertEqual(next(r["note"] for r in rows if r["student"] == "perfect"), "")
         self.assertIn("| perfect |", (out_dir / "class.md").read_text())
+        forged_files = [str(p) for p in KIT.rglob("*") if p.is_file() and "build" not in p.relative_to(KIT).parts[:1]
+                        and p.suffix in (".cpp", ".conf", ".py") and b"PIPEWORKS-FORGED" in p.read_bytes()
+                        and p.name != "classroom_test.py" and p.name != "forgery_test.py"]
+        self.assertEqual(forged_files, [], "the forger's writes landed in the kit")
         self.assertEqual(grade.descendants(os.getpid()), [], "make class left processes running")
 
 

@@ -18,6 +18,7 @@ Where the grader cannot switch uid (not root, no passwordless sudo), isolation i
 the grade is for practice: the check says so and is skipped, as there is nothing to prove.
 Only the Python 3 standard library is used.
 """
+import base64
 import concurrent.futures
 import hashlib
 import json
@@ -32,6 +33,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "tests" / "grader"))
 import grade  # noqa: E402
+import classroom  # noqa: E402  (the Classroom step command, as the workflow runs it)
 
 MARK = "PIPEWORKS-FORGED"
 LESSONS = ["01-pipe-echo", "02-random-byte"]  # the forger's lesson, and the lesson it attacks
@@ -211,8 +213,33 @@ def gradescope_step(work, source, home):
     return lesson_points(root / "results/results.json"), root / "source", before, log
 
 
+def classroom_step(work, source, home):
+    """GitHub Classroom's lesson steps, as the generated workflow runs them: one
+    `grade.py classroom` per lesson under the stripped environment (PATH, HOME and
+    FORCE_COLOR only); the points are what the reporter adds up from each step's result."""
+    kit = work / "kit"
+    two_lesson_kit(kit)
+    shutil.rmtree(kit / "exercises")
+    src = source(kit=kit, results=kit / "build/grade", home=home) if source else None
+    submission(kit / "exercises", src)
+    before = kit_hashes(kit)
+    stripped = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "FORCE_COLOR": "1"}
+    points, log = {}, ""
+    for lesson in LESSONS:
+        _, out = sh(classroom.classroom_step_command(lesson), kit, stripped)
+        log += out
+        result = kit / grade.CLASSROOM_OUT / f"{lesson}.result"
+        if not result.is_file():
+            points[lesson] = (0.0, 0.0)
+            continue
+        decoded = json.loads(base64.b64decode(result.read_text().strip()))
+        points[lesson] = (round(sum(t["score"] for t in decoded["tests"]), 4), round(decoded["max_score"], 4))
+    return points, kit, before, log
+
+
 STEPS = [
-    ("make grade LESSON=NN (GitHub Classroom's steps)", make_grade_step),
+    ("make grade LESSON=NN", make_grade_step),
+    ("GitHub Classroom's step command, stripped environment", classroom_step),
     ("Gradescope run_autograder", gradescope_step),
 ]
 
