@@ -677,8 +677,8 @@ TEST(FilterBytes, WaitsInPollInsteadOfSpinning) {
     long polls = -1;
     bool output_ok = std::sscanf(r.out.c_str(), "output-ok|%ld", &polls) == 1;
     const long at_most = 64;  // a handful per event; far below what any spin makes in 0.3 s
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"x\", ...) must work first: see the other tests.";
+    std::string cause =
+        r.timed_out ? lesson04::hang_cause(r) : "filter_bytes(\"x\", ...) must work first: see the other tests.";
     if (output_ok && polls > at_most)
         cause = "filter_bytes called poll() " + std::to_string(polls) +
                 " times while the command slept: a busy loop that burns a core. Pass poll() a timeout of -1 "
