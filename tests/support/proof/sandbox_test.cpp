@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -213,7 +214,7 @@ TEST(SandboxWatch, DeadlockedPipelineOfFiveIsEndedAndNamed) {
 TEST(SandboxWatch, FifoOpenDeadlockIsEndedAndNamed) {
     if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
     const char* tmp = std::getenv("TMPDIR");
-    std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/pipeworks-fifos-XXXXXX";
+    std::string dir = std::string(tmp && *tmp ? tmp : P_tmpdir) + "/pipeworks-fifos-XXXXXX";
     ASSERT_NE(mkdtemp(&dir[0]), nullptr) << std::strerror(errno);
     pw::RunResult r = pw::run({bad("fifo_open_deadlock"), dir}, quick(60));
     for (const char* name : {"/a", "/b"}) unlink((dir + name).c_str());
