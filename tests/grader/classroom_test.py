@@ -222,11 +222,11 @@ void forge_write(const std::string& path, const std::string& text) {
 int forge() {
     std::string up;
     for (int i = 0; i < 12; ++i, up += "../") {
-        forge_write(up + "tests/01-pipe-echo/pipe_echo_test.cpp", "// PIPEWORKS-FORGED\n");
-        forge_write(up + "tests/02-random-byte/random_byte_test.cpp", "// PIPEWORKS-FORGED\n");
-        forge_write(up + "tests/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n");
+        forge_write(up + "tests/01-pipe-echo/pipe_echo_test.cpp", "// PIPEWORKS-" "FORGED\n");
+        forge_write(up + "tests/02-random-byte/random_byte_test.cpp", "// PIPEWORKS-" "FORGED\n");
+        forge_write(up + "tests/points.conf", "# PIPEWORKS-" "FORGED\n01-pipe-echo 1000\n02-random-byte 1\n");
         forge_write(up + "build/exercises/02-random-byte/test/02-random-byte_test",
-                    "#!/bin/sh\n# PIPEWORKS-FORGED\nfor a; do case $a in --gtest_output=xml:*) printf '%s' "
+                    "#!/bin/sh\n# PIPEWORKS-" "FORGED\nfor a; do case $a in --gtest_output=xml:*) printf '%s' "
                     "'<testsuites><testsuite><testcase classname=\"F\" name=\"P\"/></testsuite></testsuites>' "
                     "> ${a#--gtest_output=xml:};; esac; done\n");
     }
@@ -451,7 +451,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertEqual(next(r["note"] for r in rows if r["student"] == "perfect"), "")
         self.assertIn("| perfect |", (out_dir / "class.md").read_text())
         forged_files = [str(p) for p in KIT.rglob("*") if p.is_file() and "build" not in p.relative_to(KIT).parts[:1]
-                        and p.suffix in (".cpp", ".conf", ".py") and b"PIPEWORKS-FORGED" in p.read_bytes()
+                        and p.suffix in (".cpp", ".conf", ".py") and b"PIPEWORKS-" b"FORGED" in p.read_bytes()
                         and p.name != "classroom_test.py" and p.name != "forgery_test.py"]
         self.assertEqual(forged_files, [], "the forger's writes landed in the kit")
         self.assertEqual(grade.descendants(os.getpid()), [], "make class left processes running")
@@ -522,6 +522,24 @@ def run_gradescope(zip_path, submission, root):
     results = json.loads((root / "results/results.json").read_text())
     shutil.rmtree(root, ignore_errors=True)
     return results, out
+
+
+class HandOutOfEveryLesson(unittest.TestCase):
+    """A learner in a hand-out of the whole kit runs every command every lesson shows
+    (Step 0, See it, Watch it, the stub's grade) and sees what the lesson says."""
+
+    def test_every_shown_command_of_every_lesson_works_in_a_full_handout(self):
+        tmp = Path(tempfile.mkdtemp(prefix="pipeworks-handout-all-"))
+        try:
+            dest = tmp / "handout"
+            rc, out = sh(f"make -s handout DEST={dest}", timeout=1800)
+            self.assertEqual(rc, 0, out)
+            self.assertFalse((dest / "solutions").exists())
+            rc, out = sh(f"{sys.executable} tests/grader/lessons_check.py --only console", cwd=dest, timeout=1800)
+            self.assertEqual(rc, 0, out)
+            self.assertIn(f"{len(grade.all_lessons())} checked, 0 problems", out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Classroom(unittest.TestCase):
