@@ -470,6 +470,10 @@ def run_test_binary(slug, binary, lesson_out, gtest_filter, env, alone, shake=0)
             argv = as_run_uid(script, *map(str, owned), *[f"{k}={v}" for k, v in clean.items()], *cmd)
             rc, log = run(argv, timeout=TEST_BINARY_TIMEOUT, cwd=kit, on_timeout=sweep)
         else:
+            # The same for the grader's own uid: a PATH folder it cannot search (a shell that
+            # kept another user's PATH) would turn "command not found" into "permission denied".
+            env["PATH"] = os.pathsep.join(d for d in env.get("PATH", os.defpath).split(os.pathsep)
+                                          if d and os.access(d, os.X_OK))
             rc, log = run(cmd, timeout=TEST_BINARY_TIMEOUT, env=env, cwd=kit)
         if alone:
             sweep()  # nothing of the run uid outlives the run, so nothing rewrites the report now
@@ -971,6 +975,15 @@ def pristine_exercises(lessons):
     return str(BUILD / "pristine")
 
 
+def check_catalogue(lessons, folder, check):
+    """Runs check(slug, patch) on every tests/NN-topic/<folder>/*.patch, two at a time.
+    -> [(slug, ok, text)]"""
+    jobs = [(slug, path.relative_to(KIT)) for slug in lessons
+            for path in sorted((KIT / "tests" / slug / folder).glob("*.patch"))]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda j: (j[0],) + check(*j), jobs))
+
+
 def cmd_test(args):
     if not (KIT / "solutions").is_dir():
         print("make test is the kit's own test and needs solutions/, which a student hand-out leaves out.\n"
@@ -1003,21 +1016,17 @@ def cmd_test(args):
             print_table("solutions", [r])
             problems.append(f"solutions/{r['lesson']} scores {r['points']:g} of {r['max']:g}")
 
-    print("== 2b. pipemap draws known topologies (it runs the reference programs built above)")
-    rc, log = run(["build/shared/pipemap/pipemap_test", "--gtest_brief=1"], timeout=600)
-    kill_leftovers()
-    print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
-    if rc != 0:
-        problems.append("pipemap's tests failed:\n" + log[-4000:])
-    checks_run.append("pipemap")
-
-    print("\n== 2b'. pipetrace tells the reference programs' story in order, and how a hang came about")
-    rc, log = run(["build/shared/pipetrace/pipetrace_test", "--gtest_brief=1"], timeout=600)
-    kill_leftovers()
-    print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
-    if rc != 0:
-        problems.append("pipetrace's tests failed:\n" + log[-4000:])
-    checks_run.append("pipetrace")
+    for title, tool in (("2b. pipemap draws known topologies (it runs the reference programs built above)",
+                         "pipemap"),
+                        ("2b'. pipetrace tells the reference programs' story in order, and how a hang came about",
+                         "pipetrace")):
+        print(f"\n== {title}")
+        rc, log = run([f"build/shared/{tool}/{tool}_test", "--gtest_brief=1"], timeout=600)
+        kill_leftovers()
+        print("\n".join(l for l in log.splitlines() if l.startswith(("[  PASSED", "[  FAILED", "[==========]"))))
+        if rc != 0:
+            problems.append(f"{tool}'s tests failed:\n" + log[-4000:])
+        checks_run.append(tool)
 
     print("\n== 2c. The reference solutions keep full marks when shaken (make grade SHAKE=2)")
     shaken = grade_tree("solutions", lessons, shake=2)
@@ -1039,12 +1048,7 @@ def cmd_test(args):
             problems.append(f"the stub exercises/{r['lesson']} gets full marks: its tests cannot fail")
 
     print("== 4. The mistake catalogue: each mistake caught, with its message")
-    jobs = []
-    for slug in lessons:
-        for path in sorted((KIT / "tests" / slug / "mistakes").glob("*.patch")):
-            jobs.append((slug, path.relative_to(KIT)))
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        outcomes = list(pool.map(lambda j: (j[0],) + check_mistake(*j), jobs))
+    outcomes = check_catalogue(lessons, "mistakes", check_mistake)
     sweep()
     kill_leftovers()
     for slug in lessons:
@@ -1057,12 +1061,7 @@ def cmd_test(args):
     caught = sum(o[1] for o in outcomes)
 
     print("\n== 4b. Correct variants: programs written differently from the solution get full marks")
-    jobs = []
-    for slug in lessons:
-        for path in sorted((KIT / "tests" / slug / "variants").glob("*.patch")):
-            jobs.append((slug, path.relative_to(KIT)))
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        variants = list(pool.map(lambda j: (j[0],) + check_variant(*j), jobs))
+    variants = check_catalogue(lessons, "variants", check_variant)
     kill_leftovers()
     for slug in lessons:
         if sum(v[0] == slug for v in variants) < 2:
