@@ -1088,7 +1088,13 @@ def cmd_test(args):
                       timeout=2400 if cmd[0] == "classroom_test.py" else 900)
         print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
         if rc != 0:
-            problems.append(f"{name}:\n{log[-6000:]}")
+            # A unittest check names what failed on its FAIL:/ERROR: lines and the assertion
+            # under each: show those first, a long log's tail would hide them.
+            lines = log.splitlines()
+            failed = [l for i, l in enumerate(lines) if l.startswith(("FAIL:", "ERROR:"))
+                      or (l.startswith(("AssertionError", "    raise", "subprocess.")) and i > 0)]
+            problems.append(f"{name}:\n" + ("\n".join(l[:400] for l in failed) + "\n...\n" if failed else "")
+                            + log[-4000:])
         checks_run.append(name)
     kill_leftovers()
 
