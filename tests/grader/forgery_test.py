@@ -180,14 +180,21 @@ def sh(cmd, cwd, env, timeout=1800):
 # A step: (name, function(work, source) -> (points per lesson, kit folder, its log)).
 # work is an empty folder; source is lesson 01's program (None: the reference).
 
-def make_grade_step(work, source, home):
-    """`make grade LESSON=NN`, one lesson per step, as GitHub Classroom's workflow runs it."""
+def submitted_kit(work, source, home, results):
+    """A two-lesson kit in work/kit whose exercises are the submission (lesson 01's program
+    is source's, when given; results is where that platform's reports go, relative to the
+    kit). -> (kit, its hashes before grading)"""
     kit = work / "kit"
     two_lesson_kit(kit)
     shutil.rmtree(kit / "exercises")
-    src = source(kit=kit, results=kit / "build/grade/exercises", home=home) if source else None
+    src = source(kit=kit, results=kit / results, home=home) if source else None
     submission(kit / "exercises", src)
-    before = kit_hashes(kit)
+    return kit, kit_hashes(kit)
+
+
+def make_grade_step(work, source, home):
+    """`make grade LESSON=NN`, one lesson per step, as GitHub Classroom's workflow runs it."""
+    kit, before = submitted_kit(work, source, home, "build/grade/exercises")
     points, log = {}, ""
     for lesson in LESSONS:
         _, out = sh(f"make grade LESSON={lesson[:2]}", kit, dict(ENV, HOME=str(home)))
@@ -217,12 +224,7 @@ def classroom_step(work, source, home):
     """GitHub Classroom's lesson steps, as the generated workflow runs them: one
     `grade.py classroom` per lesson under the stripped environment (PATH, HOME and
     FORCE_COLOR only); the points are what the reporter adds up from each step's result."""
-    kit = work / "kit"
-    two_lesson_kit(kit)
-    shutil.rmtree(kit / "exercises")
-    src = source(kit=kit, results=kit / "build/grade", home=home) if source else None
-    submission(kit / "exercises", src)
-    before = kit_hashes(kit)
+    kit, before = submitted_kit(work, source, home, "build/grade")
     stripped = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "FORCE_COLOR": "1"}
     points, log = {}, ""
     for lesson in LESSONS:
