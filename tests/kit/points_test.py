@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""points_test.py - proof of the points rule: a bug costs what it is worth.
+
+Usage: points_test.py
+
+A lesson's points are split among its BEHAVIOURS: a plain test is one, and all instances of
+a parameterised test ('Prefix/Suite.Name/64KiB') are one, sharing its share; a behaviour may
+weigh more ('weight NN Suite.Name W' in tests/points.conf). Checked here on the functions
+every report uses: make grade's table (earned), the Classroom result and Gradescope's
+results.json (test_entries), and make progress (grade_tree -> earned). Standard library only.
+"""
+import base64
+import json
+import sys
+import unittest
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
+import grade  # noqa: E402
+
+
+def tests_of(names, failing=()):
+    return [{"name": n, "passed": n not in failing, "message": "" if n not in failing else "no"} for n in names]
+
+
+# Lesson-04-like: two plain tests and one behaviour tested at ten sizes.
+SIZES = [f"FilterBytes/RoundTrip.CatGivesBackEveryByte/{s}" for s in
+         ("0B", "1B", "4KiB", "64KiB", "1MiB", "3MiB", "8MiB", "16MiB", "odd", "prime")]
+NAMES = ["FilterBytes.UsageErrorExitsTwo", *SIZES, "FilterBytes.ChildIsReaped"]
+
+
+class Behaviours(unittest.TestCase):
+    def test_instances_name_their_behaviour(self):
+        self.assertEqual(grade.behaviour("Prefix/Suite.Name/64KiB"), "Suite.Name")
+        self.assertEqual(grade.behaviour("Suite/Test.Name/0"), "Test.Name")
+        self.assertEqual(grade.behaviour("Suite/0.Name"), "Suite.Name")  # a typed test
+        self.assertEqual(grade.behaviour("Suite.Name"), "Suite.Name")
+
+    def test_a_parameterised_test_is_one_behaviour_that_shares_its_share(self):
+        parts = grade.test_shares(20, tests_of(NAMES))
+        self.assertEqual(sum(parts), Decimal(20))
+        third = Decimal("6.67")  # 20 points over three behaviours: 6.67, 6.67, 6.66
+        self.assertEqual(parts[0], third)
+        self.assertEqual(sum(parts[1:11]), third)  # ten sizes, one behaviour's share
+        self.assertEqual(parts[11], Decimal("6.66"))
+        self.assertLessEqual(max(parts[1:11]) - min(parts[1:11]), Decimal("0.01"))
+
+    def test_one_bug_at_every_size_costs_one_behaviour(self):
+        lost = 20 - grade.earned(20, tests_of(NAMES, failing=SIZES))
+        self.assertEqual(Decimal(str(lost)), Decimal("6.67"))
+        # Before this rule the same bug cost 10 of 12 equal shares: 16.66 points.
+        self.assertLess(lost, 20 * 10 / 12)
+
+    def test_weights_from_points_conf(self):
+        conf = (grade.KIT / grade.POINTS_CONF).read_text() + "\nweight 04 FilterBytes.ChildIsReaped 2\n"
+        parsed = grade.read_points_conf(conf)
+        self.assertEqual(parsed[1], {("04-filter-child", "FilterBytes.ChildIsReaped"): Decimal(2)})
+        with mock.patch.object(grade, "read_points_conf", lambda: parsed):
+            parts = grade.test_shares(20, tests_of(NAMES), "04-filter-child")
+        self.assertEqual(parts[11], Decimal(10))  # weight 2 of 4
+        self.assertEqual(parts[0], Decimal(5))
+        self.assertEqual(sum(parts), Decimal(20))
+
+    def test_equal_weights_split_as_before(self):
+        for points, count in ((10, 12), (15, 23), (20, 7), (100, 3), (10, 13), (0, 1)):
+            parts = grade.shares(points, count)
+            self.assertEqual(sum(parts, Decimal(0)), Decimal(points))
+            self.assertEqual(parts, sorted(parts, reverse=True))  # the first get the spare cents
+            self.assertLessEqual(max(parts) - min(parts), Decimal("0.01"))
+
+
+class EveryReportAgrees(unittest.TestCase):
+    def result(self, failing):
+        tests = tests_of(NAMES, failing)
+        return {"lesson": "04-filter-child", "max": 20.0, "compile_error": None, "tests": tests,
+                "points": grade.earned(20.0, tests, "04-filter-child")}
+
+    def test_table_gradescope_and_classroom_add_the_same_shares(self):
+        r = self.result(failing=SIZES[:3] + ["FilterBytes.ChildIsReaped"])
+        gradescope = json.loads(json.dumps(grade.gradescope_results([r])), parse_float=Decimal)
+        self.assertEqual(gradescope["score"], Decimal(str(r["points"])))
+        self.assertEqual(sum(t["score"] for t in gradescope["tests"]), Decimal(str(r["points"])))
+        self.assertEqual(sum(t["max_score"] for t in gradescope["tests"]), Decimal(20))
+        _, encoded = grade.classroom_result([r])
+        decoded = json.loads(base64.b64decode(encoded), parse_float=Decimal)
+        self.assertEqual(sum(t["score"] for t in decoded["tests"]), Decimal(str(r["points"])))
+        self.assertEqual(decoded["max_score"], Decimal(20))
+        # 6.67 (usage) + 7 of the ten sizes' 6.67 split in tenths
+        sizes = grade.test_shares(20, tests_of(NAMES))[1:11]
+        self.assertEqual(Decimal(str(r["points"])), Decimal("6.67") + sum(sizes[3:]))
+
+
+class ReportsNameInstances(unittest.TestCase):
+    """score_report: a parameterised behaviour counts as the instances the report names."""
+
+    def score(self, xml, expected, params, rc=1):
+        path = grade.KIT / grade.BUILD / "kit" / "points_test.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(xml)
+        try:
+            with mock.patch.object(grade, "parameterised_tests", lambda slug: params):
+                return grade.score_report("04-filter-child", expected, path, rc, "")
+        finally:
+            path.unlink()
+
+    def test_instances_are_scored_and_a_missing_behaviour_fails(self):
+        xml = ('<testsuites><testsuite name="FilterBytes/RoundTrip">'
+               '<testcase classname="FilterBytes/RoundTrip" name="Cat/1B" status="run"/>'
+               '<testcase classname="FilterBytes/RoundTrip" name="Cat/4KiB" status="run">'
+               '<failure message="short"/></testcase></testsuite>'
+               '<testsuite name="FilterBytes"><testcase classname="FilterBytes" name="Usage" status="run"/>'
+               '</testsuite></testsuites>')
+        got = self.score(xml, ["FilterBytes.Usage", "RoundTrip.Cat", "RoundTrip.Other"],
+                         {"RoundTrip.Cat", "RoundTrip.Other"})
+        self.assertEqual([(t["name"], t["passed"]) for t in got],
+                         [("FilterBytes.Usage", True), ("FilterBytes/RoundTrip.Cat/1B", True),
+                          ("FilterBytes/RoundTrip.Cat/4KiB", False), ("RoundTrip.Other", False)])
+        self.assertIn("never reported", got[3]["message"])
+        parts = grade.test_shares(10, got)
+        self.assertEqual([str(p) for p in parts], ["3.34", "1.67", "1.66", "3.33"])
+
+    def test_a_filter_names_a_parameterised_behaviour(self):
+        self.assertTrue(grade.filter_wants("RoundTrip.Cat", True, "*/RoundTrip.Cat/*"))
+        self.assertTrue(grade.filter_wants("RoundTrip.Cat", True, "Sizes/RoundTrip.Cat/4KiB"))
+        self.assertFalse(grade.filter_wants("RoundTrip.Cat", True, "*/RoundTrip.Other/*"))
+        self.assertFalse(grade.filter_wants("RoundTrip.Cat", False, "Sizes/RoundTrip.Cat/4KiB"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
