@@ -59,7 +59,7 @@ def test_binary(out, slug):
     return Path(out) / slug / "test" / (f"{slug}_test" + ("_private" if private_tests() else ""))
 
 
-TEST_BINARY_TIMEOUT = 900  # seconds for one lesson's whole test binary (each run inside has its own)
+TEST_BINARY_TIMEOUT = 1800  # seconds for one lesson's whole test binary (each run inside has its own)
 
 
 # ---- process hygiene of the grader itself -------------------------------------------
@@ -625,7 +625,7 @@ def score_report(slug, expected, xml_path, rc, log, gtest_filter=None):
     return out
 
 
-def build_lesson(slug, src, out, timeout=600):
+def build_lesson(slug, src, out, timeout=1800):
     """make -f lesson.mk: one lesson's shared objects, programs and test binary from one tree.
     -> (rc, log); rc None when it timed out."""
     return run(["make", "--no-print-directory", "-s", "-f", str(LESSON_MK), f"LESSON={slug}", f"SRC={src}",
