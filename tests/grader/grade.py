@@ -602,8 +602,11 @@ def score_report(slug, expected, xml_path, rc, log, gtest_filter=None):
         skipped = case.find("skipped") is not None or case.get("result") == "skipped"
         if skipped and not failures:
             # A skipped test proved nothing: it earns no points (the kit's tests never skip).
-            message = "skipped, so it proved nothing: " + ((case.find("skipped").get("message") or "")
-                                                           if case.find("skipped") is not None else "")
+            # GoogleTest puts the reason in the element's text as well as its message; without
+            # either, say so rather than end the sentence on a colon.
+            mark = case.find("skipped")
+            why = tidy((mark.get("message") or mark.text or "") if mark is not None else "").strip()
+            message = "skipped, so it proved nothing: " + (why or "the test gave no reason")
         if case.get("status", "run") != "run" and not failures and not skipped:
             continue  # listed but not run (filtered out)
         reported[name] = {"name": name, "passed": not failures and not skipped, "message": message}

@@ -121,6 +121,16 @@ class ReportsNameInstances(unittest.TestCase):
         parts = grade.test_shares(10, got)
         self.assertEqual([str(p) for p in parts], ["3.34", "1.67", "1.66", "3.33"])
 
+    def test_a_skipped_test_fails_and_says_why(self):
+        xml = ('<testsuites><testsuite name="Trace"><testcase classname="Trace" name="Hang" status="run" '
+               'result="skipped"><skipped message="t.cpp:9&#x0A;ptrace: Operation not permitted"/></testcase>'
+               '<testcase classname="Trace" name="Bare" status="run" result="skipped"><skipped/></testcase>'
+               '</testsuite></testsuites>')
+        got = self.score(xml, ["Trace.Hang", "Trace.Bare"], set(), rc=0)
+        self.assertFalse(got[0]["passed"])
+        self.assertEqual(got[0]["message"], "skipped, so it proved nothing: ptrace: Operation not permitted")
+        self.assertEqual(got[1]["message"], "skipped, so it proved nothing: the test gave no reason")
+
     def test_a_filter_names_a_parameterised_behaviour(self):
         self.assertTrue(grade.filter_wants("RoundTrip.Cat", True, "*/RoundTrip.Cat/*"))
         self.assertTrue(grade.filter_wants("RoundTrip.Cat", True, "Sizes/RoundTrip.Cat/4KiB"))
