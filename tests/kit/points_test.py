@@ -63,6 +63,12 @@ class Behaviours(unittest.TestCase):
         self.assertEqual(parts[0], Decimal(5))
         self.assertEqual(sum(parts), Decimal(20))
 
+    def test_every_weight_names_a_behaviour_of_its_lesson(self):
+        table, weights = grade.read_points_conf()
+        for (slug, name), _ in weights.items():
+            self.assertIn(name, grade.expected_tests(slug), f"points.conf weighs {name}, which {slug} does not test")
+        self.assertEqual(sorted(table), grade.all_lessons())
+
     def test_equal_weights_split_as_before(self):
         for points, count in ((10, 12), (15, 23), (20, 7), (100, 3), (10, 13), (0, 1)):
             parts = grade.shares(points, count)
