@@ -279,9 +279,9 @@ class Check:
     """One check: a phase, a label, its inputs (for the stamp) and what runs it: run() ->
     (ok, text). `after`: events that must be set before it starts (what it builds on)."""
 
-    def __init__(self, phase, label, inputs, run, after=(), done=None, weight=1):
+    def __init__(self, phase, label, inputs, run, after=(), done=None):
         self.phase, self.label, self.inputs, self.run = phase, label, inputs, run
-        self.after, self.done, self.weight = list(after), done, weight
+        self.after, self.done = list(after), done
         self.ok, self.text, self.seconds, self.skipped = False, "", 0.0, False
         self.started = self.ended = 0.0
 
@@ -295,15 +295,16 @@ def run_check(check, again):
         event.wait()
     check.started = time.monotonic()
     try:
-        key = digest(check.inputs) if check.inputs is not None else None
-        if key and not again and check.stamp.exists() and check.stamp.read_text().split("\n")[0] == key:
+        # What a check proves also depends on who runs it and with which compiler.
+        key = digest(check.inputs) + f" uid0={os.geteuid() == 0} cxx={os.environ.get('CXX', '')}"
+        if not again and check.stamp.exists() and check.stamp.read_text().split("\n")[0] == key:
             check.ok, check.skipped, check.text = True, True, f"{check.label}: unchanged since it passed"
             return check
         try:
             check.ok, check.text = check.run()
         except Exception as e:  # a bug in a check is a failed check, not a crashed kit test
             check.ok, check.text = False, f"{check.label}: {type(e).__name__}: {e}"
-        if check.ok and key:
+        if check.ok:
             check.stamp.parent.mkdir(parents=True, exist_ok=True)
             check.stamp.write_text(key + "\n" + "\n".join(check.inputs) + "\n")
         elif check.stamp.exists():
@@ -358,7 +359,7 @@ def script_check(label, argv, timeout):
     def go():
         rc, log = grade.run([sys.executable, *map(str, argv)], timeout=timeout)
         if rc == 0:
-            return True, label
+            return True, f"{argv[0].name}: {label}"
         # A unittest check names what failed on its FAIL:/ERROR: lines and the assertion
         # under each: show those first, a long log's tail would hide them.
         lines = log.splitlines()
@@ -383,20 +384,25 @@ def plan(lessons, whole):
         checks.append(Check("2 solutions at full marks", slug, lesson_inputs(slug),
                             grade_check(slug, "solutions", str(BUILD / "solutions"), 0, True), done=built[slug]))
     if whole:
-        for label, script, args, timeout in (
+        # Most of these read the whole kit (a hand-out of it, every lesson's commands, every
+        # C++ file); the two whose inputs are few name them, so they re-run only when those change.
+        diagrams = ["diagrams", "lessons", str(kit_script("diagrams.py").relative_to(KIT))]
+        points = [str(grade.POINTS_CONF), "tests/grader/grade.py", "lessons",
+                  str(kit_script("points_test.py").relative_to(KIT))] + [f"tests/{slug}" for slug in lessons]
+        for label, script, args, inputs in (
                 ("classroom: a hand-out graded by make grade, GitHub Classroom, Gradescope and make class alike; "
-                 "the workflow; private tests; progress, hint, watch", "classroom_test.py", [], HANG),
+                 "the workflow; private tests; progress, hint, watch", "classroom_test.py", [], WHOLE_KIT),
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
-                 "forgery_test.py", [], HANG),
-                ("lessons (shown output, anchors, front matter, index)", "lessons_check.py", [], HANG),
+                 "forgery_test.py", [], WHOLE_KIT),
+                ("lessons (shown output, anchors, front matter, index)", "lessons_check.py", [], WHOLE_KIT),
                 ("diagrams: each SVG up to date with its source, each source in its lesson", "diagrams.py",
-                 ["check"], HANG),
-                ("format of the kit's C++", "format_check.py", [], HANG),
-                ("editor files, make help and README targets", "editor_check.py", [], HANG),
-                ("the checkers themselves can fail", "checks_test.py", [], HANG),
-                ("points: one behaviour, one share, in every report", "points_test.py", [], HANG)):
-            checks.append(Check("5 maintenance checks", label, WHOLE_KIT,
-                                script_check(label, [kit_script(script), *args], timeout)))
+                 ["check"], diagrams),
+                ("format of the kit's C++", "format_check.py", [], WHOLE_KIT),
+                ("editor files, make help and README targets", "editor_check.py", [], WHOLE_KIT),
+                ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
+                ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
+            checks.append(Check("5 maintenance checks", script, inputs,
+                                script_check(label, [kit_script(script), *args], HANG)))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
