@@ -308,7 +308,9 @@ def tracked_files():
 
 def for_students(path):
     parts = path.parts
-    return not (parts[0] == "solutions" or "mistakes" in parts or path.name == "INSTRUCTORS.md")
+    # The catalogue's mistakes and correct variants are patches of the solution: not for students.
+    return not (parts[0] == "solutions" or "mistakes" in parts or "variants" in parts
+                or path.name == "INSTRUCTORS.md")
 
 
 def student_files(lessons):
@@ -324,7 +326,10 @@ def transform(path, data, lessons):
     dropped = [d for d in grade.all_lessons() if d not in lessons]
     name = path.as_posix()
     if name == "tests/points.conf":
-        keep = [l for l in data.decode().splitlines() if not l.split("#")[0].strip() or l.split()[0] in lessons]
+        # A lesson's points line, and its 'weight NN Suite.Name W' lines, go with the lesson.
+        keep = [l for l in data.decode().splitlines() if not l.split("#")[0].strip() or l.split()[0] in lessons
+                or (l.split()[0] == "weight" and any(l.split()[1] in (s, s[:2]) or s[:2] == l.split()[1].zfill(2)
+                                                        for s in lessons))]
         return ("\n".join(keep) + "\n").encode()
     if name == WORKFLOW.as_posix():
         return workflow_text(lessons).encode()
