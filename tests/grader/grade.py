@@ -47,6 +47,8 @@ TRACER = BUILD / "tools" / "pipetrace"             # make grade TRACE=1 wraps ha
 LESSON_MK = Path("tests/grader/lesson.mk")         # builds one lesson from one tree
 SANDBOX_PROOF = SHARED / "proof" / "sandbox_test"  # the sandbox's own proof
 TOOL_TESTS = {tool: SHARED / tool / f"{tool}_test" for tool in ("pipemap", "pipetrace")}
+REFERENCE = BUILD / "reference"                    # each lesson's reference programs (its Step 0)
+REPORTS = BUILD / "grade"                          # REPORTS/<tree>/junit.xml and results.json
 
 
 def tools_of(slug):
@@ -779,7 +781,7 @@ def classroom_result(results):
 
 
 def write_reports(src, results, next_line=""):
-    folder = BUILD / "grade" / tree_name(src)
+    folder = REPORTS / tree_name(src)
     folder.mkdir(parents=True, exist_ok=True)
     entries = test_entries(results)
     (KIT / folder / "results.json").write_text(json.dumps(gradescope_results(results, next_line), indent=2) + "\n")
@@ -914,7 +916,7 @@ def cmd_grade(args):
     return 0 if full else 1
 
 
-CLASSROOM_OUT = BUILD / "grade" / "classroom"
+CLASSROOM_OUT = REPORTS / "classroom"
 
 
 def cmd_classroom(args):

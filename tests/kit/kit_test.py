@@ -126,7 +126,7 @@ def seed_objects(slug, src, out):
     """Copies the solution's objects (times kept) into the scratch build, with their
     dependency files pointing at the scratch tree: make then compiles only the files the
     patch changed (newer than their objects) and what includes them, and links."""
-    built = KIT / "build" / "solutions" / slug / "obj"
+    built = KIT / BUILD / "solutions" / slug / "obj"
     if not built.is_dir():
         return
     dest = KIT / out / slug / "obj"
@@ -134,7 +134,7 @@ def seed_objects(slug, src, out):
     shutil.copytree(built, dest)
     for dep in dest.rglob("*.d"):
         text = dep.read_text()
-        text = re.sub(rf"(?<![\w/.-])build/solutions/{re.escape(slug)}/", f"{out}/{slug}/", text)
+        text = re.sub(rf"(?<![\w/.-]){BUILD}/solutions/{re.escape(slug)}/", f"{out}/{slug}/", text)
         text = re.sub(rf"(?<![\w/.-])solutions/{re.escape(slug)}/", f"{src}/{slug}/", text)
         stat = dep.stat()
         dep.write_text(text)
