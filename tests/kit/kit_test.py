@@ -277,7 +277,9 @@ WHOLE_KIT = ["."]
 
 class Check:
     """One check: a phase, a label, its inputs (for the stamp) and what runs it: run() ->
-    (ok, text). `after`: events that must be set before it starts (what it builds on)."""
+    (ok, text). `after`: events that must be set before it starts (what it builds on): every
+    check but the sandbox proof waits for the build its lesson's solution grade makes of the
+    objects all trees share (build/shared), so no two makes write one file at once."""
 
     def __init__(self, phase, label, inputs, run, after=(), done=None):
         self.phase, self.label, self.inputs, self.run = phase, label, inputs, run
@@ -401,8 +403,9 @@ def plan(lessons, whole):
                 ("editor files, make help and README targets", "editor_check.py", [], WHOLE_KIT),
                 ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
                 ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
+            # After the solutions' builds: some copy build/shared, which must not be half-written then.
             checks.append(Check("5 maintenance checks", script, inputs,
-                                script_check(label, [kit_script(script), *args], HANG)))
+                                script_check(label, [kit_script(script), *args], HANG), after=built.values()))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
@@ -427,7 +430,7 @@ def plan(lessons, whole):
     stubs = pristine_exercises(lessons)
     for slug in lessons:
         checks.append(Check("3b stubs below full marks", slug, lesson_inputs(slug, stubs),
-                            grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False)))
+                            grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False), after=[built[slug]]))
     if whole:
         # pipemap and pipetrace run the reference programs the solutions' grades built.
         for tool, what in (("pipemap", "pipemap draws known topologies"),
