@@ -2,7 +2,7 @@
 """kit_test.py - the kit's own test: `make test`.
 
 Usage:
-  kit_test.py [--lesson NN] [--again]
+  kit_test.py [--lesson NN] [--again] [--only WORDS]
 
 Proves the kit: the sandbox proof passes (as root and as an ordinary user), the solutions
 get full marks (also shaken), the tools' tests pass, the pristine stubs do not get full
@@ -22,6 +22,7 @@ Only the Python 3 standard library is used.
 """
 import argparse
 import concurrent.futures
+import contextlib
 import hashlib
 import os
 import re
@@ -281,9 +282,9 @@ class Check:
     check but the sandbox proof waits for the build its lesson's solution grade makes of the
     objects all trees share (build/shared), so no two makes write one file at once."""
 
-    def __init__(self, phase, label, inputs, run, after=(), done=None):
+    def __init__(self, phase, label, inputs, run, after=(), done=None, lock=None):
         self.phase, self.label, self.inputs, self.run = phase, label, inputs, run
-        self.after, self.done = list(after), done
+        self.after, self.done, self.lock = list(after), done, lock
         self.ok, self.text, self.seconds, self.skipped = False, "", 0.0, False
         self.started = self.ended = 0.0
 
@@ -303,7 +304,8 @@ def run_check(check, again):
             check.ok, check.skipped, check.text = True, True, f"{check.label}: unchanged since it passed"
             return check
         try:
-            check.ok, check.text = check.run()
+            with check.lock or contextlib.nullcontext():
+                check.ok, check.text = check.run()
         except Exception as e:  # a bug in a check is a failed check, not a crashed kit test
             check.ok, check.text = False, f"{check.label}: {type(e).__name__}: {e}"
         if check.ok:
@@ -372,6 +374,17 @@ def script_check(label, argv, timeout):
     return go
 
 
+def all_of(runs):
+    """Runs each (ok, text) check in turn, stopping at the first that fails."""
+    texts = []
+    for run in runs:
+        ok, text = run()
+        texts.append(text)
+        if not ok:
+            return False, "\n".join(texts)
+    return True, "; ".join(texts)
+
+
 def in_lesson(slug, outcome):
     ok, text = outcome
     return ok, f"{slug}/{text}"
@@ -380,32 +393,46 @@ def in_lesson(slug, outcome):
 def plan(lessons, whole):
     """Every check of this run, in the order they start (longest first where independent)."""
     built = {slug: threading.Event() for slug in lessons}
+    # The classroom check grades solutions/ in the kit itself (INSTRUCTORS.md's `make grade
+    # SRC=solutions`), rebuilding build/solutions/*/bin, whose programs the tools' tests run.
+    reference_bins = threading.Lock()
     checks = []
     for slug in lessons:
         # The plain grade builds build/solutions/<slug>, which the catalogue's scratch trees start from.
         checks.append(Check("2 solutions at full marks", slug, lesson_inputs(slug),
                             grade_check(slug, "solutions", str(BUILD / "solutions"), 0, True), done=built[slug]))
     if whole:
+        # pipemap and pipetrace run the reference programs the solutions' grades built; one
+        # check, so that it holds reference_bins once and early, before the classroom check.
+        tools = [gtest_check([str(grade.TOOL_TESTS[tool]), "--gtest_brief=1"], what, HANG) for tool, what in (
+            ("pipemap", "pipemap draws known topologies"),
+            ("pipetrace", "pipetrace tells the reference programs' story, and how a hang came about"))]
+        checks.append(Check("2b tools", "pipemap and pipetrace", support_paths() + grader_inputs() + [
+            f"solutions/{s}" for s in lessons] + [p for p in ("tests/pipemap",) if (KIT / p).exists()],
+            lambda: all_of(tools), after=built.values(), lock=reference_bins))
         # Most of these read the whole kit (a hand-out of it, every lesson's commands, every
         # C++ file); the two whose inputs are few name them, so they re-run only when those change.
+        # The longest start first; the classroom check after the forgery check, so that the
+        # tools' check above has finished with build/solutions by then.
         diagrams = ["diagrams", "lessons", str(kit_script("diagrams.py").relative_to(KIT))]
         points = [str(grade.POINTS_CONF), "tests/grader/grade.py", "lessons",
                   str(kit_script("points_test.py").relative_to(KIT))] + [f"tests/{slug}" for slug in lessons]
         for label, script, args, inputs in (
-                ("classroom: a hand-out graded by make grade, GitHub Classroom, Gradescope and make class alike; "
-                 "the workflow; private tests; progress, hint, watch", "classroom_test.py", [], WHOLE_KIT),
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
+                ("classroom: a hand-out graded by make grade, GitHub Classroom, Gradescope and make class alike; "
+                 "the workflow; private tests; progress, hint, watch", "classroom_test.py", [], WHOLE_KIT),
                 ("lessons (shown output, anchors, front matter, index)", "lessons_check.py", [], WHOLE_KIT),
+                ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
                 ("diagrams: each SVG up to date with its source, each source in its lesson", "diagrams.py",
                  ["check"], diagrams),
                 ("format of the kit's C++", "format_check.py", [], WHOLE_KIT),
                 ("editor files, make help and README targets", "editor_check.py", [], WHOLE_KIT),
-                ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
                 ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
             # After the solutions' builds: some copy build/shared, which must not be half-written then.
             checks.append(Check("5 maintenance checks", script, inputs,
-                                script_check(label, [kit_script(script), *args], HANG), after=built.values()))
+                                script_check(label, [kit_script(script), *args], HANG), after=built.values(),
+                                lock=reference_bins if script == "classroom_test.py" else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
@@ -431,13 +458,6 @@ def plan(lessons, whole):
     for slug in lessons:
         checks.append(Check("3b stubs below full marks", slug, lesson_inputs(slug, stubs),
                             grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False), after=[built[slug]]))
-    if whole:
-        # pipemap and pipetrace run the reference programs the solutions' grades built.
-        for tool, what in (("pipemap", "pipemap draws known topologies"),
-                           ("pipetrace", "pipetrace tells the reference programs' story, and how a hang came about")):
-            checks.append(Check("2b tools", tool, support_paths() + grader_inputs() + [
-                f"solutions/{s}" for s in lessons] + [p for p in ("tests/pipemap",) if (KIT / p).exists()],
-                gtest_check([str(grade.TOOL_TESTS[tool]), "--gtest_brief=1"], what, HANG), after=built.values()))
     return checks
 
 
@@ -458,6 +478,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lesson", help="check one lesson only: its solution, stub, catalogue and variants")
     parser.add_argument("--again", action="store_true", help="run every check, passed before or not")
+    parser.add_argument("--only", help="run only the checks whose phase or label contains these words (what they "
+                        "build on, e.g. build/solutions, must be there: make all)")
     args = parser.parse_args()
     if not (KIT / "solutions").is_dir():
         print("make test is the kit's own test and needs solutions/, which a student hand-out leaves out.\n"
@@ -470,6 +492,11 @@ def main():
     print(f"make test: {'lesson ' + lessons[0] if args.lesson else 'the whole kit'}, {PARALLEL} checks at a time; "
           f"{grade.isolation()['note']}", flush=True)
     checks = plan(lessons, whole=not args.lesson)
+    if args.only:
+        for c in checks:
+            if args.only not in f"{c.phase} {c.label}" and c.done:
+                c.done.set()  # what others wait for is there already, or they build it themselves
+        checks = [c for c in checks if args.only in f"{c.phase} {c.label}"]
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         list(pool.map(lambda c: run_check(c, args.again), checks))
     grade.sweep()
