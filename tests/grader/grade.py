@@ -20,7 +20,6 @@ Only the Python 3 standard library is used.
 import argparse
 import base64
 import hashlib
-import concurrent.futures
 import ctypes
 import fnmatch
 import json
