@@ -11,6 +11,9 @@ results.json (test_entries), and make progress (grade_tree -> earned). Standard 
 """
 import base64
 import json
+import os
+import shlex
+import subprocess
 import sys
 import unittest
 from decimal import Decimal
@@ -142,6 +145,68 @@ class ReportsNameInstances(unittest.TestCase):
         self.assertTrue(grade.filter_wants("RoundTrip.Cat", True, "Sizes/RoundTrip.Cat/4KiB"))
         self.assertFalse(grade.filter_wants("RoundTrip.Cat", True, "*/RoundTrip.Other/*"))
         self.assertFalse(grade.filter_wants("RoundTrip.Cat", False, "Sizes/RoundTrip.Cat/4KiB"))
+
+
+GTEST_SOURCE = """#include <gtest/gtest.h>
+#include <string>
+namespace {
+class RoundTrip : public ::testing::TestWithParam<int> {};
+TEST_P(RoundTrip, CatGivesBackEveryByte) { EXPECT_NE(GetParam(), 4) << "lost bytes at 4 KiB"; }
+INSTANTIATE_TEST_SUITE_P(FilterBytes, RoundTrip, ::testing::Values(1, 4, 64),
+                         [](const ::testing::TestParamInfo<int>& i) { return std::to_string(i.param) + "KiB"; });
+TEST(FilterBytes, UsageErrorExitsTwo) {}
+}  // namespace
+"""
+
+
+class RealGoogleTest(unittest.TestCase):
+    """The same, end to end: a real TEST_P binary, its real XML report, read by the grader."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = grade.KIT / grade.BUILD / "kit" / "points_test"
+        cls.dir.mkdir(parents=True, exist_ok=True)
+        (cls.dir / "t_test.cpp").write_text(GTEST_SOURCE)
+        cxx = shlex.split(os.environ.get("CXX") or "g++")
+        subprocess.run([*cxx, "-std=c++17", str(cls.dir / "t_test.cpp"), "-lgtest", "-lgtest_main", "-pthread",
+                        "-o", str(cls.dir / "t_test")], check=True)
+        cls.defined = [(f"{suite}.{name}", kind == "_P") for kind, suite, name in
+                       grade.TEST_DEFINITION.findall(GTEST_SOURCE)]
+
+    def run_binary(self, gtest_filter=None):
+        xml = self.dir / "report.xml"
+        xml.write_text("")
+        argv = [str(self.dir / "t_test"), f"--gtest_output=xml:{xml}"]
+        if gtest_filter:
+            argv.append(f"--gtest_filter={gtest_filter}")
+        rc = subprocess.run(argv, capture_output=True).returncode
+        with mock.patch.object(grade, "defined_tests", lambda slug: self.defined):
+            expected = grade.expected_tests("04-filter-child", gtest_filter)
+            return grade.score_report("04-filter-child", expected, xml, rc, "", gtest_filter)
+
+    def test_the_report_names_each_instance_and_they_share_one_behaviours_points(self):
+        self.assertEqual(self.defined, [("RoundTrip.CatGivesBackEveryByte", True),
+                                        ("FilterBytes.UsageErrorExitsTwo", False)])
+        got = self.run_binary()
+        self.assertEqual([(t["name"], t["passed"]) for t in got],
+                         [("FilterBytes/RoundTrip.CatGivesBackEveryByte/1KiB", True),
+                          ("FilterBytes/RoundTrip.CatGivesBackEveryByte/4KiB", False),
+                          ("FilterBytes/RoundTrip.CatGivesBackEveryByte/64KiB", True),
+                          ("FilterBytes.UsageErrorExitsTwo", True)])
+        self.assertIn("lost bytes at 4 KiB", got[1]["message"])
+        self.assertEqual([str(s) for s in grade.test_shares(10, got)], ["1.67", "1.67", "1.66", "5"])
+        self.assertEqual(grade.earned(10, got), 8.33)
+
+    def test_the_catalogues_filter_runs_every_instance_of_a_behaviour(self):
+        sys.path.insert(0, str(grade.KIT / "tests" / "kit"))
+        import kit_test
+        with mock.patch.object(grade, "defined_tests", lambda slug: self.defined):
+            wanted = kit_test.caught_filter("04-filter-child", "RoundTrip.CatGivesBackEveryByte")
+        got = self.run_binary(wanted)
+        self.assertEqual([t["name"].rsplit("/", 1)[1] for t in got], ["1KiB", "4KiB", "64KiB"])
+        one = self.run_binary("FilterBytes/RoundTrip.CatGivesBackEveryByte/4KiB")
+        self.assertEqual([(t["name"], t["passed"]) for t in one],
+                         [("FilterBytes/RoundTrip.CatGivesBackEveryByte/4KiB", False)])
 
 
 if __name__ == "__main__":
