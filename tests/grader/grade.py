@@ -8,7 +8,7 @@ Usage:
 
 `grade` builds every lesson of the tree on its own (a compile error costs only that
 lesson), runs the lesson's tests (which run the learner's programs in the sandbox),
-turns GoogleTest's XML into points (tests/points.conf), prints a table and writes
+turns GoogleTest's XML into points (tests/grader/points.conf), prints a table and writes
 build/grade/<tree>/junit.xml and results.json (Gradescope's format). Exit 0 only at
 full marks. `classroom` does the same for one lesson and writes GitHub Classroom's
 `result` (see cmd_classroom).
@@ -270,16 +270,16 @@ def pick_lessons(wanted):
 
 
 def points_table():
-    """tests/points.conf: 'NN-topic POINTS' per line; the one place weights live."""
+    """tests/grader/points.conf: 'NN-topic POINTS' per line; the one place weights live."""
     table = {}
-    for n, line in enumerate((KIT / "tests" / "points.conf").read_text().splitlines(), 1):
+    for n, line in enumerate((KIT / "tests" / "grader" / "points.conf").read_text().splitlines(), 1):
         line = line.split("#")[0].strip()
         if line:
             try:
                 slug, pts = line.split()
                 table[slug] = float(pts)
             except ValueError:
-                sys.exit(f"grade.py: tests/points.conf:{n}: expected 'NN-topic POINTS', got {line!r}")
+                sys.exit(f"grade.py: tests/grader/points.conf:{n}: expected 'NN-topic POINTS', got {line!r}")
     return table
 
 
@@ -288,7 +288,7 @@ def lesson_points(slug, table=None):
     it: a silent default would give it a weight nobody chose."""
     table = points_table() if table is None else table
     if slug not in table:
-        sys.exit(f"grade.py: lesson {slug} has no line in tests/points.conf; add one, e.g. '{slug} 10'")
+        sys.exit(f"grade.py: lesson {slug} has no line in tests/grader/points.conf; add one, e.g. '{slug} 10'")
     return table[slug]
 
 
@@ -1084,7 +1084,7 @@ def cmd_test(args):
                       ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                        ["forgery_test.py"])):
         # classroom_test grades three submissions of a hand-out four ways, one of them hanging.
-        rc, log = run([sys.executable, f"tests/grader/{cmd[0]}", *cmd[1:]],
+        rc, log = run([sys.executable, f"tests/kit/{cmd[0]}", *cmd[1:]],
                       timeout=2400 if cmd[0] == "classroom_test.py" else 900)
         print(f"  {'ok     ' if rc == 0 else 'FAILED '} {name}")
         if rc != 0:
