@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checklib import finish
+
 
 def ci_packages(root):
     m = re.search(r'^PACKAGES="([^"]*)"', (root / ".ci" / "run").read_text(), re.M)
@@ -96,10 +98,7 @@ def main():
     if documented - helped:
         problems.append(f"make help lacks targets README.md documents: {sorted(documented - helped)}")
     problems += picture_problems(root)
-    for p in problems:
-        print("editor: " + p)
-    print(f"editor: {len(problems)} problems")
-    return 1 if problems else 0
+    return finish("editor", problems, f"{len(problems)} problems")
 
 
 if __name__ == "__main__":
