@@ -78,7 +78,7 @@ build/solutions/%: FORCE
 	+@$(if $(wildcard solutions),$(LESSON_MAKE) LESSON=$(firstword $(subst /, ,$*)) SRC=solutions $@,echo "make: a hand-out has no solutions/" >&2; exit 2)
 
 # ---- the grader's own proof: deliberately bad programs run through the sandbox -------
-PROOF := tests/support/proof
+PROOF := tests/sandbox/proof
 PROOF_PROGRAMS := $(patsubst $(PROOF)/%.cpp,$(SHARED)/proof/bin/%,$(filter-out %_test.cpp,$(wildcard $(PROOF)/*.cpp)))
 PROOF_TEST := $(SHARED)/proof/sandbox_test
 
@@ -101,28 +101,28 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 # ---- pipemap: a live map of a program's processes and pipes (Linux) -----------------------
 PIPEMAP := $(TOOLS_BIN)/pipemap
 PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
-PIPEMAP_HELPERS := $(patsubst tests/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/pipemap/helpers/*.cpp))
+PIPEMAP_HELPERS := $(patsubst tests/tools/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/tools/pipemap/helpers/*.cpp))
 
 .PHONY: tools
 tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS) $(SHAKE_LIB)
 
 # make grade SHAKE=N preloads this into the tests and the programs they run.
-$(SHAKE_LIB): tests/support/shake/shake.cpp
+$(SHAKE_LIB): tests/tools/shake/shake.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) -fPIC -shared $< -o $@ -ldl
 
-$(PIPEMAP): tests/pipemap/pipemap.cpp $(SUPPORT_LIB)
+$(PIPEMAP): tests/tools/pipemap/pipemap.cpp $(SUPPORT_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
 
-$(SHARED)/pipemap/pipemap_test.o: tests/pipemap/pipemap_test.cpp
+$(SHARED)/pipemap/pipemap_test.o: tests/tools/pipemap/pipemap_test.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_FLAGS) -c $< -o $@
 
 $(PIPEMAP_TEST): $(SHARED)/pipemap/pipemap_test.o $(SUPPORT_LIB)
 	$(CXX) $^ $(GTEST_LIBS) -o $@
 
-$(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
+$(SHARED)/pipemap/bin/%: tests/tools/pipemap/helpers/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) $< -o $@
 
@@ -186,27 +186,27 @@ class: ## grade every student repository in REPOS=dir, each in a fresh copy of t
 	@$(CLASSROOM) class --repos "$(REPOS)" $(if $(LESSONS),--lessons "$(LESSONS)")
 
 diagrams: ## render diagrams/*.mmd to SVG (installs mermaid-cli from npm once; uses Debian's chromium)
-	@$(PYTHON) tests/grader/diagrams.py render
+	@$(PYTHON) tests/kit/diagrams.py render
 
 format-check: ## check the kit's own C++ against .clang-format; never exercises/
-	@$(PYTHON) tests/grader/format_check.py
+	@$(PYTHON) tests/kit/format_check.py
 
 format: ## reformat the kit's C++ to .clang-format (never exercises/)
-	@$(PYTHON) tests/grader/format_check.py --fix
+	@$(PYTHON) tests/kit/format_check.py --fix
 
 .PHONY: format-check format compile_commands.json diagrams
 compile_commands.json: ## write compile_commands.json for clangd, VS Code and CLion
-	@$(PYTHON) tests/grader/compile_commands.py
+	@$(PYTHON) tests/kit/compile_commands.py
 
 # ---- lesson 06's measurements: pipes versus sockets, on this machine ------------------
 .PHONY: bench
 bench: build.solutions.06-pipe-vs-loopback build.solutions.05-fifo-messages ## measure pipe, socketpair, Unix socket, TCP (lesson 06), Nagle, lesson 05's server: tables, build/bench/results.json, chart.svg
-	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
+	@$(PYTHON) tests/tools/bench.py
 
 # ---- what a hang costs: grading time of each hanging mistake against the solution -------
 .PHONY: grade-cost
 grade-cost: selftest-build ## time grading each lesson's solution and each mistake that hangs or spins (LESSON=NN): build/grade-cost/
-	@$(PYTHON) tests/grader/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
+	@$(PYTHON) tests/kit/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
 
 clean: ## remove build/
 	rm -rf $(BUILD)

@@ -7,7 +7,7 @@ Usage:
 
 `grade` builds every lesson of the tree on its own (a compile error costs only that
 lesson), runs the lesson's tests (which run the learner's programs in the sandbox),
-turns GoogleTest's XML into points (tests/points.conf), prints a table and writes
+turns GoogleTest's XML into points (tests/grader/points.conf), prints a table and writes
 build/grade/<tree>/junit.xml and results.json (Gradescope's format). Exit 0 only at
 full marks. `classroom` does the same for one lesson and writes GitHub Classroom's
 `result` (see cmd_classroom).
@@ -285,11 +285,11 @@ def pick_lessons(wanted):
     return chosen
 
 
-POINTS_CONF = Path("tests/points.conf")
+POINTS_CONF = Path("tests/grader/points.conf")
 
 
 def read_points_conf(text=None):
-    """tests/points.conf -> ({slug: points}, {(slug, behaviour): weight}). Lines:
+    """tests/grader/points.conf -> ({slug: points}, {(slug, behaviour): weight}). Lines:
     'NN-topic POINTS', and optional 'weight NN Suite.Name W' (a behaviour worth W times one)."""
     lessons = all_lessons()
     table, weights = {}, {}
@@ -316,7 +316,7 @@ def read_points_conf(text=None):
 
 
 def points_table():
-    """{slug: points} from tests/points.conf: the one place weights live."""
+    """{slug: points} from tests/grader/points.conf: the one place weights live."""
     return read_points_conf()[0]
 
 
@@ -325,7 +325,7 @@ def lesson_points(slug, table=None):
     it: a silent default would give it a weight nobody chose."""
     table = points_table() if table is None else table
     if slug not in table:
-        sys.exit(f"grade.py: lesson {slug} has no line in tests/points.conf; add one, e.g. '{slug} 10'")
+        sys.exit(f"grade.py: lesson {slug} has no line in tests/grader/points.conf; add one, e.g. '{slug} 10'")
     return table[slug]
 
 

@@ -51,9 +51,8 @@ HANG = 3600
 
 
 def kit_script(name):
-    """A maintenance check's script: tests/kit/ (where they are moving) or tests/grader/."""
-    here = Path(__file__).resolve().parent / name
-    return here if here.exists() else KIT / "tests" / "grader" / name
+    """A maintenance check's script, beside this one in tests/kit/."""
+    return Path(__file__).resolve().parent / name
 
 
 # ---- the catalogue: headers, and patches applied by patch(1), exactly ---------------------
@@ -258,8 +257,8 @@ def digest(inputs):
 
 
 def support_paths():
-    """The C++ support library and the sandbox's proof, wherever the kit keeps them."""
-    return [p for p in ("tests/support", "tests/sandbox", "tests/tools") if (KIT / p).exists()]
+    """The C++ sandbox library with its proof, and the tools (pipemap, pipetrace, shake)."""
+    return ["tests/sandbox", "tests/tools"]
 
 
 def grader_inputs():
@@ -408,7 +407,7 @@ def plan(lessons, whole):
             ("pipemap", "pipemap draws known topologies"),
             ("pipetrace", "pipetrace tells the reference programs' story, and how a hang came about"))]
         checks.append(Check("2b tools", "pipemap and pipetrace", support_paths() + grader_inputs() + [
-            f"solutions/{s}" for s in lessons] + [p for p in ("tests/pipemap",) if (KIT / p).exists()],
+            f"solutions/{s}" for s in lessons],
             lambda: all_of(tools), after=built.values(), lock=reference_bins))
         # Most of these read the whole kit (a hand-out of it, every lesson's commands, every
         # C++ file); the two whose inputs are few name them, so they re-run only when those change.

@@ -5,7 +5,7 @@ Usage: points_test.py
 
 A lesson's points are split among its BEHAVIOURS: a plain test is one, and all instances of
 a parameterised test ('Prefix/Suite.Name/64KiB') are one, sharing its share; a behaviour may
-weigh more ('weight NN Suite.Name W' in tests/points.conf). Checked here on the functions
+weigh more ('weight NN Suite.Name W' in tests/grader/points.conf). Checked here on the functions
 every report uses: make grade's table (earned), the Classroom result and Gradescope's
 results.json (test_entries), and make progress (grade_tree -> earned). Standard library only.
 """

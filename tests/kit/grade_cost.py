@@ -28,7 +28,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 import grade  # noqa: E402  (the same lessons, patches and hygiene as the grader)
 
 KIT = grade.KIT

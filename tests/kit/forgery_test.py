@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """forgery_test.py - a submission cannot touch its grade or the grader's machine.
 
-Usage: python3 tests/grader/forgery_test.py     (make test runs it)
-       PIPEWORKS_ISOLATION=off python3 tests/grader/forgery_test.py --unprotected
+Usage: python3 tests/kit/forgery_test.py     (make test runs it)
+       PIPEWORKS_ISOLATION=off python3 tests/kit/forgery_test.py --unprotected
                                                (the forgers succeed: the check can fail)
 
 Each forger is a correct pipe_echo (lesson 01) that, while it is graded, also tries to
 change what the grader reports: it writes a fake test binary over lesson 02's, rewrites a
-test source, rewrites tests/points.conf, rewrites the reports, writes into the grader's
+test source, rewrites tests/grader/points.conf, rewrites the reports, writes into the grader's
 $HOME and into another lesson's build folder. Every step command in STEPS grades each
 forger in a scratch copy of the kit; each must give the forger exactly the points an honest
 submission with the same real work gets (the reference pipe_echo, the other lessons' stubs),
@@ -58,7 +58,7 @@ FORGERS = {
          "// PIPEWORKS-FORGED\n#include <gtest/gtest.h>\nTEST(Forged, Passes) {}\n"),
         ("{kit}/tests/02-random-byte/random_bytes_test.cpp", "// PIPEWORKS-FORGED\n")],
     "a rewritten points.conf": [
-        ("{kit}/tests/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n")],
+        ("{kit}/tests/grader/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n")],
     "rewritten reports": [
         ("{results}/results.json", '{"score": 1000, "max_score": 1000, "output": "PIPEWORKS-FORGED", "tests": []}\n'),
         ("{results}/junit.xml", "<!-- PIPEWORKS-FORGED --><testsuites/>\n"),
