@@ -6,6 +6,7 @@
 LESSONS := $(patsubst lessons/%.md,%,$(sort $(wildcard lessons/[0-9][0-9]-*.md)))
 PYTHON ?= python3
 GRADER := $(PYTHON) tests/grader/grade.py
+KIT_TEST := $(PYTHON) tests/kit/kit_test.py
 LESSON_MAKE := $(MAKE) --no-print-directory -f tests/grader/lesson.mk
 SRC ?= exercises
 LESSON ?=
@@ -30,7 +31,7 @@ BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 # (LESSON as make grade takes it: 01, 1 or 01-pipe-echo.)
 ONE_LESSON := $(if $(LESSON),$(filter $(LESSON) $(LESSON)-% 0$(LESSON)-%,$(LESSONS)))
 ifneq ($(LESSON),)
-all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) build/tools/pipemap build/tools/pipetrace,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, pipemap and pipetrace)
+all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) $(TOOLS_BIN)/pipemap $(TOOLS_BIN)/pipetrace,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, pipemap and pipetrace)
 else
 all: $(BUILDS) selftest-build tools
 endif
@@ -61,10 +62,10 @@ reference: $(REFERENCE_BUILDS) ## the reference programs of every lesson, in bui
 REFERENCE_LDFLAGS ?= $(if $(filter Linux,$(shell uname -s)),-static -s)
 ifneq ($(wildcard solutions),)
 $(REFERENCE_BUILDS): reference.%:
-	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=build/reference PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=$(REFERENCE_OUT) PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
 else
 $(REFERENCE_BUILDS): reference.%:
-	@mkdir -p build/reference/$*/bin && cp -p reference/$*/* build/reference/$*/bin/
+	@mkdir -p $(REFERENCE_OUT)/$*/bin && cp -p reference/$*/* $(REFERENCE_OUT)/$*/bin/
 endif
 
 # A program or test binary named by its path (make build/exercises/01-pipe-echo/bin/pipe_echo)
@@ -98,11 +99,9 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 -include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
 
 # ---- pipemap: a live map of a program's processes and pipes (Linux) -----------------------
-PIPEMAP := build/tools/pipemap
+PIPEMAP := $(TOOLS_BIN)/pipemap
 PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
 PIPEMAP_HELPERS := $(patsubst tests/tools/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/tools/pipemap/helpers/*.cpp))
-
-SHAKE_LIB := $(SHARED)/shake/libpipeworks_shake.so
 
 .PHONY: tools
 tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS) $(SHAKE_LIB)
@@ -127,10 +126,10 @@ $(SHARED)/pipemap/bin/%: tests/tools/pipemap/helpers/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) $< -o $@
 
--include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
+-include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
 
 # ---- pipetrace: a program's story, call by call, as a timeline (Linux) -----------------
-PIPETRACE := build/tools/pipetrace
+PIPETRACE := $(TOOLS_BIN)/pipetrace
 PIPETRACE_TEST := $(SHARED)/pipetrace/pipetrace_test
 PIPETRACE_HELPERS := $(patsubst tests/tools/pipetrace/helpers/%.cpp,$(SHARED)/pipetrace/bin/%,$(wildcard tests/tools/pipetrace/helpers/*.cpp))
 
@@ -159,10 +158,10 @@ $(SHARED)/pipetrace/bin/%: tests/tools/pipetrace/helpers/%.cpp
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races, TRACE=1 to say how a hang came about)
 	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(if $(TRACE),$(MAKE) --no-print-directory -s $(PIPETRACE) && PIPEWORKS_TRACE=$(CURDIR)/$(PIPETRACE)) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
 
-test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
-	@[ -d solutions ] || { $(GRADER) test; exit 2; }  # a student hand-out: say so, build nothing
+test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked; re-runs only checks whose inputs changed (AGAIN=1: all), ends with a table of phase times
+	@[ -d solutions ] || { $(KIT_TEST); exit 2; }  # a student hand-out: say so, build nothing
 	@$(MAKE) --no-print-directory selftest-build tools
-	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
+	@$(KIT_TEST) $(if $(LESSON),--lesson $(LESSON)) $(if $(AGAIN),--again)
 
 # ---- in a class, and on your own -------------------------------------------------------
 CLASSROOM := $(PYTHON) tests/grader/classroom.py
@@ -210,7 +209,7 @@ grade-cost: selftest-build ## time grading each lesson's solution and each mista
 	@$(PYTHON) tests/kit/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
 
 clean: ## remove build/
-	rm -rf build
+	rm -rf $(BUILD)
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort -u | \

@@ -160,13 +160,14 @@ def hints_of(slug):
 
 
 def hint_fits(hint, test):
-    return test["name"] in hint["tests"] or any(c in (test.get("message") or "") for c in hint["causes"])
+    return (test["name"] in hint["tests"] or grade.behaviour(test["name"]) in hint["tests"]
+            or any(c in (test.get("message") or "") for c in hint["causes"]))
 
 
 def lesson_results(slug):
     """The lesson's tests as last graded, when `make grade` ran after the last edit of
     exercises/<slug>/; else graded now."""
-    report = KIT / grade.BUILD / "grade" / "exercises" / "results.json"
+    report = KIT / grade.REPORTS / "exercises" / "results.json"
     files = [p for p in (KIT / "exercises" / slug).rglob("*") if p.is_file()]
     if report.exists() and files and report.stat().st_mtime > max(p.stat().st_mtime for p in files):
         try:
@@ -188,7 +189,7 @@ def cmd_hint(args):
     if not hints:
         print(f"Lesson {slug} has no hints yet; re-read lessons/{slug}.md and the TODOs in exercises/{slug}/.")
         return 0
-    seen_file = KIT / "build" / "hints" / f"{slug}.seen"
+    seen_file = KIT / grade.BUILD / "hints" / f"{slug}.seen"
     seen_file.parent.mkdir(parents=True, exist_ok=True)
     if args.reset:
         seen_file.unlink(missing_ok=True)
@@ -266,7 +267,7 @@ def cmd_watch(args):
         before = snapshot(folder)
         if sys.stdout.isatty():
             print("\033[2J\033[H", end="")
-        results = [grade.grade_lesson(slug, "exercises", "build/exercises", grade.lesson_points(slug))]
+        results = [grade.grade_lesson(slug, "exercises", str(grade.BUILD / "exercises"), grade.lesson_points(slug))]
         grade.print_table("exercises", results)
         print(grade.next_step(results))
         cycles += 1
@@ -307,7 +308,9 @@ def tracked_files():
 
 def for_students(path):
     parts = path.parts
-    return not (parts[0] == "solutions" or "mistakes" in parts or path.name == "INSTRUCTORS.md")
+    # The catalogue's mistakes and correct variants are patches of the solution: not for students.
+    return not (parts[0] == "solutions" or "mistakes" in parts or "variants" in parts
+                or path.name == "INSTRUCTORS.md")
 
 
 def student_files(lessons):
@@ -323,7 +326,10 @@ def transform(path, data, lessons):
     dropped = [d for d in grade.all_lessons() if d not in lessons]
     name = path.as_posix()
     if name == "tests/grader/points.conf":
-        keep = [l for l in data.decode().splitlines() if not l.split("#")[0].strip() or l.split()[0] in lessons]
+        # A lesson's points line, and its 'weight NN Suite.Name W' lines, go with the lesson.
+        keep = [l for l in data.decode().splitlines() if not l.split("#")[0].strip() or l.split()[0] in lessons
+                or (l.split()[0] == "weight" and any(l.split()[1] in (s, s[:2]) or s[:2] == l.split()[1].zfill(2)
+                                                        for s in lessons))]
         return ("\n".join(keep) + "\n").encode()
     if name == WORKFLOW.as_posix():
         return workflow_text(lessons).encode()
@@ -369,7 +375,7 @@ def build_reference(lessons):
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"classroom.py: building the reference programs failed:\n{r.stdout}{r.stderr}")
-    return {slug: sorted((KIT / "build" / "reference" / slug / "bin").iterdir()) for slug in lessons}
+    return {slug: sorted((KIT / grade.REFERENCE / slug / "bin").iterdir()) for slug in lessons}
 
 
 def cmd_handout(args):
@@ -410,7 +416,7 @@ def cmd_handout(args):
 
 # ---- Gradescope --------------------------------------------------------------------------
 
-GRADESCOPE_ZIP = Path("build/gradescope/autograder.zip")
+GRADESCOPE_ZIP = grade.BUILD / "gradescope" / "autograder.zip"
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.
@@ -607,7 +613,7 @@ def cmd_github(args):
 
 # ---- grading a whole class -----------------------------------------------------------------
 
-CLASS_OUT = Path("build/class")
+CLASS_OUT = grade.BUILD / "class"
 SKIP_IN_SUBMISSION = (".git", "build", "reference")  # git's own, build output, the shipped binaries
 
 
@@ -742,7 +748,7 @@ def cmd_class(args):
                 notes.append(f"grading took longer than {args.timeout} s and was stopped")
             grade.kill_leftovers()
             (out / f"{student.name}.log").write_bytes(log)
-            report = copy / "build" / "grade" / "exercises" / "results.json"
+            report = copy / grade.REPORTS / "exercises" / "results.json"
             if report.exists():
                 shutil.copyfile(report, out / f"{student.name}.json")
                 scores = lesson_scores(report, lessons)
