@@ -98,61 +98,46 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 
 -include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
 
-# ---- pipemap: a live map of a program's processes and pipes (Linux) -----------------------
+# ---- learner tools with a proof of their own (Linux) ----------------------------------------
+# pipemap: a live map of a program's processes and pipes. pipetrace: a program's story, call
+# by call, as a timeline. Each is tests/tools/NAME/: NAME.cpp (built into build/tools/),
+# NAME_test.cpp (its proof) and helpers/*.cpp (the small programs the proof runs it on).
 PIPEMAP := $(TOOLS_BIN)/pipemap
-PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
-PIPEMAP_HELPERS := $(patsubst tests/tools/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/tools/pipemap/helpers/*.cpp))
+PIPETRACE := $(TOOLS_BIN)/pipetrace
 
-.PHONY: tools
-tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS) $(SHAKE_LIB)
+define learner_tool
+$(1)_BUILT := $$(TOOLS_BIN)/$(1) $$(SHARED)/$(1)/$(1)_test \
+    $$(patsubst tests/tools/$(1)/helpers/%.cpp,$$(SHARED)/$(1)/bin/%,$$(wildcard tests/tools/$(1)/helpers/*.cpp))
+
+$$(TOOLS_BIN)/$(1): tests/tools/$(1)/$(1).cpp $$(SUPPORT_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(TEST_FLAGS) $$< $$(SUPPORT_LIB) -o $$@ -pthread
+
+$$(SHARED)/$(1)/$(1)_test.o: tests/tools/$(1)/$(1)_test.cpp
+	@mkdir -p $$(@D)
+	$$(CXX) $$(TEST_FLAGS) -c $$< -o $$@
+
+$$(SHARED)/$(1)/$(1)_test: $$(SHARED)/$(1)/$(1)_test.o $$(SUPPORT_LIB)
+	$$(CXX) $$^ $$(GTEST_LIBS) -o $$@
+
+$$(SHARED)/$(1)/bin/%: tests/tools/$(1)/helpers/%.cpp
+	@mkdir -p $$(@D)
+	$$(CXX) $$(KIT_FLAGS) $$< -o $$@
+
+-include $$(wildcard $$(SHARED)/$(1)/*.d $$(SHARED)/$(1)/bin/*.d)
+endef
+$(foreach tool,pipemap pipetrace,$(eval $(call learner_tool,$(tool))))
+
+.PHONY: tools pipetrace
+tools: $(pipemap_BUILT) $(SHAKE_LIB) pipetrace
+pipetrace: $(pipetrace_BUILT) ## build/tools/pipetrace -- PROGRAM [ARGS]: a timeline of every fork, pipe, dup2, close, read, write and wait (Linux)
 
 # make grade SHAKE=N preloads this into the tests and the programs they run.
 $(SHAKE_LIB): tests/tools/shake/shake.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) -fPIC -shared $< -o $@ -ldl
 
-$(PIPEMAP): tests/tools/pipemap/pipemap.cpp $(SUPPORT_LIB)
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
-
-$(SHARED)/pipemap/pipemap_test.o: tests/tools/pipemap/pipemap_test.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) -c $< -o $@
-
-$(PIPEMAP_TEST): $(SHARED)/pipemap/pipemap_test.o $(SUPPORT_LIB)
-	$(CXX) $^ $(GTEST_LIBS) -o $@
-
-$(SHARED)/pipemap/bin/%: tests/tools/pipemap/helpers/%.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@
-
--include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
-
-# ---- pipetrace: a program's story, call by call, as a timeline (Linux) -----------------
-PIPETRACE := $(TOOLS_BIN)/pipetrace
-PIPETRACE_TEST := $(SHARED)/pipetrace/pipetrace_test
-PIPETRACE_HELPERS := $(patsubst tests/tools/pipetrace/helpers/%.cpp,$(SHARED)/pipetrace/bin/%,$(wildcard tests/tools/pipetrace/helpers/*.cpp))
-
-.PHONY: pipetrace
-tools: pipetrace
-pipetrace: $(PIPETRACE) $(PIPETRACE_TEST) $(PIPETRACE_HELPERS) ## build/tools/pipetrace -- PROGRAM [ARGS]: a timeline of every fork, pipe, dup2, close, read, write and wait (Linux)
-
-$(PIPETRACE): tests/tools/pipetrace/pipetrace.cpp $(SUPPORT_LIB)
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
-
-$(SHARED)/pipetrace/pipetrace_test.o: tests/tools/pipetrace/pipetrace_test.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) -c $< -o $@
-
-$(PIPETRACE_TEST): $(SHARED)/pipetrace/pipetrace_test.o $(SUPPORT_LIB)
-	$(CXX) $^ $(GTEST_LIBS) -o $@
-
-$(SHARED)/pipetrace/bin/%: tests/tools/pipetrace/helpers/%.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@
-
--include $(wildcard $(SHARED)/pipetrace/*.d $(SHARED)/pipetrace/bin/*.d)
+-include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/shake/*.d)
 
 # ---- grading and testing --------------------------------------------------------
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races, TRACE=1 to say how a hang came about)
