@@ -24,8 +24,10 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
 # What is seeded: the kit's shared objects (test objects, support library, lesson tools)
-# and the learner tools a lesson's `make LESSON=NN` builds. Never build/exercises/ or
-# build/solutions/: those are a tree's own files.
+# and the learner tools a lesson's `make LESSON=NN` builds, all compiled with -Werror, so
+# that compiling them again could print nothing. Never build/exercises/ or
+# build/solutions/: a tree's own files, compiled without -Werror, whose warnings a
+# learner's first make shows.
 SEEDED = ("build/shared/support", "build/shared/tests", "build/shared/tools", "build/tools")
 LIBRARY = Path("build/shared/support/libpipeworks_support.a")
 LINKS_LIBRARY = ("build/tools/",)  # linked with the support library, which no .d file lists
