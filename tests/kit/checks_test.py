@@ -106,5 +106,43 @@ class CheckersCanFail(unittest.TestCase):
             self.assertEqual(rc, 0, out)
 
 
+class BuildReuseIsExact(unittest.TestCase):
+    """reuse.seed_build (the hand-outs and student clones of classroom_test.py) seeds the kit's
+    object only where every source it was built from has the same bytes in the copy: one changed
+    header, and every object built from it is compiled again. (Needs the kit built, as make
+    test has it.)"""
+
+    def seeded_into(self, change=None):
+        import reuse  # noqa: E402
+
+        dest = Path(tempfile.mkdtemp(prefix="pipeworks-reuse-"))
+        try:
+            shutil.copytree(KIT / "tests", dest / "tests")
+            shutil.copytree(KIT / "exercises", dest / "exercises")
+            if change:
+                path = dest / change
+                path.write_text(path.read_text() + "\n// changed\n")
+            count = reuse.seed_build(dest)
+            seeded = {p.relative_to(dest).as_posix() for p in (dest / "build").rglob("*") if p.is_file()}
+            self.assertEqual(count, len(seeded))
+            self.assertFalse(any(s.startswith(("build/exercises", "build/solutions")) for s in seeded), seeded)
+            return seeded
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
+
+    def test_a_changed_header_keeps_every_object_built_from_it_out(self):
+        test_object = "build/shared/tests/01-pipe-echo/pipe_echo_test.o"
+        library = "build/shared/sandbox/libpipeworks_sandbox.a"
+        self.assertIn("tests/sandbox/sandbox.hpp", (KIT / test_object).with_suffix(".d").read_text())
+        same = self.seeded_into()
+        self.assertIn(test_object, same)
+        self.assertIn(library, same)
+        self.assertIn("build/tools/pipemap", same)
+        changed = self.seeded_into("tests/sandbox/sandbox.hpp")
+        for kept_out in (test_object, "build/shared/sandbox/sandbox.o", library, "build/tools/pipemap"):
+            self.assertNotIn(kept_out, changed)
+        self.assertIn("build/shared/tools/03-pipeline/fd_probe", changed)  # built from its own file only
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
