@@ -51,21 +51,24 @@ struct Evidence {
     bool started = false;            // start() returned true
     bool start_failed = false;       // start() returned false
     bool serve_began = false;        // serve() was called (every before_serve step returned)
+    long serve_thread = 0;           // the id of the thread that runs serve()
     bool stop_called = false;        // the client thread called stop()
     bool serve_returned = false;     // serve() returned ...
     bool serve_result = false;       // ... this
     bool serve_was_early = false;    // ... before stop() was called
     int error_number = 0;            // the errno whose strerror() ends error() after a failure, 0 if none
     char error[240] = "";            // server.error() after start() or serve() returned false
-    bool from_server_ended = false;  // a client's read() of from-server returned 0 (EOF)
+    bool from_server_ended = false;  // a client's read() of from-server returned 0 (EOF): it was closed
     int waiting_for = 0;             // the reply (1, 2, ...) a client waits for; 0: none
     std::size_t sent_size = 0;       // the message that reply answers (its first bytes)
     char sent[200] = "";
     std::size_t arrived_size = 0;  // the bytes from-server gave since that message went out
     char arrived[200] = "";
-    int sends_returned = 0;  // send() calls that returned (scenarios that count them)
-    bool finished = false;   // the child reached its end
-    int problems = 0;        // what the client found wrong, in words, " / " between them
+    bool awaiting_sleep = false;  // the client waits to see serve()'s thread asleep
+    char inside[40] = "";         // the server call a handler is inside of, "" when none
+    int sends_returned = 0;       // send() calls that returned (scenarios that count them)
+    bool finished = false;        // the child reached its end
+    int problems = 0;             // what the client found wrong, in words, " / " between them
     char found[3000] = "";
 };
 
@@ -240,6 +243,7 @@ Played play(const FifoDir& dir, const Scenario& s) {
                 evidence->stop_called = true;
                 server.stop();
             });
+            evidence->serve_thread = syscall(SYS_gettid);
             evidence->serve_began = true;
             bool served = server.serve();
             evidence->serve_returned = true;
@@ -336,7 +340,7 @@ std::string cause_of(const Played& p) {
     if (e.serve_returned && !e.serve_result)
         return "serve() returned false, and error() said " + pw::quote(e.error, 80) +
                ": a system call failed, or serve() is still the stub.";
-    if (e.serve_was_early || (e.from_server_ended && !r.timed_out && !e.stop_called))
+    if (e.serve_was_early || (e.from_server_ended && !r.timed_out))
         return "serve() returned before anyone called stop(): serve() must loop "
                "until stopping_ is set. If it returned when a client closed its end, it treated read() == 0 as the "
                "end of everything: while the server holds its own write end of to-server (in_keep_fd_), read() "
@@ -948,6 +952,259 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
                            "many-writers-and-pipe_buf"));
 }
 
+// ---- stress: everything the header allows -------------------------------------------------
+
+// Whether a thread of this process sleeps in the kernel right now (state S in /proc):
+// a server with nothing to do sleeps in poll(); one that spins never does.
+bool sleeping(long thread) {
+    std::string path = "/proc/self/task/" + std::to_string(thread) + "/stat";
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) return true;  // no /proc: nothing to tell
+    char line[512] = "";
+    char* got = std::fgets(line, sizeof line, f);
+    std::fclose(f);
+    const char* paren = got ? std::strrchr(line, ')') : nullptr;
+    return !paren || paren[1] == '\0' || paren[2] == 'S';
+}
+
+// Three hundred clients, one after another: each opens both FIFOs, has one round trip
+// and leaves, so each comes after the others have gone. Then, with no client at all,
+// serve()'s thread must go to sleep in poll(). The test waits until it sees it asleep:
+// a server that spins (poll() returning POLLHUP at once, again and again, because no
+// writer is left on to-server) never is, and the warden ends the run.
+TEST(MessageServer, ServesHundredsOfShortLivedClientsThenSleeps) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int clients = 300;
+    std::string tag = pw::random_word(6);
+    Scenario s;
+    s.timeout_seconds = 10;
+    s.client = [tag](MessageServer& server, Findings& f) {
+        for (int k = 1; k <= clients; ++k) {
+            Client c;
+            if (!c.open_to(server) || !c.open_from(server))
+                return f.fail(errno_text("client " + std::to_string(k) + "'s open, after " + std::to_string(k - 1) +
+                                         " clients had come and gone"));
+            std::string m = "client " + std::to_string(k) + " " + tag, reply;
+            if (!c.send_awaiting(k, m)) return f.fail(errno_text("client " + std::to_string(k) + "'s write"));
+            if (!c.receive(reply)) return f.fail("from-server ended before the reply to client " + std::to_string(k));
+            if (reply != m)
+                return f.fail("client " + std::to_string(k) + " sent " + pw::quote(m) + " and read " +
+                              pw::quote(reply, 40));
+        }  // each Client closes both its ends as it goes
+        evidence->waiting_for = 0;
+        evidence->awaiting_sleep = true;
+        while (!sleeping(evidence->serve_thread)) usleep(1000);  // until serve() sleeps, however long
+    };
+    Played r = play(dir, s);
+    std::string cause;
+    if (r.r.timed_out && r.e.awaiting_sleep)
+        cause = "serve() spins once the last client has gone: its thread never went to sleep" +
+                (r.r.spin_call.empty() ? std::string() : " (" + r.r.spin_call + ")") +
+                ". With no writer left on to-server, poll() reports POLLHUP at once, every time, and a loop that "
+                "only reads on POLLIN goes round and round on a whole CPU. Keep the server's own write end of "
+                "to-server (in_keep_fd_) open all along: then to-server always has a writer, and poll() sleeps "
+                "until a client writes.";
+    EXPECT_TRUE(ScenarioOk(r,
+                           std::to_string(clients) +
+                               " clients one after another, each answered; then serve() sleeps in poll() until "
+                               "the next one",
+                           "step-3-keep-a-handle-on-the-far-end", cause));
+}
+
+// 100 000 send() calls before serve() runs at all (far more than from-server and the
+// self-pipe hold), then a client reads every line, in order. send() never blocks: the
+// FIFO being full, or nobody having read the self-pipe yet, is not its business.
+TEST(MessageServer, SendsOneHundredThousandBeforeServeRunsAndDeliversThemAll) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int n = 100000;
+    std::string tag = pw::random_word(5);
+    Scenario s;
+    s.timeout_seconds = 20;
+    s.before_serve = [tag](MessageServer& server, Findings&) {
+        for (int k = 0; k < n; ++k) {
+            server.send(tag + std::to_string(k));
+            evidence->sends_returned = k + 1;
+        }
+    };
+    s.client = [tag](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::string line;
+        for (int k = 0; k < n; ++k) {
+            if (!c.receive(line)) return f.fail("from-server ended after " + std::to_string(k) + " lines");
+            if (line != tag + std::to_string(k))
+                return f.fail("line " + std::to_string(k + 1) + " was " + pw::quote(line, 30) + ", expected " +
+                              pw::quote(tag + std::to_string(k)) + ": a sent message was lost or moved");
+        }
+    };
+    Played r = play(dir, s);
+    std::string cause;
+    if (r.r.timed_out && !r.e.serve_began && r.e.sends_returned < n)
+        cause = "send() blocked before serve() ever ran, after " + std::to_string(r.e.sends_returned) +
+                " calls had returned: it waits in write() on the self-pipe, which holds 64 KiB of wake-ups and is "
+                "full because serve() has not read it yet. Make the self-pipe's write end O_NONBLOCK too, and "
+                "ignore EAGAIN in wake(): a full self-pipe already holds a wake-up.";
+    EXPECT_TRUE(ScenarioOk(r,
+                           std::to_string(n) + " send() calls return before serve() runs; a client then reads all " +
+                               std::to_string(n) + " lines, in order",
+                           "sending-on-your-own", cause));
+}
+
+// The handler calls set_handler() and send() itself, which the header allows: the
+// server must not hold a lock of its own around the handler.
+TEST(MessageServer, HandlerMayCallSetHandlerAndSend) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string word = pw::random_word(8);
+    Scenario s;
+    s.before_serve = [](MessageServer& server, Findings&) {
+        server.set_handler([&server](const std::string& m) {
+            if (m != "switch") return "old:" + m;
+            std::strcpy(evidence->inside, "send()");
+            server.send("notice");  // from inside the handler
+            std::strcpy(evidence->inside, "set_handler()");
+            server.set_handler([](const std::string& later) { return "new:" + later; });
+            evidence->inside[0] = '\0';
+            return std::string("switched");
+        });
+    };
+    s.client = [word](MessageServer& server, Findings& f) {
+        Client c;
+        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        std::vector<std::string> want = {"old:" + word, "switched", "notice", "new:" + word};
+        std::vector<std::string> got;
+        std::string line;
+        if (!c.send_awaiting(1, word) || !c.receive(line)) return f.fail("no reply to the first message");
+        got.push_back(line);
+        if (!c.send_awaiting(2, "switch")) return f.fail(errno_text("the client's write"));
+        for (int i = 0; i < 2; ++i) {
+            if (!c.receive(line)) return f.fail("from-server ended after the handler called set_handler()");
+            got.push_back(line);
+        }
+        if (!c.send_awaiting(3, word) || !c.receive(line)) return f.fail("no reply after the handler was replaced");
+        got.push_back(line);
+        std::sort(got.begin() + 1, got.begin() + 3);  // the reply and the notice may come either way round
+        std::sort(want.begin() + 1, want.begin() + 3);
+        if (got != want)
+            f.fail("from-server held " + pw::quote(got[0], 20) + ", " + pw::quote(got[1], 20) + ", " +
+                   pw::quote(got[2], 20) + ", " + pw::quote(got[3], 20) + "; expected " + pw::quote(want[0], 20) +
+                   ", \"notice\" and \"switched\" (either order), " + pw::quote(want[3], 20));
+    };
+    Played r = play(dir, s);
+    std::string cause;
+    if (r.r.timed_out && r.e.inside[0])
+        cause = std::string("the handler called ") + r.e.inside +
+                ", which never returned: serve()'s thread waits there for a lock, the lock it holds itself while "
+                "it calls the handler. A std::mutex is not re-entrant. Copy the handler "
+                "under handler_mutex_, let go of the lock, then call the copy; queue the reply under "
+                "outbox_mutex_ only after the handler has returned.";
+    EXPECT_TRUE(ScenarioOk(r,
+                           "the handler's own set_handler() and send() work: " + pw::quote("old:" + word) +
+                               ", \"switched\" and \"notice\", then " + pw::quote("new:" + word),
+                           "step-4-cut-the-byte-stream-into-lines", cause));
+}
+
+// Two servers in two directories, in one process: stopping one leaves the other
+// serving. Whatever a server keeps (its stop flag, its self-pipe) is its own.
+TEST(MessageServer, TwoServersAtOnceStopOneAtATime) {
+    FifoDir dir, other_dir;
+    ASSERT_TRUE(dir.ok() && other_dir.ok());
+    std::string where = other_dir.path();
+    auto other = std::make_shared<std::unique_ptr<MessageServer>>();
+    auto other_thread = std::make_shared<std::thread>();
+    auto other_served = std::make_shared<std::atomic<int>>(-1);  // -1: serve() of the other still running
+    Scenario s;
+    s.before_serve = [where, other, other_thread, other_served](MessageServer&, Findings& f) {
+        other->reset(new MessageServer(where));
+        (*other)->set_handler([](const std::string& m) { return "other:" + m; });
+        if (!(*other)->start()) return f.fail("the other server's start() failed: " + (*other)->error());
+        MessageServer* o = other->get();
+        *other_thread = std::thread([o, other_served] { *other_served = o->serve() ? 1 : 0; });
+    };
+    s.client = [other, other_thread, other_served](MessageServer& server, Findings& f) {
+        if (!*other) return;
+        auto ask = [&f](const MessageServer& to, const std::string& m, const std::string& want,
+                        const std::string& when) {
+            Client c;
+            std::string reply;
+            if (!c.open_to(to) || !c.open_from(to)) return f.fail(errno_text("the client's open " + when)), false;
+            if (!c.send(m) || !c.receive(reply) || reply != want)
+                return f.fail("the reply to " + pw::quote(m) + " " + when + " was " + pw::quote(reply, 30) +
+                              ", expected " + pw::quote(want)),
+                       false;
+            return true;
+        };
+        if (!ask(server, "one", "one", "to the first server") ||
+            !ask(**other, "two", "other:two", "to the other server"))
+            return;
+        (*other)->stop();
+        other_thread->join();
+        for (int i = 1; i <= 3; ++i)
+            if (!ask(server, "again" + std::to_string(i), "again" + std::to_string(i),
+                     "to the first server, after the other was stopped"))
+                return;
+    };
+    s.after_serve = [other, other_thread](MessageServer&, Findings&) {
+        if (other_thread->joinable()) other_thread->join();
+        other->reset();
+    };
+    Played r = play(dir, s);
+    std::string cause;
+    if (r.e.serve_was_early || (r.e.from_server_ended && !r.r.timed_out))
+        cause =
+            "the first server stopped when the other one was stopped: stop() of one server reached the "
+            "other's loop. Each server's stop flag and self-pipe belong to it: keep them in its State, not "
+            "in globals or statics (a signal handler reaches a server through a pointer to it).";
+    EXPECT_TRUE(ScenarioOk(r, "two servers in two directories; the other one stopped; the first one still answers",
+                           "step-5-stop-with-a-self-pipe", cause));
+}
+
+// stop() at any moment while messages keep coming. The handler itself keeps to-server
+// busy: for every message it handles, it writes one more, so to-server is never empty.
+// After handling a random number of messages it tells the client thread, which calls
+// stop(). serve() must still return: it checks stopping_ each time round its loop.
+TEST(MessageServer, StopsUnderTrafficAtAnyMoment) {
+    std::mt19937 gen{std::random_device{}()};
+    for (int cycle = 1; cycle <= 3; ++cycle) {
+        FifoDir dir;
+        ASSERT_TRUE(dir.ok());
+        const int at = std::uniform_int_distribution<int>(1, 3000)(gen);
+        auto feed = std::make_shared<int>(-1);
+        auto handled = std::make_shared<int>(0);
+        Scenario s;
+        s.before_serve = [feed, handled, at](MessageServer& server, Findings& f) {
+            *feed = open(server.to_server_path().c_str(), O_WRONLY | O_NONBLOCK);
+            if (*feed == -1) return f.fail(errno_text("the feeder's open of to-server"));
+            for (int i = 0; i < 50; ++i)
+                if (!write_all(*feed, "traffic\n")) return f.fail(errno_text("the feeder's write"));
+            server.set_handler([feed, handled, at](const std::string&) {
+                ssize_t n = write(*feed, "traffic\n", 8);  // one more for every one handled: never empty
+                (void)n;
+                if (++*handled == at) acking_echo("");  // tell the client thread: stop now
+                return std::string();
+            });
+        };
+        s.client = [](MessageServer&, Findings& f) {
+            if (!wait_for_handler()) f.fail("the handler never saw its messages");
+        };
+        Played r = play(dir, s);
+        std::string cause;
+        if (r.r.timed_out && r.e.stop_called && r.r.stuck_in(pw::Call::Poll) == 0)
+            cause = "stop() was called (after message " + std::to_string(at) +
+                    ") while messages kept coming, and serve() never got back to its check of stopping_: it "
+                    "went on reading and answering as long as to-server had bytes, and it always had. Read once "
+                    "each time poll() wakes you, handle those lines, then go round the loop (where stopping_ is "
+                    "checked).";
+        EXPECT_TRUE(ScenarioOk(r,
+                               "cycle " + std::to_string(cycle) + " of 3: stop() after message " + std::to_string(at) +
+                                   " under endless traffic, and serve() returns",
+                               "step-5-stop-with-a-self-pipe", cause));
+        if (!r.ok()) break;
+    }
+}
+
 // ---- two instances, and signals with handlers ---------------------------------------------
 
 // A second server in the same directory must fail in start() ("mkfifo: File exists") and,
@@ -1029,8 +1286,14 @@ TEST(MessageServer, ServesThroughSignalsWithAHandler) {
         if (ticker->joinable()) ticker->join();
     };
     Played r = play(dir, s);
+    std::string cause;
+    if (r.e.serve_was_early && r.e.serve_result)
+        cause =
+            "serve() returned (true) while signals with a handler kept arriving, before anyone called stop(): "
+            "it took a poll() interrupted by a signal (EINTR) for a request to stop. Only stop() ends serve(); "
+            "after EINTR, look at stopping_ (the handler may have called stop()) and poll() again.";
     EXPECT_TRUE(ScenarioOk(r, "50 round trips while a SIGALRM handler runs every millisecond in serve()'s thread",
-                           "step-5-stop-with-a-self-pipe"));
+                           "step-5-stop-with-a-self-pipe", cause));
 }
 #endif
 
