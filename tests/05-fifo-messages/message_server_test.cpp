@@ -64,11 +64,12 @@ struct Evidence {
     char sent[200] = "";
     std::size_t arrived_size = 0;  // the bytes from-server gave since that message went out
     char arrived[200] = "";
-    bool awaiting_sleep = false;  // the client waits to see serve()'s thread asleep
-    char inside[40] = "";         // the server call a handler is inside of, "" when none
-    int sends_returned = 0;       // send() calls that returned (scenarios that count them)
-    bool finished = false;        // the child reached its end
-    int problems = 0;             // what the client found wrong, in words, " / " between them
+    bool half_line_waiting = false;  // a silent client has written half a line
+    bool awaiting_sleep = false;     // the client waits to see serve()'s thread asleep
+    char inside[40] = "";            // the server call a handler is inside of, "" when none
+    int sends_returned = 0;          // send() calls that returned (scenarios that count them)
+    bool finished = false;           // the child reached its end
+    int problems = 0;                // what the client found wrong, in words, " / " between them
     char found[3000] = "";
 };
 
@@ -1011,6 +1012,45 @@ TEST(MessageServer, ServesHundredsOfShortLivedClientsThenSleeps) {
                            "step-3-keep-a-handle-on-the-far-end", cause));
 }
 
+// A client writes half a line and then goes silent, holding to-server open: it may
+// finish the line later, or never. Meanwhile the server serves everyone else: twenty
+// notes passed to send() reach a reader, each awaited before the next, and stop() works.
+TEST(MessageServer, SilentClientWithHalfALineHoldsNoOneUp) {
+    FifoDir dir;
+    ASSERT_TRUE(dir.ok());
+    const int n = 20;
+    std::string tag = pw::random_word(6);
+    Scenario s;
+    s.client = [tag](MessageServer& server, Findings& f) {
+        Client silent, reader;
+        if (!silent.open_to(server) || !reader.open_from(server)) return f.fail(errno_text("the clients' open"));
+        if (!write_all(silent.to, "half a li")) return f.fail(errno_text("the silent client's write"));
+        evidence->half_line_waiting = true;
+        std::string line;
+        for (int k = 1; k <= n; ++k) {
+            std::string note = "note " + std::to_string(k) + " " + tag;
+            await_reply(k, note);
+            server.send(note);
+            if (!reader.receive(line)) return f.fail("from-server ended before note " + std::to_string(k));
+            if (line != note)
+                return f.fail("the reader read " + pw::quote(line, 30) + " where " + pw::quote(note, 30) +
+                              " was expected");
+        }
+    };  // both clients still hold their ends when stop() is called
+    Played r = play(dir, s);
+    std::string cause;
+    if (r.r.timed_out && r.e.half_line_waiting && r.e.waiting_for == 1 && !r.e.stop_called)
+        cause =
+            "after a client wrote half a line and went silent, the server sent nothing more: note 1, passed "
+            "to send(), never came out. Does read_messages() wait for the rest of that line (read again "
+            "and again until a '\\n' comes)? A client may stop in the middle of a line for as long as it "
+            "likes: keep the half line in inbox_, go back to poll(), and serve everyone else meanwhile.";
+    EXPECT_TRUE(ScenarioOk(r,
+                           "while a silent client holds half a line, " + std::to_string(n) +
+                               " notes from send() each reach the reader, and stop() works",
+                           "step-4-cut-the-byte-stream-into-lines", cause));
+}
+
 // 100 000 send() calls before serve() runs at all (far more than from-server and the
 // self-pipe hold), then a client reads every line, in order. send() never blocks: the
 // FIFO being full, or nobody having read the self-pipe yet, is not its business.
@@ -1048,7 +1088,7 @@ TEST(MessageServer, SendsOneHundredThousandBeforeServeRunsAndDeliversThemAll) {
     EXPECT_TRUE(ScenarioOk(r,
                            std::to_string(n) + " send() calls return before serve() runs; a client then reads all " +
                                std::to_string(n) + " lines, in order",
-                           "sending-on-your-own", cause));
+                           cause.empty() ? "sending-on-your-own" : "step-5-stop-with-a-self-pipe", cause));
 }
 
 // The handler calls set_handler() and send() itself, which the header allows: the
