@@ -3,8 +3,12 @@
 // Each test is a scenario played in a sandboxed child process (pw::run_function), so
 // that a server which hangs or dies fails one test, not the suite. In the child, the
 // main thread runs the learner's server (start(), then serve()), and a second thread
-// plays the client: it opens the FIFOs, talks, and finally calls stop(). The child
-// prints what happened, one step a line, and exits 0 when everything was right.
+// plays the client: it opens the FIFOs, talks, and finally calls stop(). As it goes,
+// the child records what it saw (how far the server got, what the client sent and
+// what came back) in memory shared with the test, and exits 0 when everything was
+// right. The test checks that with one predicate, ScenarioOk(), whose failure message
+// (pw::explain) computes the likely cause from that record and from the sandbox's view
+// of the stuck processes.
 //
 // A blocked open(), read() or write() in the child is fine: the sandbox's timeout is
 // the guard, and when it fires, its report says where the server was stuck. No test
