@@ -20,16 +20,62 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <mutex>
 #include <utility>
+
+// What the server keeps. The header only names this struct, so it is ours to shape;
+// MessageServer's own methods (at the end of this file) hand each call to it.
+struct MessageServer::State {
+    explicit State(const std::string& dir);
+    ~State();
+    bool start();
+    bool serve();
+    void stop();
+    void set_handler(Handler handler);
+    void send(const std::string& message);
+
+    bool fail(const char* what);  // error_ = "what: strerror(errno)"; returns false
+    bool read_messages();         // reads what is there, calls the handler per line
+    bool flush_replies();         // writes queued replies until the FIFO is full
+    void wake();                  // one byte into the self-pipe
+    bool close_fifos();           // closes the four FIFO descriptors, removes the FIFOs
+
+    std::string to_server_path_;
+    std::string from_server_path_;
+    bool made_to_server_ = false;  // did start() create it (so we may remove it)?
+    bool made_from_server_ = false;
+
+    int in_fd_ = -1;              // to-server, read end: messages arrive here
+    int in_keep_fd_ = -1;         // to-server, the server's own write end: no EOF when clients leave
+    int out_keep_fd_ = -1;        // from-server, the server's own read end: no EPIPE with no client
+    int out_fd_ = -1;             // from-server, write end (non-blocking): replies leave here
+    int wake_fds_[2] = {-1, -1};  // the self-pipe: stop() and send() wake poll() with a byte
+
+    std::atomic<bool> stopping_{false};
+
+    std::mutex handler_mutex_;  // guards handler_
+    Handler handler_;
+
+    std::mutex outbox_mutex_;  // guards outbox_ and sent_
+    std::string outbox_;       // replies not yet written, from byte sent_ on
+    std::size_t sent_ = 0;
+
+    std::string inbox_;        // bytes read but not yet a whole line (serve()'s thread only)
+    std::size_t scanned_ = 0;  // inbox_[0, scanned_) holds no '\n'
+
+    std::string error_;
+};
 
 // No handler_ until set_handler(): the server echoes, and read_messages() then sends each
 // message back without copying it.
-MessageServer::MessageServer(const std::string& dir)
+MessageServer::State::State(const std::string& dir)
     : to_server_path_(dir + "/to-server"), from_server_path_(dir + "/from-server") {}
 
-MessageServer::~MessageServer() {
+MessageServer::State::~State() {
     close_fifos();
     // The self-pipe lives as long as the object: stop() may still be called (from a
     // signal handler, say) after serve() has returned, and must find it open.
@@ -37,12 +83,12 @@ MessageServer::~MessageServer() {
         if (fd != -1) close(fd);
 }
 
-bool MessageServer::fail(const char* what) {
+bool MessageServer::State::fail(const char* what) {
     error_ = std::string(what) + ": " + std::strerror(errno);
     return false;
 }
 
-bool MessageServer::start() {
+bool MessageServer::State::start() {
     // mkfifo's mode is filtered by the umask (a umask of 0277 would leave 0400), so set
     // the mode again with chmod: only the user who runs the server may talk to it.
     if (mkfifo(to_server_path_.c_str(), 0600) == -1) return fail("mkfifo");
@@ -79,7 +125,7 @@ bool MessageServer::start() {
     return true;
 }
 
-void MessageServer::wake() {
+void MessageServer::State::wake() {
     int saved = errno;  // stop() may run inside a signal handler: leave errno as it was
     if (wake_fds_[1] != -1) {
         ssize_t n = write(wake_fds_[1], "x", 1);
@@ -88,17 +134,17 @@ void MessageServer::wake() {
     errno = saved;
 }
 
-void MessageServer::stop() {
+void MessageServer::State::stop() {
     stopping_ = true;
     wake();
 }
 
-void MessageServer::set_handler(Handler handler) {
+void MessageServer::State::set_handler(Handler handler) {
     std::lock_guard<std::mutex> lock(handler_mutex_);
     handler_ = std::move(handler);
 }
 
-void MessageServer::send(const std::string& message) {
+void MessageServer::State::send(const std::string& message) {
     {
         std::lock_guard<std::mutex> lock(outbox_mutex_);
         outbox_ += message;
@@ -107,7 +153,7 @@ void MessageServer::send(const std::string& message) {
     wake();  // serve() now has something to write: let it poll for POLLOUT
 }
 
-bool MessageServer::serve() {
+bool MessageServer::State::serve() {
     bool ok = true;
     while (ok && !stopping_) {
         bool pending;
@@ -133,7 +179,7 @@ bool MessageServer::serve() {
     return ok && closed;
 }
 
-bool MessageServer::read_messages() {
+bool MessageServer::State::read_messages() {
     char buf[65536];
     ssize_t n = read(in_fd_, buf, sizeof buf);
     if (n == -1) return errno == EINTR || errno == EAGAIN || fail("read");
@@ -176,7 +222,7 @@ bool MessageServer::read_messages() {
     return true;
 }
 
-bool MessageServer::flush_replies() {
+bool MessageServer::State::flush_replies() {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
     while (sent_ < outbox_.size()) {
         ssize_t n = write(out_fd_, outbox_.data() + sent_, outbox_.size() - sent_);
@@ -197,7 +243,7 @@ bool MessageServer::flush_replies() {
     return true;
 }
 
-bool MessageServer::close_fifos() {
+bool MessageServer::State::close_fifos() {
     // Called by serve() and again by the destructor: each step happens once, and a
     // failure does not stop the rest of the clean-up.
     bool ok = true;
@@ -210,4 +256,32 @@ bool MessageServer::close_fifos() {
     if (made_from_server_ && unlink(from_server_path_.c_str()) == -1 && errno != ENOENT) ok = fail("unlink");
     made_to_server_ = made_from_server_ = false;
     return ok;
+}
+
+// The class itself: each call goes to the State, which the constructor makes.
+MessageServer::MessageServer(const std::string& dir) : state_(new State(dir)) {}
+MessageServer::~MessageServer() = default;  // ~State() closes and removes what is left
+bool MessageServer::start() {
+    return state_->start();
+}
+bool MessageServer::serve() {
+    return state_->serve();
+}
+void MessageServer::stop() {
+    state_->stop();  // no lock, no allocation: still async-signal-safe
+}
+void MessageServer::set_handler(Handler handler) {
+    state_->set_handler(std::move(handler));
+}
+void MessageServer::send(const std::string& message) {
+    state_->send(message);
+}
+const std::string& MessageServer::to_server_path() const {
+    return state_->to_server_path_;
+}
+const std::string& MessageServer::from_server_path() const {
+    return state_->from_server_path_;
+}
+const std::string& MessageServer::error() const {
+    return state_->error_;
 }

@@ -20,10 +20,8 @@
 //   server.serve();   // returns after stop(), called from a signal handler or another thread
 #pragma once
 
-#include <atomic>
-#include <cstddef>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
 
 class MessageServer {
@@ -61,39 +59,17 @@ class MessageServer {
     // client is attached; serve() writes it out as the FIFO takes it. Any thread.
     void send(const std::string& message);
 
-    const std::string& to_server_path() const { return to_server_path_; }
-    const std::string& from_server_path() const { return from_server_path_; }
-    const std::string& error() const { return error_; }
+    // DIR/to-server, DIR/from-server, and what went wrong (after start() or serve()
+    // returned false).
+    const std::string& to_server_path() const;
+    const std::string& from_server_path() const;
+    const std::string& error() const;
 
   private:
-    bool fail(const char* what);  // error_ = "what: strerror(errno)"; returns false
-    bool read_messages();         // reads what is there, calls the handler per line
-    bool flush_replies();         // writes queued replies until the FIFO is full
-    void wake();                  // one byte into the self-pipe
-    bool close_fifos();           // closes the four FIFO descriptors, removes the FIFOs
-
-    std::string to_server_path_;
-    std::string from_server_path_;
-    bool made_to_server_ = false;  // did start() create it (so we may remove it)?
-    bool made_from_server_ = false;
-
-    int in_fd_ = -1;              // to-server, read end: messages arrive here
-    int in_keep_fd_ = -1;         // to-server, the server's own write end: no EOF when clients leave
-    int out_keep_fd_ = -1;        // from-server, the server's own read end: no EPIPE with no client
-    int out_fd_ = -1;             // from-server, write end (non-blocking): replies leave here
-    int wake_fds_[2] = {-1, -1};  // the self-pipe: stop() and send() wake poll() with a byte
-
-    std::atomic<bool> stopping_{false};
-
-    std::mutex handler_mutex_;  // guards handler_
-    Handler handler_;
-
-    std::mutex outbox_mutex_;  // guards outbox_ and sent_
-    std::string outbox_;       // replies not yet written, from byte sent_ on
-    std::size_t sent_ = 0;
-
-    std::string inbox_;        // bytes read but not yet a whole line (serve()'s thread only)
-    std::size_t scanned_ = 0;  // inbox_[0, scanned_) holds no '\n'
-
-    std::string error_;
+    // Everything the server keeps (its descriptors, flags, buffers, locks) is yours to
+    // choose: message_server.cpp defines struct MessageServer::State, and the
+    // constructor makes one. This header never names a member of it, so any design
+    // compiles against it: poll or select or epoll, one buffer or several.
+    struct State;
+    std::unique_ptr<State> state_;
 };
