@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -947,6 +948,71 @@ TEST(FilterStream, WaitsWhileTheInputIsSilent) {
         "it woke up " + std::to_string(wakeups) + " times: " + counts->text(), c.text, c.anchor,
         "the test calls filter_stream(<a pipe that gives 1000 bytes, then nothing until the caller waits, then "
         "1000 more>, <a pipe>, {\"cat\"}) and counts the calls that wait and the EAGAIN failures");
+}
+
+// filter_stream copies the child's output to out_fd with blocking writes: while the
+// caller's reader is slow, write() waits, and a signal with a handler makes it fail with
+// EINTR, which only means "write the rest again".
+void tick(int) {}
+TEST(FilterStream, CarriesOnWhenASignalInterruptsAWrite) {
+    std::string in = random_bytes(512 * 1024);
+    pw::RunResult r = pw::run_function(
+        [&]() -> int {
+            int input[2], output[2];
+            if (pipe2(input, O_CLOEXEC) == -1 || pipe2(output, O_CLOEXEC) == -1) return 98;
+            // The helper threads block SIGALRM, so that every tick lands in the caller's thread.
+            sigset_t alarm, before;
+            sigemptyset(&alarm);
+            sigaddset(&alarm, SIGALRM);
+            if (pthread_sigmask(SIG_BLOCK, &alarm, &before) != 0) return 98;
+            // The feeder stops early (EPIPE, SIGPIPE ignored) if filter_stream gives up and the
+            // test closes in_fd: a pump that stops must not leave the test hanging.
+            if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) return 98;
+            std::thread feeder([&] {
+                ssize_t fed = write(input[1], in.data(), in.size());
+                (void)fed;  // the whole input, or less when the pump stopped reading
+                close(input[1]);
+            });
+            std::string out;
+            std::thread reader([&] {
+                usleep(300 * 1000);  // meanwhile out_fd fills up, and the caller waits in write()
+                char buf[65536];
+                for (ssize_t n; (n = read(output[0], buf, sizeof buf)) > 0;)
+                    out.append(buf, static_cast<std::size_t>(n));
+            });
+            if (pthread_sigmask(SIG_SETMASK, &before, nullptr) != 0) return 98;
+            struct sigaction on_tick;
+            std::memset(&on_tick, 0, sizeof on_tick);
+            on_tick.sa_handler = tick;
+            sigemptyset(&on_tick.sa_mask);  // no SA_RESTART: a blocking call the signal lands in fails with EINTR
+            struct itimerval every = {{0, 1000}, {0, 1000}};
+            if (sigaction(SIGALRM, &on_tick, nullptr) == -1 || setitimer(ITIMER_REAL, &every, nullptr) == -1) return 98;
+            filter::StreamResult s = filter::filter_stream(input[0], output[1], {"cat"});
+            struct itimerval off = {{0, 0}, {0, 0}};
+            setitimer(ITIMER_REAL, &off, nullptr);
+            // filter_stream has returned: in_fd and out_fd are the test's to close again.
+            if (close(input[0]) == -1 || close(output[1]) == -1) return 98;
+            feeder.join();
+            reader.join();
+            std::printf("%s|%s", out == in ? "output-ok" : "output-wrong", s.status.error.c_str());
+            return 0;
+        },
+        long_enough());
+    std::string want = "output-ok|";
+    std::string cause = r.timed_out ? lesson04::hang_cause(r)
+                                    : "filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.";
+    if (r.out.find("Interrupted system call") != std::string::npos)
+        cause =
+            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_stream "
+            "gave up (" +
+            r.out.substr(r.out.find('|') + 1) +
+            "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on "
+            "after EINTR.";
+    EXPECT_EQ(r.out, want) << explain("the whole output and no error, with a SIGALRM handler firing every ms",
+                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
+                                      "streaming-between-two-descriptors",
+                                      "the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
+                                      "then calls filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})");
 }
 
 }  // namespace
