@@ -6,6 +6,7 @@
 LESSONS := $(patsubst lessons/%.md,%,$(sort $(wildcard lessons/[0-9][0-9]-*.md)))
 PYTHON ?= python3
 GRADER := $(PYTHON) tests/grader/grade.py
+KIT_TEST := $(PYTHON) tests/kit/kit_test.py
 LESSON_MAKE := $(MAKE) --no-print-directory -f tests/grader/lesson.mk
 SRC ?= exercises
 LESSON ?=
@@ -30,7 +31,7 @@ BUILDS := $(EXERCISE_BUILDS) $(SOLUTION_BUILDS)
 # (LESSON as make grade takes it: 01, 1 or 01-pipe-echo.)
 ONE_LESSON := $(if $(LESSON),$(filter $(LESSON) $(LESSON)-% 0$(LESSON)-%,$(LESSONS)))
 ifneq ($(LESSON),)
-all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) build/tools/pipemap build/tools/pipetrace,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, pipemap and pipetrace)
+all: $(if $(ONE_LESSON),$(filter %.$(ONE_LESSON),$(BUILDS)) reference.$(ONE_LESSON) $(TOOLS_BIN)/pipemap $(TOOLS_BIN)/pipetrace,no-such-lesson) ## build every program and test under build/ (LESSON=01: that lesson's only, its reference programs, pipemap and pipetrace)
 else
 all: $(BUILDS) selftest-build tools
 endif
@@ -61,10 +62,10 @@ reference: $(REFERENCE_BUILDS) ## the reference programs of every lesson, in bui
 REFERENCE_LDFLAGS ?= $(if $(filter Linux,$(shell uname -s)),-static -s)
 ifneq ($(wildcard solutions),)
 $(REFERENCE_BUILDS): reference.%:
-	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=build/reference PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=$(REFERENCE_OUT) PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
 else
 $(REFERENCE_BUILDS): reference.%:
-	@mkdir -p build/reference/$*/bin && cp -p reference/$*/* build/reference/$*/bin/
+	@mkdir -p $(REFERENCE_OUT)/$*/bin && cp -p reference/$*/* $(REFERENCE_OUT)/$*/bin/
 endif
 
 # A program or test binary named by its path (make build/exercises/01-pipe-echo/bin/pipe_echo)
@@ -77,7 +78,7 @@ build/solutions/%: FORCE
 	+@$(if $(wildcard solutions),$(LESSON_MAKE) LESSON=$(firstword $(subst /, ,$*)) SRC=solutions $@,echo "make: a hand-out has no solutions/" >&2; exit 2)
 
 # ---- the grader's own proof: deliberately bad programs run through the sandbox -------
-PROOF := tests/support/proof
+PROOF := tests/sandbox/proof
 PROOF_PROGRAMS := $(patsubst $(PROOF)/%.cpp,$(SHARED)/proof/bin/%,$(filter-out %_test.cpp,$(wildcard $(PROOF)/*.cpp)))
 PROOF_TEST := $(SHARED)/proof/sandbox_test
 
@@ -97,72 +98,55 @@ $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
 
 -include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
 
-# ---- pipemap: a live map of a program's processes and pipes (Linux) -----------------------
-PIPEMAP := build/tools/pipemap
-PIPEMAP_TEST := $(SHARED)/pipemap/pipemap_test
-PIPEMAP_HELPERS := $(patsubst tests/pipemap/helpers/%.cpp,$(SHARED)/pipemap/bin/%,$(wildcard tests/pipemap/helpers/*.cpp))
+# ---- learner tools with a proof of their own (Linux) ----------------------------------------
+# pipemap: a live map of a program's processes and pipes. pipetrace: a program's story, call
+# by call, as a timeline. Each is tests/tools/NAME/: NAME.cpp (built into build/tools/),
+# NAME_test.cpp (its proof) and helpers/*.cpp (the small programs the proof runs it on).
+PIPEMAP := $(TOOLS_BIN)/pipemap
+PIPETRACE := $(TOOLS_BIN)/pipetrace
 
-SHAKE_LIB := $(SHARED)/shake/libpipeworks_shake.so
+define learner_tool
+$(1)_BUILT := $$(TOOLS_BIN)/$(1) $$(SHARED)/$(1)/$(1)_test \
+    $$(patsubst tests/tools/$(1)/helpers/%.cpp,$$(SHARED)/$(1)/bin/%,$$(wildcard tests/tools/$(1)/helpers/*.cpp))
 
-.PHONY: tools
-tools: $(PIPEMAP) $(PIPEMAP_TEST) $(PIPEMAP_HELPERS) $(SHAKE_LIB)
+$$(TOOLS_BIN)/$(1): tests/tools/$(1)/$(1).cpp $$(SUPPORT_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(TEST_FLAGS) $$< $$(SUPPORT_LIB) -o $$@ -pthread
+
+$$(SHARED)/$(1)/$(1)_test.o: tests/tools/$(1)/$(1)_test.cpp
+	@mkdir -p $$(@D)
+	$$(CXX) $$(TEST_FLAGS) -c $$< -o $$@
+
+$$(SHARED)/$(1)/$(1)_test: $$(SHARED)/$(1)/$(1)_test.o $$(SUPPORT_LIB)
+	$$(CXX) $$^ $$(GTEST_LIBS) -o $$@
+
+$$(SHARED)/$(1)/bin/%: tests/tools/$(1)/helpers/%.cpp
+	@mkdir -p $$(@D)
+	$$(CXX) $$(KIT_FLAGS) $$< -o $$@
+
+-include $$(wildcard $$(SHARED)/$(1)/*.d $$(SHARED)/$(1)/bin/*.d)
+endef
+$(foreach tool,pipemap pipetrace,$(eval $(call learner_tool,$(tool))))
+
+.PHONY: tools pipetrace
+tools: $(pipemap_BUILT) $(SHAKE_LIB) pipetrace
+pipetrace: $(pipetrace_BUILT) ## build/tools/pipetrace -- PROGRAM [ARGS]: a timeline of every fork, pipe, dup2, close, read, write and wait (Linux)
 
 # make grade SHAKE=N preloads this into the tests and the programs they run.
-$(SHAKE_LIB): tests/support/shake/shake.cpp
+$(SHAKE_LIB): tests/tools/shake/shake.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) -fPIC -shared $< -o $@ -ldl
 
-$(PIPEMAP): tests/pipemap/pipemap.cpp $(SUPPORT_LIB)
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
-
-$(SHARED)/pipemap/pipemap_test.o: tests/pipemap/pipemap_test.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) -c $< -o $@
-
-$(PIPEMAP_TEST): $(SHARED)/pipemap/pipemap_test.o $(SUPPORT_LIB)
-	$(CXX) $^ $(GTEST_LIBS) -o $@
-
-$(SHARED)/pipemap/bin/%: tests/pipemap/helpers/%.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@
-
--include $(wildcard build/tools/*.d $(SHARED)/pipemap/*.d $(SHARED)/pipemap/bin/*.d $(SHARED)/shake/*.d)
-
-# ---- pipetrace: a program's story, call by call, as a timeline (Linux) -----------------
-PIPETRACE := build/tools/pipetrace
-PIPETRACE_TEST := $(SHARED)/pipetrace/pipetrace_test
-PIPETRACE_HELPERS := $(patsubst tests/tools/pipetrace/helpers/%.cpp,$(SHARED)/pipetrace/bin/%,$(wildcard tests/tools/pipetrace/helpers/*.cpp))
-
-.PHONY: pipetrace
-tools: pipetrace
-pipetrace: $(PIPETRACE) $(PIPETRACE_TEST) $(PIPETRACE_HELPERS) ## build/tools/pipetrace -- PROGRAM [ARGS]: a timeline of every fork, pipe, dup2, close, read, write and wait (Linux)
-
-$(PIPETRACE): tests/tools/pipetrace/pipetrace.cpp $(SUPPORT_LIB)
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) $< $(SUPPORT_LIB) -o $@ -pthread
-
-$(SHARED)/pipetrace/pipetrace_test.o: tests/tools/pipetrace/pipetrace_test.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(TEST_FLAGS) -c $< -o $@
-
-$(PIPETRACE_TEST): $(SHARED)/pipetrace/pipetrace_test.o $(SUPPORT_LIB)
-	$(CXX) $^ $(GTEST_LIBS) -o $@
-
-$(SHARED)/pipetrace/bin/%: tests/tools/pipetrace/helpers/%.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@
-
--include $(wildcard $(SHARED)/pipetrace/*.d $(SHARED)/pipetrace/bin/*.d)
+-include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/shake/*.d)
 
 # ---- grading and testing --------------------------------------------------------
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races, TRACE=1 to say how a hang came about)
 	@$(if $(SHAKE),$(MAKE) --no-print-directory -s $(SHAKE_LIB) &&) $(if $(TRACE),$(MAKE) --no-print-directory -s $(PIPETRACE) && PIPEWORKS_TRACE=$(CURDIR)/$(PIPETRACE)) $(GRADER) grade --src $(SRC) $(if $(LESSON),--lesson $(LESSON)) $(if $(SHAKE),--shake $(SHAKE))
 
-test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked
-	@[ -d solutions ] || { $(GRADER) test; exit 2; }  # a student hand-out: say so, build nothing
+test: ## the kit's own test: sandbox proof, solutions full marks, stubs below, mistakes caught, lessons and format checked; re-runs only checks whose inputs changed (AGAIN=1: all), ends with a table of phase times
+	@[ -d solutions ] || { $(KIT_TEST); exit 2; }  # a student hand-out: say so, build nothing
 	@$(MAKE) --no-print-directory selftest-build tools
-	@$(GRADER) test $(if $(LESSON),--lesson $(LESSON))
+	@$(KIT_TEST) $(if $(LESSON),--lesson $(LESSON)) $(if $(AGAIN),--again)
 
 # ---- in a class, and on your own -------------------------------------------------------
 CLASSROOM := $(PYTHON) tests/grader/classroom.py
@@ -187,30 +171,30 @@ class: ## grade every student repository in REPOS=dir, each in a fresh copy of t
 	@$(CLASSROOM) class --repos "$(REPOS)" $(if $(LESSONS),--lessons "$(LESSONS)")
 
 diagrams: ## render diagrams/*.mmd to SVG (installs mermaid-cli from npm once; uses Debian's chromium)
-	@$(PYTHON) tests/grader/diagrams.py render
+	@$(PYTHON) tests/kit/diagrams.py render
 
 format-check: ## check the kit's own C++ against .clang-format; never exercises/
-	@$(PYTHON) tests/grader/format_check.py
+	@$(PYTHON) tests/kit/format_check.py
 
 format: ## reformat the kit's C++ to .clang-format (never exercises/)
-	@$(PYTHON) tests/grader/format_check.py --fix
+	@$(PYTHON) tests/kit/format_check.py --fix
 
 .PHONY: format-check format compile_commands.json diagrams
 compile_commands.json: ## write compile_commands.json for clangd, VS Code and CLion
-	@$(PYTHON) tests/grader/compile_commands.py
+	@$(PYTHON) tests/kit/compile_commands.py
 
 # ---- lesson 06's measurements: pipes versus sockets, on this machine ------------------
 .PHONY: bench
 bench: build.solutions.06-pipe-vs-loopback build.solutions.05-fifo-messages ## measure pipe, socketpair, Unix socket, TCP (lesson 06), Nagle, lesson 05's server: tables, build/bench/results.json, chart.svg
-	@$(PYTHON) tests/06-pipe-vs-loopback/bench.py
+	@$(PYTHON) tests/tools/bench.py
 
 # ---- what a hang costs: grading time of each hanging mistake against the solution -------
 .PHONY: grade-cost
 grade-cost: selftest-build ## time grading each lesson's solution and each mistake that hangs or spins (LESSON=NN): build/grade-cost/
-	@$(PYTHON) tests/grader/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
+	@$(PYTHON) tests/kit/grade_cost.py $(if $(LESSON),--lesson $(LESSON))
 
 clean: ## remove build/
-	rm -rf build
+	rm -rf $(BUILD)
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort -u | \

@@ -1,5 +1,12 @@
-# common.mk - compiler flags and the support library, shared by the top-level
+# common.mk - build paths, compiler flags and the support library, shared by the top-level
 # Makefile and by lesson.mk (the build of one lesson from one source tree).
+
+# Build paths: the one place make names them (Python names them once, in tests/grader/grade.py).
+BUILD := build
+SHARED := $(BUILD)/shared
+TOOLS_BIN := $(BUILD)/tools
+REFERENCE_OUT := $(BUILD)/reference
+SHAKE_LIB := $(SHARED)/shake/libpipeworks_shake.so
 
 CXX ?= g++
 # Set GTEST_INCLUDE when GoogleTest is not in a system include path (e.g. Homebrew).
@@ -14,14 +21,13 @@ KIT_FLAGS := $(BASE_FLAGS) -Werror
 # Test code (GoogleTest sources, the support library) is compiled for build speed, not run
 # speed: full debug info of GoogleTest's templates made each test file 2.5-3x slower to
 # compile. -g1 keeps line tables, so a crash in a test still has a usable backtrace.
-TEST_FLAGS := -std=c++17 -O1 -g1 $(WARNINGS) -Werror -MMD -MP $(if $(GTEST_INCLUDE),-isystem $(GTEST_INCLUDE)) -Itests/support
+TEST_FLAGS := -std=c++17 -O1 -g1 $(WARNINGS) -Werror -MMD -MP $(if $(GTEST_INCLUDE),-isystem $(GTEST_INCLUDE)) -Itests/sandbox
 
-SHARED := build/shared
-SUPPORT_SOURCES := $(wildcard tests/support/*.cpp)
-SUPPORT_OBJECTS := $(patsubst tests/support/%.cpp,$(SHARED)/support/%.o,$(SUPPORT_SOURCES))
-SUPPORT_LIB := $(SHARED)/support/libpipeworks_support.a
+SUPPORT_SOURCES := $(wildcard tests/sandbox/*.cpp)
+SUPPORT_OBJECTS := $(patsubst tests/sandbox/%.cpp,$(SHARED)/sandbox/%.o,$(SUPPORT_SOURCES))
+SUPPORT_LIB := $(SHARED)/sandbox/libpipeworks_sandbox.a
 
-$(SHARED)/support/%.o: tests/support/%.cpp
+$(SHARED)/sandbox/%.o: tests/sandbox/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_FLAGS) -c $< -o $@
 

@@ -19,7 +19,7 @@ ifndef LESSON
 $(error LESSON is not set, e.g. LESSON=01-pipe-echo)
 endif
 SRC ?= exercises
-OUT ?= build/$(SRC)
+OUT ?= $(BUILD)/$(SRC)
 
 include tests/grader/common.mk
 include tests/$(LESSON)/lesson.mk

@@ -4,11 +4,11 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "proof.hpp"
+
 int main() {
     int fds[2];
-    if (pipe(fds) == -1) return 1;
-    pid_t pid = fork();
-    if (pid == -1) return 1;
+    pid_t pid = pipe_then_fork(fds);
     if (pid == 0) {
         close(fds[0]);
         _exit(write(fds[1], "x", 1) == 1 ? 0 : 1);

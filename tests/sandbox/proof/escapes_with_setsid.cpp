@@ -6,11 +6,11 @@
 
 #include <cstdio>
 
+#include "proof.hpp"
+
 int main() {
     int ready[2];
-    if (pipe(ready) == -1) return 1;
-    pid_t child = fork();
-    if (child == -1) return 1;
+    pid_t child = pipe_then_fork(ready);
     if (child == 0) {
         pid_t grandchild = fork();
         if (grandchild == 0) {

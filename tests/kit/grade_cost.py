@@ -28,7 +28,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 import grade  # noqa: E402  (the same lessons, patches and hygiene as the grader)
 
 KIT = grade.KIT
@@ -45,13 +45,11 @@ def hanging_mistakes(slug):
 
 def build(slug, src, out):
     """Builds one lesson of one tree; returns the test binary, or None (with the log)."""
-    rc, log = grade.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
-                         f"SRC={src}", f"OUT={out}", f"PRIVATE_TESTS={grade.private_tests()}", "shared",
-                         "programs", "tests"], timeout=900)
+    rc, log = grade.build_lesson(slug, src, out, timeout=900)
     if rc != 0:
         print(grade.first_errors(log), file=sys.stderr)
         return None
-    return Path(out) / slug / "test" / (f"{slug}_test" + ("_private" if grade.private_tests() else ""))
+    return grade.test_binary(out, slug)
 
 
 def timed_run(slug, binary):

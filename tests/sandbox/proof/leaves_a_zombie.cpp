@@ -2,11 +2,11 @@
 // once, and it never waits for it. The sandbox must report the zombie.
 #include <unistd.h>
 
+#include "proof.hpp"
+
 int main() {
     int done[2];
-    if (pipe(done) == -1) return 1;
-    pid_t pid = fork();
-    if (pid == -1) return 1;
+    pid_t pid = pipe_then_fork(done);
     if (pid == 0) _exit(0);  // closes its copy of done[1] on the way out
     close(done[1]);
     char c;

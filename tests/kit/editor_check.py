@@ -5,8 +5,8 @@ Usage: editor_check.py [--root DIR]
 
 Checks that .devcontainer/devcontainer.json is valid JSON and builds from its Dockerfile;
 that the Dockerfile installs exactly the packages .ci/run installs; that .editorconfig
-and .clang-format exist; and that `make help` and README.md's target table list the same
-targets. Exit 0 when all hold, 1 otherwise, each problem on its own line.
+and .clang-format exist; that `make help` and README.md's target table list the same
+targets; and that tests/README.md's picture of tests/ matches the tree. Exit 0 when all hold, 1 otherwise, each problem on its own line.
 """
 import argparse
 import json
@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+from checklib import finish
 
 
 def ci_packages(root):
@@ -35,6 +37,39 @@ def help_targets(root):
 def readme_targets(root):
     rows = re.finditer(r"^\| `make(?: ([a-z_.-]+))?[^`]*` \|", (root / "README.md").read_text(), re.M)
     return {m.group(1) or "all" for m in rows}  # plain `make` is the default target, all
+
+
+def picture_problems(root):
+    """tests/README.md draws tests/ in its first code block: every folder and file of the
+    shared parts (sandbox/, grader/, kit/, tools/) must be in it, and every name it draws
+    must exist, so the picture cannot drift from the tree."""
+    readme = root / "tests" / "README.md"
+    block = re.search(r"^```\n(tests/\n.*?)^```", readme.read_text(), re.M | re.S)
+    if not block:
+        return ["tests/README.md has no picture of tests/ (a code block starting 'tests/')"]
+    picture = block.group(1)
+    drawn = set()
+    for line in picture.splitlines()[1:]:
+        for name in re.split(r",\s*", line.strip().split("  ")[0]):
+            if name.endswith(".hpp/.cpp"):  # x.hpp/.cpp draws both files
+                drawn |= {name[:-len("/.cpp")], name[:-len(".hpp/.cpp")] + ".cpp"}
+            elif name and "*" not in name and not name.startswith("NN-") and (name.endswith("/") or "." in name):
+                drawn.add(name.rstrip("/"))
+    problems = []
+    tests = root / "tests"
+    shared = [d for d in sorted(tests.iterdir()) if d.is_dir() and not re.match(r"\d\d-", d.name)
+              and d.name != "__pycache__"]
+    for folder in shared:
+        if folder.name not in drawn:
+            problems.append(f"tests/README.md's picture lacks tests/{folder.name}/")
+        for entry in sorted(folder.iterdir()):
+            if entry.name != "__pycache__" and entry.name not in drawn:
+                problems.append(f"tests/README.md's picture lacks tests/{folder.name}/{entry.name}")
+    everything = {p.name for p in tests.rglob("*")}
+    for name in sorted(drawn):
+        if name.split("/")[-1] not in everything:
+            problems.append(f"tests/README.md's picture draws {name}, which tests/ does not have")
+    return problems
 
 
 def main():
@@ -62,10 +97,8 @@ def main():
         problems.append(f"README.md's target table lacks: {sorted(helped - documented)}")
     if documented - helped:
         problems.append(f"make help lacks targets README.md documents: {sorted(documented - helped)}")
-    for p in problems:
-        print("editor: " + p)
-    print(f"editor: {len(problems)} problems")
-    return 1 if problems else 0
+    problems += picture_problems(root)
+    return finish("editor", problems, f"{len(problems)} problems")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from checklib import finish
+
 PLACEHOLDERS = {"<pid>": r"\d+", "<n>": r"-?\d+(?:\.\d+)?", "<hex>": r"[0-9a-fA-F]+", "<any>": r".*"}
 COMMAND_TIMEOUT = 120
 FRONT_ROWS = ("Learning objectives", "Prerequisites", "Estimated time", "Out of scope")
@@ -281,10 +283,7 @@ def main():
             problems += check_console(root, lesson)
     if args.only in (None, "anchors"):
         problems += check_anchors(root, [l.stem for l in lessons])
-    for p in problems:
-        print("lessons: " + p)
-    print(f"lessons: {len(lessons)} checked, {len(problems)} problems")
-    return 1 if problems else 0
+    return finish("lessons", problems, f"{len(lessons)} checked, {len(problems)} problems")
 
 
 if __name__ == "__main__":

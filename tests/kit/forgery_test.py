@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """forgery_test.py - a submission cannot touch its grade or the grader's machine.
 
-Usage: python3 tests/grader/forgery_test.py     (make test runs it)
-       PIPEWORKS_ISOLATION=off python3 tests/grader/forgery_test.py --unprotected
+Usage: python3 tests/kit/forgery_test.py     (make test runs it)
+       PIPEWORKS_ISOLATION=off python3 tests/kit/forgery_test.py --unprotected
                                                (the forgers succeed: the check can fail)
 
 Each forger is a correct pipe_echo (lesson 01) that, while it is graded, also tries to
 change what the grader reports: it writes a fake test binary over lesson 02's, rewrites a
-test source, rewrites tests/points.conf, rewrites the reports, writes into the grader's
+test source, rewrites tests/grader/points.conf, rewrites the reports, writes into the grader's
 $HOME and into another lesson's build folder. Every step command in STEPS grades each
 forger in a scratch copy of the kit; each must give the forger exactly the points an honest
 submission with the same real work gets (the reference pipe_echo, the other lessons' stubs),
@@ -34,10 +34,14 @@ KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "tests" / "grader"))
 import grade  # noqa: E402
 import classroom  # noqa: E402  (the Classroom step command, as the workflow runs it)
+import reuse  # noqa: E402
 
 MARK = "PIPEWORKS-FORGED"
 LESSONS = ["01-pipe-echo", "02-random-byte"]  # the forger's lesson, and the lesson it attacks
 ENV = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+# Gradescope's run_autograder starts from an empty build/ for each of its six gradings: where
+# ccache is installed, an identical file is compiled once (the forger's lesson 01 differs).
+ENV["PATH"] = reuse.compile_cache(KIT / "build" / "checks-cache") or ENV.get("PATH", os.defpath)
 
 # A GoogleTest report of one passed test: what the fake test binary writes.
 FAKE_BINARY = """#!/bin/sh
@@ -58,7 +62,7 @@ FORGERS = {
          "// PIPEWORKS-FORGED\n#include <gtest/gtest.h>\nTEST(Forged, Passes) {}\n"),
         ("{kit}/tests/02-random-byte/random_bytes_test.cpp", "// PIPEWORKS-FORGED\n")],
     "a rewritten points.conf": [
-        ("{kit}/tests/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n")],
+        ("{kit}/tests/grader/points.conf", "# PIPEWORKS-FORGED\n01-pipe-echo 1000\n02-random-byte 1\n")],
     "rewritten reports": [
         ("{results}/results.json", '{"score": 1000, "max_score": 1000, "output": "PIPEWORKS-FORGED", "tests": []}\n'),
         ("{results}/junit.xml", "<!-- PIPEWORKS-FORGED --><testsuites/>\n"),
@@ -206,7 +210,7 @@ def make_grade_step(work, source, home):
 def gradescope_step(work, source, home):
     """Gradescope's run_autograder on a submission, laid out as classroom_test.py does."""
     root = work / "autograder"
-    with zipfile.ZipFile(KIT / "build/gradescope/autograder.zip") as z:
+    with zipfile.ZipFile(work.parent / "autograder.zip") as z:
         z.extractall(root / "source")
     for lesson in grade.all_lessons():  # a two-lesson kit, as for make grade
         if lesson not in LESSONS:
@@ -225,7 +229,7 @@ def classroom_step(work, source, home):
     `grade.py classroom` per lesson under the stripped environment (PATH, HOME and
     FORCE_COLOR only); the points are what the reporter adds up from each step's result."""
     kit, before = submitted_kit(work, source, home, "build/grade")
-    stripped = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "FORCE_COLOR": "1"}
+    stripped = {"PATH": ENV["PATH"], "HOME": str(home), "FORCE_COLOR": "1"}
     points, log = {}, ""
     for lesson in LESSONS:
         _, out = sh(classroom.classroom_step_command(lesson), kit, stripped)
@@ -272,51 +276,56 @@ def main():
     if not grade.isolation()["on"] and "--unprotected" not in sys.argv:
         print("forgery check skipped: " + grade.isolation()["note"])
         return 0
-    rc, out = sh("make -s gradescope", KIT, ENV)
-    if rc != 0:
-        print(out)
-        return 1
     problems = expected_lists_match()
     top = Path(tempfile.mkdtemp(prefix="forgery-", dir=KIT / "build"))
     os.chmod(top, 0o755)
     try:
-        for step_name, step in STEPS:
-            home = top / "home"
-            home.mkdir(exist_ok=True)
-            honest, _, _, log = step(top / "honest", None, home)
-            if honest.get("01-pipe-echo", (0, 1))[0] != honest.get("01-pipe-echo", (0, 0))[1] or len(honest) != 2:
-                problems.append(f"{step_name}: the honest submission does not score as expected: {honest}\n"
-                                + log[-3000:])
-                continue
-            def attempt(job):
-                i, (forger, writes) = job
-
+        # The autograder zip in this check's own folder, beside every grading's work folder:
+        # build/gradescope/'s is what classroom_test.py's hand-outs write.
+        rc, out = sh(f"{sys.executable} tests/grader/classroom.py gradescope --out {top / 'autograder.zip'}", KIT, ENV)
+        if rc != 0:
+            print(out)
+            return 1
+        def attempt(job):
+            """One grading: a step's honest submission (forger None) or one forger."""
+            step_name, step, i, forger, writes = job
+            work, own_home = top / f"job{i}", top / f"home{i}"
+            own_home.mkdir()
+            if forger is None:
+                points, _, _, log = step(work, None, own_home)
+                changed, landed = [], []
+            else:
                 def source(kit, results, home, writes=writes):
                     return forger_source(writes, kit, results, home)
-                work = top / f"forger{i}"
-                own_home = top / f"home{i}"
-                own_home.mkdir()
                 points, kit, before, log = step(work, source, own_home)
                 after = kit_hashes(kit)
                 changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
                 landed = marked(work, own_home)
-                shutil.rmtree(work, ignore_errors=True)
-                shutil.rmtree(own_home, ignore_errors=True)
-                return forger, points, changed, landed, log
-            # Two at a time: each grade.py is its own process, so each has its own run uid.
-            with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                outcomes = list(pool.map(attempt, enumerate(FORGERS.items())))
-            for forger, points, changed, landed, log in outcomes:
-                ok = points == honest and not changed and not landed
-                print(f"  {'ok     ' if ok else 'FORGED '} {step_name}: {forger}: {points}")
-                if points != honest:
-                    problems.append(f"{step_name}: {forger}: points {points}, an honest submission gets {honest}"
-                                    f"\n{log[-3000:]}")
-                if changed:
-                    problems.append(f"{step_name}: {forger}: changed the kit's files: {', '.join(changed)}")
-                if landed:
-                    problems.append(f"{step_name}: {forger}: its writes landed in {', '.join(landed)}")
-            shutil.rmtree(top / "honest", ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(own_home, ignore_errors=True)
+            return step_name, forger, points, changed, landed, log
+        # Every grading of every step, the honest ones included, two at a time: each grade.py
+        # is its own process with its own run uid, and each grading has its own folders.
+        jobs = [(step_name, step, None, None) for step_name, step in STEPS]
+        jobs += [(step_name, step, forger, writes) for step_name, step in STEPS for forger, writes in FORGERS.items()]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(attempt, [(s, f, i, forger, w) for i, (s, f, forger, w) in enumerate(jobs)]))
+        honest = {step_name: points for step_name, forger, points, _, _, _ in outcomes if forger is None}
+        for step_name, forger, points, changed, landed, log in outcomes:
+            if forger is None:
+                if points.get("01-pipe-echo", (0, 1))[0] != points.get("01-pipe-echo", (0, 0))[1] or len(points) != 2:
+                    problems.append(f"{step_name}: the honest submission does not score as expected: {points}\n"
+                                    + log[-3000:])
+                continue
+            ok = points == honest[step_name] and not changed and not landed
+            print(f"  {'ok     ' if ok else 'FORGED '} {step_name}: {forger}: {points}")
+            if points != honest[step_name]:
+                problems.append(f"{step_name}: {forger}: points {points}, an honest submission gets "
+                                f"{honest[step_name]}\n{log[-3000:]}")
+            if changed:
+                problems.append(f"{step_name}: {forger}: changed the kit's files: {', '.join(changed)}")
+            if landed:
+                problems.append(f"{step_name}: {forger}: its writes landed in {', '.join(landed)}")
     finally:
         shutil.rmtree(top, ignore_errors=True)
     print(grade.isolation()["note"])

@@ -4,11 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proof.hpp"
+
 int main() {
     int fds[2];
-    if (pipe(fds) == -1) return 1;
-    pid_t pid = fork();
-    if (pid == -1) return 1;
+    pid_t pid = pipe_then_fork(fds);
     if (pid == 0) {
         char c;
         while (read(fds[0], &c, 1) > 0) {

@@ -4,7 +4,7 @@
 Usage: compile_commands.py [OUTPUT]   (default: compile_commands.json at the kit's top)
 
 It asks make itself which commands it would run (`make -Bn all`), so the flags, include
-paths (tests/support, each lesson's given/ folder, GoogleTest) and defines are exactly
+paths (tests/sandbox, each lesson's given/ folder, GoogleTest) and defines are exactly
 the ones the grader uses, for exercises/, solutions/, tests/ and the sandbox proof.
 """
 import json

@@ -2,7 +2,7 @@
 """bench.py - lesson 06's measurements: pipes, socketpairs, Unix sockets and TCP on
 127.0.0.1, side by side, with the floors no transport can beat.
 
-Usage: python3 tests/06-pipe-vs-loopback/bench.py [--bin DIR] [--out DIR] [--reps N] [--only PARTS]
+Usage: python3 tests/tools/bench.py [--bin DIR] [--out DIR] [--reps N] [--only PARTS]
        (or simply: make bench, which builds the reference solutions first)
 
 For every transport it runs the reference programs of lesson 06 (--json):

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checklib import finish
+
 
 def kit_sources(root):
     files = []
@@ -44,10 +46,7 @@ def main():
         if r.returncode != 0:
             first = next((l for l in r.stderr.splitlines() if "error" in l), r.stderr.strip()[:200])
             bad.append(f"{f.relative_to(root)}: {first}")
-    for b in bad:
-        print("format: " + b)
-    print(f"format: {len(files)} files checked, {len(bad)} differ from .clang-format (fix: make format)")
-    return 1 if bad else 0
+    return finish("format", bad, f"{len(files)} files checked, {len(bad)} differ from .clang-format (fix: make format)")
 
 
 if __name__ == "__main__":
