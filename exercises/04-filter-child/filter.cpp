@@ -2,17 +2,16 @@
 //
 // Usage: filter_bytes(input, {"sort"}) returns what sort printed; filter_stream(in_fd,
 // out_fd, {"tr", "a-z", "A-Z"}) streams one descriptor through the command into another.
-// The program `filter_through CMD [ARGS...]` (given/filter_through_main.cpp) is built on
-// filter_stream; the declarations and their contract are in filter.hpp.
+// Both are declared, with their contract, in given/filter.hpp; the program
+// `filter_through CMD [ARGS...]` (given/filter_through_main.cpp) is built on filter_stream.
 //
-// You are going to use another program as a filter: hand it bytes on its stdin and
-// collect what it prints on its stdout, as a shell pipeline does, but from inside your
-// own program. You start the child with two pipes, one into its stdin and one out of
-// its stdout, and pump both at the same time with poll(2): writing all the input first
-// and reading afterwards deadlocks as soon as both pipes are full. You close the
-// child's stdin when the input ends (that is its end of file), read its stdout until
-// end of file, reap it, and say clearly how it ended: an exit status, a signal, or a
-// command that could not be executed.
+// You are going to use another program as a filter, as a shell pipeline does, but from
+// inside your own program. You start the child with two pipes, one into its stdin and
+// one out of its stdout, and pump both at the same time with poll(2): writing all the
+// input first and reading afterwards deadlocks as soon as both pipes are full. You close
+// the child's stdin when the input ends (its end of file), read its stdout until end of
+// file, reap it, and say how it ended: an exit status, a signal, or a failed exec. Both
+// functions share one pump: only where the bytes come from and go to differs.
 //
 // Read lessons/04-filter-child.md first; it walks through every step below. The header
 // exercises/04-filter-child/given/filter.hpp says what each function must do.
@@ -22,19 +21,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace filter {
 namespace {
 
-// Bytes moved by one read() or write(): the streaming function never holds more than
-// one such chunk of input and one of output, whatever the size of the data.
+// Bytes moved by one read(): the pump holds at most one such chunk of input and one of
+// output, whatever the size of the data.
 constexpr std::size_t kChunk = 64 * 1024;
 
 // A running child and the parent's ends of its two pipes (-1 once closed).
@@ -42,6 +39,17 @@ struct Child {
     pid_t pid = -1;
     int to_stdin = -1;     // write end of the pipe that is the child's stdin
     int from_stdout = -1;  // read end of the pipe that is the child's stdout
+};
+
+// Where the pump takes its input and puts the output: the only difference between
+// filter_bytes (a string in memory) and filter_stream (the caller's descriptors).
+struct Ends {
+    const char* data = nullptr;  // input not yet written into the child, and how much
+    std::size_t left = 0;
+    int in_fd = -1;              // where more input comes from once `left` is 0 (-1: nowhere)
+    std::string* out = nullptr;  // the output goes here, or else to out_fd
+    int out_fd = -1;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
 };
 
 // Records that one of our own system calls failed, as "what: reason". The first
@@ -57,8 +65,9 @@ void fail(Status& status, const char* what) {
     fd = -1;
 }
 
-// The child's way out when it cannot become the command: it sends errno to the
-// parent through the exec-error pipe, then exits with the shell's "cannot execute".
+// The child's way out when it cannot become the command: it sends errno to the parent
+// through the exec-error pipe, then leaves with _exit: exit() would run the caller's
+// atexit handlers and flush its stdio buffers, copied into this child by fork.
 [[maybe_unused]] [[noreturn]] void child_failed(int exec_error_fd) {
     int e = errno;
     ssize_t ignored = write(exec_error_fd, &e, sizeof e);  // nothing more a child can do if this fails
@@ -70,35 +79,35 @@ void fail(Status& status, const char* what) {
 [[maybe_unused]] bool write_all(int fd, const char* buf, std::size_t len) {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
+        if (n == -1 && errno == EINTR) continue;
+        if (n == -1) return false;
         buf += n;
         len -= static_cast<std::size_t>(n);
     }
     return true;
 }
 
-// Reaps the child and records how it ended.
+// Reaps exactly our child, by pid, and records how it ended.
 [[maybe_unused]] void finish_child(pid_t pid, const std::string& name, Status& status) {
-    // TODO: waitpid(pid, &ws, 0), again while it fails with EINTR; on another
-    //       failure fail(status, "waitpid") and return.
-    // TODO: WIFEXITED(ws): status.exit_code = WEXITSTATUS(ws); if it is not 0 and
-    //       status.error is still empty: "<name> exited with status <N>".
-    //       WIFSIGNALED(ws): status.signal = WTERMSIG(ws); if status.error is empty:
+    // TODO: waitpid(pid, &ws, 0) - by pid, never wait(): the caller may have children
+    //       of its own - again while it fails with EINTR; on another failure
+    //       fail(status, "waitpid") and return.
+    // TODO: WIFEXITED(ws): status.exit_code = WEXITSTATUS(ws). WIFSIGNALED(ws):
+    //       status.signal = WTERMSIG(ws). Then, only if status.error is still empty:
+    //       "<name> exited with status <N>" (N not 0), or
     //       "<name> was killed by signal <S> (<strsignal(S)>)".
     (void)pid;
     (void)name;
     (void)status;
 }
 
-// Starts argv with its stdin and stdout on two new pipes. Returns false when it
-// could not (status says why: a failed call, or exec_errno), with no descriptor left
-// open and no child left unreaped.
+// Starts argv with its stdin and stdout on two new pipes, and learns whether exec
+// worked (status.exec_errno). Returns false, with nothing left open, when there is no
+// child at all.
 bool start_child(const std::vector<std::string>& argv, Child& child, Status& status) {
-    // TODO 1: build execvp's argument array (char* of each argv string, then nullptr)
-    //         BEFORE fork: between fork and exec the child makes only system calls.
+    // TODO 1: no argv? status.error = "no command to run"; return false. Then build
+    //         execvp's argument array (char* of each argv string, then nullptr) BEFORE
+    //         fork: between fork and exec the child makes only system calls.
     // TODO 2: three pipes: in (the child's stdin), out (its stdout) and exec_error.
     //         Mark exec_error's write end close-on-exec: fcntl(fd, F_SETFD, FD_CLOEXEC).
     //         If anything fails: fail(status, "pipe"), close what is open, return false.
@@ -107,84 +116,77 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
     //         - dup2 in[0] onto STDIN_FILENO and out[1] onto STDOUT_FILENO;
     //         - close all five other ends (in[0], in[1], out[0], out[1], exec_error[0]);
     //         - execvp; if it returns, or any call above fails: child_failed(exec_error[1]).
-    // TODO 4: in the parent, close the child's ends (in[0], out[1]) and exec_error[1].
-    // TODO 5: read an int from exec_error[0] (again on EINTR), then close it.
-    //         0 bytes (EOF): exec succeeded. An int: exec failed with that errno. Then
-    //         set status.exec_errno, status.error = "cannot execute <argv[0]>: <strerror>",
-    //         close your two ends, finish_child (it exits 127) and return false.
-    // TODO 6: fill in child (pid, to_stdin = in[1], from_stdout = out[0]); return true.
+    // TODO 4: in the parent: child.pid, child.to_stdin = in[1], child.from_stdout = out[0];
+    //         close the child's ends (in[0], out[1]) and exec_error[1].
+    // TODO 5: read an int from exec_error[0] into status.exec_errno (again on EINTR),
+    //         then close it. 0 bytes (EOF): exec worked. An int: exec failed with that
+    //         errno: status.error = "cannot execute <argv[0]>: <strerror>". Return true
+    //         either way: there is a child to reap.
     (void)argv;
     (void)child;
     status.error = "start_child is not written yet";
     return false;
 }
 
-// While the pump runs, a child that stops reading must give us EPIPE from write(),
-// not kill us with SIGPIPE. Returns what was there before, for restore_sigpipe.
-struct sigaction ignore_sigpipe(Status& status) {
-    struct sigaction old;
-    std::memset(&old, 0, sizeof old);
-    // TODO: a struct sigaction with sa_handler = SIG_IGN and an empty sa_mask;
-    //       sigaction(SIGPIPE, &ignore, &old); on failure fail(status, "sigaction").
+// The one pump, for both functions: moves bytes both ways at once until the child's
+// stdout ends.
+[[maybe_unused]] void pump(Child& child, Ends& ends, Status& status) {
+    // TODO 1: nothing to write and nowhere to read more (ends.left == 0, ends.in_fd < 0)?
+    //         Close child.to_stdin at once: that is the child's end of file.
+    // TODO 2: while child.to_stdin or child.from_stdout is still open, poll() two fds
+    //         (an fd of -1 is skipped), with a timeout of -1 (wait; again on EINTR):
+    //         - fds[0]: child.to_stdin for POLLOUT while ends.left > 0, else ends.in_fd
+    //           for POLLIN (only while child.to_stdin is open);
+    //         - fds[1]: child.from_stdout for POLLIN.
+    //         Act on ANY revents (POLLHUP and POLLERR come unasked).
+    // TODO 3: fds[0] ready and ends.left == 0: read a chunk of in_fd into a buffer
+    //         (ends.data, ends.left). 0 (or an error): close child.to_stdin.
+    //         fds[0] ready and ends.left > 0: write what fits; count it in bytes_in.
+    //         All written and ends.in_fd < 0: close child.to_stdin. EPIPE: the child
+    //         stopped reading: close child.to_stdin and drop the rest on purpose.
+    //         EAGAIN: the pipe was full, poll again.
+    // TODO 4: fds[1] ready: read a chunk. Append it to *ends.out, or write_all it to
+    //         ends.out_fd (count it in bytes_out). 0 means EOF: close child.from_stdout.
+    //         Keep reading until then: a short read is not the end.
+    (void)child;
+    (void)ends;
     (void)status;
-    return old;
 }
 
-[[maybe_unused]] void restore_sigpipe(const struct sigaction& old, Status& status) {
-    // TODO: sigaction(SIGPIPE, &old, nullptr); on failure fail(status, "sigaction").
-    (void)old;
-    (void)status;
+// Both functions: start the child, pump, reap it.
+Status run(const std::vector<std::string>& argv, Ends& ends) {
+    Status status;
+    Child child;
+    if (!start_child(argv, child, status)) return status;
+    // TODO 1: only if exec worked (status.exec_errno == 0): ignore SIGPIPE while the pump
+    //         runs - a struct sigaction with sa_handler = SIG_IGN and an empty sa_mask,
+    //         sigaction(SIGPIPE, &ignore, &old) - so that a child that stops reading
+    //         gives you EPIPE instead of killing you.
+    // TODO 2: make child.to_stdin non-blocking (fcntl F_SETFL, O_NONBLOCK): POLLOUT says
+    //         "there is room", not "room for everything".
+    // TODO 3: pump(child, ends, status); then put the caller's action back exactly:
+    //         sigaction(SIGPIPE, &old, nullptr).
+    // TODO 4: close both ends (still open after a failed exec), finish_child.
+    (void)ends;
+    status.error = "run is not written yet";
+    return status;
 }
 
 }  // namespace
 
 FilterOutput filter_bytes(const std::string& input, const std::vector<std::string>& argv) {
     FilterOutput result;
-    Status& status = result.status;
-    Child child;
-    if (!start_child(argv, child, status)) return result;
-    struct sigaction old_sigpipe = ignore_sigpipe(status);
-
-    // TODO 1: make child.to_stdin non-blocking (fcntl F_SETFL, O_NONBLOCK): poll says
-    //         "there is room", not "room for everything", and a blocked write() would
-    //         stop you reading the output.
-    // TODO 2: empty input? Close child.to_stdin at once: that is the child's EOF.
-    // TODO 3: while child.to_stdin or child.from_stdout is still open: poll() the open
-    //         ones (POLLOUT on to_stdin, POLLIN on from_stdout; again on EINTR), then
-    //         - to_stdin ready: write the next chunk (at most kChunk bytes) of input.
-    //           All written: close to_stdin (EOF for the child). EPIPE: the child stopped
-    //           reading; close to_stdin and drop the rest on purpose. EAGAIN: try later.
-    //         - from_stdout ready: read into a buffer and append to result.output.
-    //           0 means EOF: close from_stdout. Keep reading until then.
-    // TODO 4: close whatever is still open, finish_child(child.pid, argv[0], status),
-    //         restore_sigpipe(old_sigpipe, status).
-    (void)input;
-    (void)old_sigpipe;
-    status.error = "filter_bytes is not written yet";
+    Ends ends{input.data(), input.size(), -1, &result.output};
+    result.status = run(argv, ends);
     return result;
 }
 
 StreamResult filter_stream(int in_fd, int out_fd, const std::vector<std::string>& argv) {
     StreamResult result;
-    Status& status = result.status;
-    Child child;
-    if (!start_child(argv, child, status)) return result;
-    struct sigaction old_sigpipe = ignore_sigpipe(status);
-
-    // TODO: the same pump as filter_bytes, but the input comes from in_fd and the
-    //       output goes to out_fd, one kChunk buffer of each at a time:
-    //       - poll in_fd (POLLIN) only while your input buffer is empty, and
-    //         child.to_stdin (POLLOUT) while it still holds bytes not yet sent;
-    //       - in_fd read returns 0: close child.to_stdin (pass the EOF on);
-    //       - each byte the child accepts counts in result.bytes_in; EPIPE: close
-    //         child.to_stdin and leave the rest of in_fd unread;
-    //       - each chunk read from child.from_stdout: write_all to out_fd, count it in
-    //         result.bytes_out; 0 means EOF.
-    //       Then close what is open, finish_child and restore_sigpipe, as above.
-    (void)in_fd;
-    (void)out_fd;
-    (void)old_sigpipe;
-    status.error = "filter_stream is not written yet";
+    Ends ends{nullptr, 0, in_fd, nullptr, out_fd};
+    result.status = run(argv, ends);
+    result.bytes_in = ends.bytes_in;
+    result.bytes_out = ends.bytes_out;
     return result;
 }
 
