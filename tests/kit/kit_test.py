@@ -330,6 +330,13 @@ def tail_lines(log, wanted):
     return "\n".join(l for l in log.splitlines() if l.startswith(wanted))
 
 
+def make_check(targets):
+    def go():
+        rc, log = grade.run(["make", "--no-print-directory", "-s", *targets], timeout=HANG)
+        return rc == 0, f"make {' '.join(targets)}" + ("" if rc == 0 else f" failed:\n{log[-4000:]}")
+    return go
+
+
 def gtest_check(argv, what, timeout):
     def go():
         rc, log = grade.run(argv, timeout=timeout)
@@ -419,11 +426,22 @@ def plan(lessons, whole):
         diagrams = ["diagrams", "lessons", str(kit_script("diagrams.py").relative_to(KIT))]
         points = [str(grade.POINTS_CONF), "tests/grader/grade.py", "lessons",
                   str(kit_script("points_test.py").relative_to(KIT))] + [f"tests/{slug}" for slug in lessons]
+        # Both hand-out checks run `make handout`, which builds the reference programs in the
+        # kit: built once here first, that make finds them up to date and writes nothing.
+        references = threading.Event()
+        checks.append(Check("2c reference programs", "make reference", WHOLE_KIT, make_check(["reference"]),
+                            after=built.values(), done=references))
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
-                ("classroom: a hand-out graded by make grade, GitHub Classroom, Gradescope and make class alike; "
-                 "the workflow; private tests; progress, hint, watch", "classroom_test.py", [], WHOLE_KIT),
+                # The classroom check in three parts that can run side by side: each part writes
+                # its own folders (the two-lesson hand-out also build/gradescope and build/class).
+                ("classroom: a hand-out of two lessons graded by make grade, GitHub Classroom, Gradescope and "
+                 "make class alike", "classroom_test.py", ["HandOutOfTwoLessons"], WHOLE_KIT),
+                ("classroom: every shown command of every lesson works in a full hand-out", "classroom_test.py",
+                 ["HandOutOfEveryLesson"], WHOLE_KIT),
+                ("classroom: points, the workflow, private tests, progress, hint, watch", "classroom_test.py",
+                 ["Points", "Workflow", "Classroom"], WHOLE_KIT),
                 ("lessons (shown output, anchors, front matter, index)", "lessons_check.py", [], WHOLE_KIT),
                 ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
                 ("diagrams: each SVG up to date with its source, each source in its lesson", "diagrams.py",
@@ -432,9 +450,12 @@ def plan(lessons, whole):
                 ("editor files, make help and README targets", "editor_check.py", [], WHOLE_KIT),
                 ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
             # After the solutions' builds: some copy build/shared, which must not be half-written then.
-            checks.append(Check("5 maintenance checks", script, inputs,
-                                script_check(label, [kit_script(script), *args], HANG), after=built.values(),
-                                lock=reference_bins if script == "classroom_test.py" else None))
+            # The Classroom part grades solutions/ in the kit, relinking build/solutions/*, whose
+            # programs the tools' check runs and whose test binaries the forgery check lists.
+            shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "forgery_test.py"
+            checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
+                                script_check(label, [kit_script(script), *args], HANG),
+                                after=[*built.values(), references], lock=reference_bins if shares_solutions else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
