@@ -21,6 +21,7 @@ Only the Python 3 standard library is used (inotifywait is used by watch when in
 """
 import argparse
 import csv
+import fnmatch
 import hashlib
 import json
 import os
@@ -160,7 +161,8 @@ def hints_of(slug):
 
 
 def hint_fits(hint, test):
-    return test["name"] in hint["tests"] or any(c in (test.get("message") or "") for c in hint["causes"])
+    # A name may be a pattern, for all instances of a parameterised test: Suite/Fixture.Test/*
+    return any(fnmatch.fnmatchcase(test["name"], name) for name in hint["tests"]) or any(c in (test.get("message") or "") for c in hint["causes"])
 
 
 def lesson_results(slug):
