@@ -216,11 +216,12 @@ def cmd_hint(args):
     fits = [i for i, h in enumerate(hints) if hint_fits(h, target)]
     unseen = [i for i in fits if i not in seen]
     if not unseen:
-        # Every hint for this failure is seen: the next failure's, else the first unseen at all.
-        for t in failing[1:]:
-            unseen = [i for i, h in enumerate(hints) if hint_fits(h, t) and i not in seen]
-            if unseen:
-                target = t
+        # Every hint for this failure is seen: the first unseen hint, in the lesson's order
+        # (the order of its steps), that fits another failure.
+        for i, h in enumerate(hints):
+            fitting = [t for t in failing[1:] if hint_fits(h, t)]
+            if i not in seen and fitting:
+                unseen, target = [i], fitting[0]
                 break
     if not unseen:
         again = fits[0] if fits else None
