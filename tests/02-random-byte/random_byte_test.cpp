@@ -528,4 +528,33 @@ TEST(RandomByte, ReportsAFailedSystemCall) {
                           .reproduce("(ulimit -n 4; " + pw::program(kProgram) + ")"));
 }
 
+// With stdout closed the child's fflush fails and it exits 1: random_byte's own exit
+// status must say so. The parent learns how its child ended only from waitpid's status.
+TEST(RandomByte, ExitStatusReflectsTheChilds) {
+    RunResult r = pw::run({"/bin/sh", "-c", "exec \"$0\" >&-", pw::program(kProgram)}, short_run());
+    Why why;
+    if (r.timed_out || r.term_signal)
+        why = byte_why(r, read_transcript(r.out));
+    else if (r.exited_with(0) && !r.err.empty())
+        why.cause(
+            "the child failed (it could not write to stdout) but random_byte exited 0: return 0 only when "
+            "waitpid()'s status says the child exited with 0 (WIFEXITED and WEXITSTATUS), else 1.",
+            "usage-and-errors");
+    else if (r.exited_with(0))
+        why.cause(
+            "nothing noticed that stdout was closed: the child's fflush(stdout) returns EOF then. Check it "
+            "(die(\"fflush - child\")), and return 1 from the parent when waitpid()'s status is not a clean "
+            "exit 0. (Or is main still the stub?)",
+            "stdout-is-a-pipe-flush-before-_exit");
+    else if (r.exited_with(1) && r.err.empty())
+        why.cause(
+            "exit status 1, but nothing on stderr: the child must name the call that failed, "
+            "\"random_byte: fflush - child: Bad file descriptor\".",
+            "usage-and-errors");
+    EXPECT_TRUE(Check(r).exits(1).err_mentions("Bad file descriptor"))
+        << explain(r, why.expected("exit status 1, and the child's error (Bad file descriptor) on stderr")
+                          .topic("usage-and-errors")
+                          .reproduce(pw::program(kProgram) + " >&-; echo $?"));
+}
+
 }  // namespace
