@@ -381,6 +381,25 @@ TEST(Pipeline, YesEndsWhenHeadExits) {
                    "sigpipe-why-yes-stops-when-head-exits");
 }
 
+// A signal that pipeline ignores stays ignored in every command it execs: yes would then get
+// EPIPE instead of SIGPIPE and complain on stderr, where sh's yes ends quietly.
+TEST(Pipeline, CommandsKeepTheDefaultSigpipe) {
+    Commands commands{"yes " + pw::random_word(5), "head -n " + std::to_string(random_between(2, 9))};
+    RunResult want = shell(commands, with_timeout(3));
+    ASSERT_TRUE(Check(want).exits(0).err("")) << "the reference run through /bin/sh failed";
+    RunResult r = pipeline(commands, with_timeout(3));
+    Why why = diagnose(r, want, commands.size());
+    if (!r.timed_out && contains(r.err, "Broken pipe"))
+        why.cause(
+            "a command got EPIPE (\"Broken pipe\" on stderr) where sh's is killed by SIGPIPE: SIGPIPE is "
+            "ignored in it, and an ignored signal stays ignored across exec. pipeline must leave SIGPIPE as "
+            "it found it (or set it back to SIG_DFL in each child before execvp).",
+            "sigpipe-why-yes-stops-when-head-exits");
+    EXPECT_TRUE(Check(r).out(want.out).exits(0).err(""))
+        << explain(r, why.expected(expected_like(want, commands) + ", and nothing on stderr")
+                          .topic("sigpipe-why-yes-stops-when-head-exits"));
+}
+
 TEST(Pipeline, StartsEveryCommandBeforeWaiting) {
     // seq prints about 600 KB: far more than a pipe holds.
     expect_like_sh({"seq " + std::to_string(random_between(100000, 120000)), "sort -rn", "head -n 1"}, with_timeout(8),
