@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "sandbox.hpp"
+#include "lesson.hpp"
 
 namespace lesson02 {
 
@@ -34,24 +34,32 @@ inline Hang read_hang(const pw::RunResult& r) {
     return h;
 }
 
-// The likely cause of a timed-out run of either program, in the lesson's words.
-inline std::string hang_cause(const pw::RunResult& r) {
+// The likely cause of a timed-out run of either program, in the lesson's words, with the
+// section about that cause.
+inline pw::Why hang_why(const pw::RunResult& r) {
     Hang h = read_hang(r);
+    pw::Why why;
     if (h.program_waits_for_child && h.child_writes_full_pipe)
-        return "the parent waits for the child before reading: past the pipe's capacity the child blocks in "
-               "write(), waiting for a reader, while the parent waits for the child to end - neither can go on. "
-               "Read until end of file first, then waitpid().";
+        return why.cause(
+            "the parent waits for the child before reading: past the pipe's capacity the child blocks in write(), "
+            "waiting for a reader, while the parent waits for the child to end - neither can go on. Read until end "
+            "of file first, then waitpid().",
+            "pipe-capacity-and-the-wait-then-read-deadlock");
     if (h.program_reads_own_write_end)
-        return "the parent waits in read() for end of file, but it still holds the pipe's write end itself. "
-               "EOF comes only when every write end is closed: close pipefd[1] in the parent before its read loop.";
+        return why.cause(
+            "the parent waits in read() for end of file, but it still holds the pipe's write end itself. EOF comes "
+            "only when every write end is closed: close pipefd[1] in the parent before its read loop.",
+            "eof-or-no-data-yet");
     if (h.program_reads)
-        return "the parent waits in read() for end of file, but a write end is still open (see who holds it, "
-               "above): every process must close the write end as soon as it has no more to write.";
+        return why.cause(
+            "the parent waits in read() for end of file, but a write end is still open (see who holds it, above): "
+            "every process must close the write end as soon as it has no more to write.",
+            "eof-or-no-data-yet");
     if (h.program_waits_for_child)
-        return "the parent waits for a child that never ends: see above what the child is blocked in.";
+        return why.cause("the parent waits for a child that never ends: see above what the child is blocked in.");
     if (r.stuck.empty())
-        return "the program did not finish in time (no report of what it was blocked in is available here).";
-    return "the program did not finish in time: see above what each process was blocked in.";
+        return why.cause("the program did not finish in time (no report of what it was blocked in is available here).");
+    return why.cause("the program did not finish in time: see above what each process was blocked in.");
 }
 
 }  // namespace lesson02

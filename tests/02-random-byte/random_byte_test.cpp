@@ -28,9 +28,11 @@
 
 namespace {
 
+using pw::Check;
 using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
+using pw::Why;
 
 const std::string kProgram = "random_byte";
 
@@ -180,36 +182,60 @@ bool child_ran_parents_code(const RunResult& r, const Transcript& t) {
            r.err.find("No child processes") != std::string::npos;
 }
 
-// Why a run did not produce the five lines with matching numbers, in the learner's terms.
-std::string byte_cause(const RunResult& r, const Transcript& t) {
-    if (r.timed_out) return lesson02::hang_cause(r);
-    if (r.term_signal) return pw::signal_cause(r);
+// Why a run did not produce the five lines with matching numbers, in the learner's terms,
+// with the section about that cause.
+Why byte_why(const RunResult& r, const Transcript& t) {
+    Why why;
+    if (r.timed_out) return lesson02::hang_why(r);
+    if (r.term_signal) return why.cause(pw::signal_cause(r));
     if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return "nothing was printed: is main still the stub? Follow the TODOs in "
-               "exercises/02-random-byte/random_byte.cpp.";
+        return why.cause(
+            "nothing was printed: is main still the stub? Follow the TODOs in "
+            "exercises/02-random-byte/random_byte.cpp.");
     if (r.err.find("Resource temporarily unavailable") != std::string::npos)
-        return "a non-blocking read() found no data yet: the child had not written its byte. A pause before "
-               "reading only makes that rare; read (blocking) until EOF, which comes exactly when the child is done.";
+        return why.cause(
+            "a non-blocking read() found no data yet: the child had not written its byte. A pause before reading "
+            "only makes that rare; read (blocking) until EOF, which comes exactly when the child is done.",
+            "eof-or-no-data-yet");
     if (child_ran_parents_code(r, t))
-        return "after its work the child went on into the parent's code (it printed or failed as a parent a "
-               "second time): end the child with _exit(0).";
+        return why.cause(
+            "after its work the child went on into the parent's code (it printed or failed as a parent a second "
+            "time): end the child with _exit(0).",
+            "step-2-fork-and-who-is-who");
     if (t.count(Line::Returned) == 1 && t.count(Line::ChildHello) == 0 && t.count(Line::Sent) == 0 &&
         t.count(Line::ChildExiting) == 0)
-        return "the parent got the byte, but the child's three lines never came out. stdout is a pipe here, so "
-               "printf() only fills the child's stdio buffer (it is flushed line by line on a terminal only), and "
-               "_exit() throws that buffer away. Call fflush(stdout) before _exit(0).";
+        return why.cause(
+            "the parent got the byte, but the child's three lines never came out. stdout is a pipe here, so printf() "
+            "only fills the child's stdio buffer (it is flushed line by line on a terminal only), and _exit() throws "
+            "that buffer away. Call fflush(stdout) before _exit(0).",
+            "stdout-is-a-pipe-flush-before-_exit");
     if ((t.sent != -1 && (t.sent < 0 || t.sent > 255)) || (t.returned != -1 && (t.returned < 0 || t.returned > 255)))
-        return "a number outside 0..255: a byte held in a plain char is signed on most machines. Keep it in an "
-               "unsigned char and print it as an int.";
+        return why.cause(
+            "a number outside 0..255: a byte held in a plain char is signed on most machines. Keep it in an "
+            "unsigned char and print it as an int.",
+            "step-1-the-child-sends-one-byte");
     if (t.count(Line::Returned) == 0)
-        return "the parent did not print \"Child returned <n>\": read the byte from the pipe, reap the child, then "
-               "print it." +
-               std::string(r.err.empty() ? "" : " stderr says why it stopped, above.");
+        return why.cause(
+            "the parent did not print \"Child returned <n>\": read the byte from the pipe, reap the "
+            "child, then print it." +
+                std::string(r.err.empty() ? "" : " stderr says why it stopped, above."),
+            "step-3-read-then-wait-never-the-other-way-round");
     if (t.sent != t.returned)
-        return "the parent printed a different number from the one the child sent: print the byte that read() "
-               "put into the parent's buffer.";
-    if (!r.ok()) return "the program printed its lines but did not exit with status 0: see stderr above.";
-    return "each of the five lines must appear once, spelled exactly as in the lesson.";
+        return why.cause(
+            "the parent printed a different number from the one the child sent: print the byte that read() put into "
+            "the parent's buffer.",
+            "step-3-read-then-wait-never-the-other-way-round");
+    if (!r.ok()) return why.cause("the program printed its lines but did not exit with status 0: see stderr above.");
+    return why.cause("each of the five lines must appear once, spelled exactly as in the lesson.");
+}
+
+// The five lines, each once, with the same number sent and returned, and exit status 0.
+Check five_lines_check(const RunResult& r, const Transcript& t) {
+    return Check(r)
+        .exits(0)
+        .that(t.all_five_once(), "the five lines, each once", pw::quote(r.out))
+        .that(t.sent == t.returned && t.sent >= 0 && t.sent <= 255, "the same byte (0..255) sent and returned",
+              "sent " + std::to_string(t.sent) + ", returned " + std::to_string(t.returned));
 }
 
 std::string five_lines() {
@@ -220,8 +246,8 @@ std::string five_lines() {
 TEST(RandomByte, ParentPrintsTheValueTheChildSent) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    bool ok = r.ok() && t.all_five_once() && t.sent == t.returned && t.sent >= 0 && t.sent <= 255;
-    EXPECT_TRUE(ok) << explain(r, five_lines(), byte_cause(r, t), "step-1-the-child-sends-one-byte");
+    EXPECT_TRUE(five_lines_check(r, t)) << explain(
+        r, byte_why(r, t).expected(five_lines()).topic("step-1-the-child-sends-one-byte"));
 }
 
 // Under ptrace: the byte the parent prints is the byte that went through the pipe,
@@ -236,9 +262,11 @@ TEST(RandomByte, ByteTravelsThroughThePipe) {
         // Its cause comes from a run without the tracer, whose process tree is the program's own.
         RunResult plain = random_byte({}, short_run());
         const RunResult& shown = plain.ok() ? r : plain;
-        ADD_FAILURE() << explain(shown, five_lines() + ", the byte crossing a pipe from the child to the parent",
-                                 byte_cause(shown, read_transcript(shown.out)), "step-1-the-child-sends-one-byte",
-                                 plain.ok() ? strace_command() : "");
+        EXPECT_TRUE(Check(r).ends().exits(0))
+            << explain(shown, byte_why(shown, read_transcript(shown.out))
+                                  .expected(five_lines() + ", the byte crossing a pipe from the child to the parent")
+                                  .topic("step-1-the-child-sends-one-byte")
+                                  .reproduce(plain.ok() ? strace_command() : ""));
         return;
     }
     if (!trace.available) {
@@ -266,93 +294,126 @@ TEST(RandomByte, ByteTravelsThroughThePipe) {
     if (bytes.size() >= 2 && std::isxdigit(static_cast<unsigned char>(bytes[0])) &&
         std::isxdigit(static_cast<unsigned char>(bytes[1])))
         value = std::strtol(bytes.substr(0, 2).c_str(), nullptr, 16);
-    bool ok = r.ok() && t.all_five_once() && written == 1 && read == 1 && t.sent == value && t.returned == value;
-    std::string cause;
+    const std::string step3 = "step-3-read-then-wait-never-the-other-way-round";
+    Why why;
     if (!r.ok() || !t.all_five_once())
-        cause = byte_cause(r, t);
+        why = byte_why(r, t);
     else if (trace.children.empty())
-        cause = "the program never forked: the byte must come from a child process.";
+        why.cause("the program never forked: the byte must come from a child process.", "step-2-fork-and-who-is-who");
     else if (read == 0)
-        cause = "the parent printed " + std::to_string(t.returned) +
-                " without reading it from the pipe its child "
-                "wrote into: it printed a copy it already had (drawn before fork()?). The number must come out "
-                "of read().";
+        why.cause("the parent printed " + std::to_string(t.returned) +
+                      " without reading it from the pipe its child wrote into: it printed a copy it already had "
+                      "(drawn before fork()?). The number must come out of read().",
+                  step3);
     else if (written != 1 || read != 1)
-        cause = "exactly one byte must cross the pipe; the child wrote " + std::to_string(written) +
-                " and the parent read " + std::to_string(read) + ".";
+        why.cause("exactly one byte must cross the pipe; the child wrote " + std::to_string(written) +
+                      " and the parent read " + std::to_string(read) + ".",
+                  step3);
     else
-        cause = "the byte that went through the pipe was " + std::to_string(value) +
-                ", but the program printed other numbers: print the byte the child wrote and the parent read.";
-    EXPECT_TRUE(ok) << explain(r,
-                               "one byte written by the child and read by the parent, and that byte printed "
-                               "in both \"Number sent to parent <n>\" and \"Child returned <n>\"",
-                               cause, "step-3-read-then-wait-never-the-other-way-round", strace_command());
+        why.cause("the byte that went through the pipe was " + std::to_string(value) +
+                      ", but the program printed other numbers: print the byte the child wrote and the parent read.",
+                  step3);
+    EXPECT_TRUE(
+        Check(r)
+            .exits(0)
+            .that(t.all_five_once(), "the five lines, each once", pw::quote(r.out))
+            .that(written == 1 && read == 1, "one byte across the pipe",
+                  std::to_string(written) + " written by the child, " + std::to_string(read) + " read by the parent")
+            .that(t.sent == value && t.returned == value, "the byte that crossed printed in both lines",
+                  "crossed " + std::to_string(value) + ", sent " + std::to_string(t.sent) + ", returned " +
+                      std::to_string(t.returned)))
+        << explain(r, why.expected("one byte written by the child and read by the parent, and that byte printed in "
+                                   "both \"Number sent to parent <n>\" and \"Child returned <n>\"")
+                          .topic(step3)
+                          .reproduce(strace_command()));
 }
 
 TEST(RandomByte, PrintsTheChildsThreeLines) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    bool ok = t.count(Line::ChildHello) == 1 && t.count(Line::Sent) == 1 && t.count(Line::ChildExiting) == 1 &&
-              t.index(Line::ChildHello) < t.index(Line::Sent) && t.index(Line::Sent) < t.index(Line::ChildExiting);
-    std::string cause = byte_cause(r, t);
-    if (!ok && r.ok() && !child_ran_parents_code(r, t) && t.count(Line::ChildHello) == 1)
-        cause =
-            "the child's three lines must come in this order: \"I'm a child, ...\", \"Number sent to parent "
-            "<n>\", \"Child exiting\".";
-    EXPECT_TRUE(ok) << explain(r, "the child's three lines, once each and in their order, on stdout (a pipe)", cause,
-                               "stdout-is-a-pipe-flush-before-_exit", pw::program(kProgram) + " | cat");
+    bool once = t.count(Line::ChildHello) == 1 && t.count(Line::Sent) == 1 && t.count(Line::ChildExiting) == 1;
+    bool in_order =
+        t.index(Line::ChildHello) < t.index(Line::Sent) && t.index(Line::Sent) < t.index(Line::ChildExiting);
+    Why why = byte_why(r, t);
+    if (!(once && in_order) && r.ok() && !child_ran_parents_code(r, t) && t.count(Line::ChildHello) == 1)
+        why.cause(
+            "the child's three lines must come in this order: \"I'm a child, ...\", \"Number sent to parent <n>\", "
+            "\"Child exiting\".",
+            "step-1-the-child-sends-one-byte");
+    EXPECT_TRUE(Check(r)
+                    .that(once, "the child's three lines, once each", pw::quote(r.out))
+                    .that(!once || in_order, "them in their order", pw::quote(r.out)))
+        << explain(r, why.expected("the child's three lines, once each and in their order, on stdout (a pipe)")
+                          .topic("stdout-is-a-pipe-flush-before-_exit")
+                          .reproduce(pw::program(kProgram) + " | cat"));
 }
 
 TEST(RandomByte, ChildReturnedComesLast) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    bool ok = t.all_five_once() && t.lines.back() == Line::Returned;
-    std::string cause = byte_cause(r, t);
+    Why why = byte_why(r, t);
     if (t.all_five_once())
-        cause =
-            "\"Child returned <n>\" came before another line: the parent prints it only after it has read "
-            "the byte and reaped the child with waitpid(), and by then the child's lines are out.";
-    EXPECT_TRUE(ok) << explain(r, five_lines() + ", \"Child returned <n>\" last", cause,
-                               "step-3-read-then-wait-never-the-other-way-round");
+        why.cause(
+            "\"Child returned <n>\" came before another line: the parent prints it only after it has read the byte "
+            "and reaped the child with waitpid(), and by then the child's lines are out.",
+            "step-3-read-then-wait-never-the-other-way-round");
+    EXPECT_TRUE(Check(r)
+                    .that(t.all_five_once(), "the five lines, each once", pw::quote(r.out))
+                    .that(!t.all_five_once() || t.lines.back() == Line::Returned, "\"Child returned <n>\" last",
+                          pw::quote(r.out)))
+        << explain(r, why.expected(five_lines() + ", \"Child returned <n>\" last")
+                          .topic("step-3-read-then-wait-never-the-other-way-round"));
 }
 
 TEST(RandomByte, ReportsTheChildsPid) {
     RunResult first = random_byte({}, short_run());
     RunResult second = random_byte({}, short_run());
     Transcript a = read_transcript(first.out), b = read_transcript(second.out);
-    bool ok = a.pid > 0 && b.pid > 0 && a.pid != first.pid && b.pid != second.pid && a.pid != b.pid;
-    std::string cause = byte_cause(first, a);
+    Check pids = Check(first)
+                     .that(a.pid > 0 && b.pid > 0, "a positive pid in each run",
+                           std::to_string(a.pid) + " and " + std::to_string(b.pid))
+                     .that(a.pid != first.pid && b.pid != second.pid, "not the program's own pid",
+                           std::to_string(a.pid) + " printed by pid " + std::to_string(first.pid) + ", " +
+                               std::to_string(b.pid) + " by pid " + std::to_string(second.pid))
+                     .that(a.pid != b.pid, "a different pid in each run", "both " + std::to_string(a.pid));
+    const std::string fork = "step-2-fork-and-who-is-who";
+    Why why = byte_why(first, a);
     if (a.count(Line::Continuing) == 1 && first.ok()) {
         if (a.pid == first.pid || b.pid == second.pid)
-            cause = "the parent printed its own pid (the program's pid was " + std::to_string(first.pid) +
-                    "): print the value fork() returned in the parent, which is the child's pid.";
+            why.cause("the parent printed its own pid (the program's pid was " + std::to_string(first.pid) +
+                          "): print the value fork() returned in the parent, which is the child's pid.",
+                      fork);
         else if (a.pid <= 0)
-            cause = "the pid printed is not a process id: in the parent fork() returns the child's pid (> 0).";
+            why.cause("the pid printed is not a process id: in the parent fork() returns the child's pid (> 0).", fork);
         else if (a.pid == b.pid)
-            cause = "two runs printed the same pid " + std::to_string(a.pid) +
-                    ": print the value fork() returned, not a fixed number.";
+            why.cause("two runs printed the same pid " + std::to_string(a.pid) +
+                          ": print the value fork() returned, not a fixed number.",
+                      fork);
     }
-    EXPECT_TRUE(ok) << explain(first,
-                               "\"new child has pid: <pid>\" with the child's pid: positive, not the program's own, "
-                               "different in each run (this run's program was pid " +
-                                   std::to_string(first.pid) + ")",
-                               cause, "step-2-fork-and-who-is-who");
-    if (!ok) return;
+    EXPECT_TRUE(pids) << explain(first, why.expected("\"new child has pid: <pid>\" with the child's pid: positive, "
+                                                     "not the program's own, different in each run (this run's "
+                                                     "program was pid " +
+                                                     std::to_string(first.pid) + ")")
+                                            .topic(fork));
+    if (!pids.passed()) return;
 
     // Under ptrace the pid that fork() created is known: the printed one must be it.
     RunResult traced;
     Trace trace = run_traced(traced);
     if (!trace.available) return;  // the checks above are all that can be done here
     Transcript c = read_transcript(traced.out);
-    EXPECT_TRUE(traced.ok() && c.pid > 0 && trace.is_child(c.pid)) << explain(
-        traced,
-        "the pid of the child that random_byte forked (pid " +
-            (trace.children.empty() ? std::string("none: it did not fork") : std::to_string(trace.children.front())) +
-            ")",
-        traced.ok() ? "the pid printed is not the pid of the child this run forked: print the value "
-                      "fork() returned in the parent."
-                    : byte_cause(traced, c),
-        "step-2-fork-and-who-is-who", strace_command());
+    const std::string forked =
+        trace.children.empty() ? std::string("none: it did not fork") : std::to_string(trace.children.front());
+    Why traced_why = traced.ok() ? Why().cause(
+                                       "the pid printed is not the pid of the child this run forked: print "
+                                       "the value fork() returned in the parent.",
+                                       fork)
+                                 : byte_why(traced, c);
+    EXPECT_TRUE(Check(traced).exits(0).that(c.pid > 0 && trace.is_child(c.pid), "the pid fork() created, " + forked,
+                                            std::to_string(c.pid)))
+        << explain(traced, traced_why.expected("the pid of the child that random_byte forked (pid " + forked + ")")
+                               .topic(fork)
+                               .reproduce(strace_command()));
 }
 
 TEST(RandomByte, DrawsADifferentValueEachRun) {
@@ -366,15 +427,18 @@ TEST(RandomByte, DrawsADifferentValueEachRun) {
         values.push_back(t.returned);
         differs = values.front() != values.back();
     }
-    std::string cause = byte_cause(r, read_transcript(r.out));
+    Why why = byte_why(r, read_transcript(r.out));
     if (r.ok() && values.size() == 10)
-        cause = "every run printed " + std::to_string(values.front()) +
-                ": the byte must be drawn at random, from a std::mt19937_64 seeded with std::random_device{}() "
-                "when there is no --seed.";
-    EXPECT_TRUE(differs) << explain(r,
-                                    "different numbers over ten runs without --seed (the chance that ten "
-                                    "random bytes are all equal is about 1 in 10^21)",
-                                    cause, "step-1-the-child-sends-one-byte");
+        why.cause("every run printed " + std::to_string(values.front()) +
+                      ": the byte must be drawn at random, from a std::mt19937_64 seeded with std::random_device{}() "
+                      "when there is no --seed.",
+                  "step-1-the-child-sends-one-byte");
+    EXPECT_TRUE(Check(r).that(differs, "different numbers over ten runs",
+                              std::to_string(values.size()) + " runs, all " +
+                                  (values.empty() ? std::string("failed") : std::to_string(values.front()))))
+        << explain(r, why.expected("different numbers over ten runs without --seed (the chance that ten random "
+                                   "bytes are all equal is about 1 in 10^21)")
+                          .topic("step-1-the-child-sends-one-byte"));
 }
 
 TEST(RandomByte, SameSeedGivesTheSameValue) {
@@ -387,33 +451,42 @@ TEST(RandomByte, SameSeedGivesTheSameValue) {
         if (!r.ok() || t.returned < 0) break;
         values.push_back(t.returned);
     }
-    bool ok = values.size() == 3 && values[0] == values[1] && values[1] == values[2];
-    std::string cause = byte_cause(r, read_transcript(r.out));
-    if (values.size() == 3 && !ok)
-        cause =
-            "three runs with the same seed printed different numbers: with --seed N, seed the engine with N "
-            "instead of std::random_device.";
-    EXPECT_TRUE(ok) << explain(r, "the same number in three runs with --seed " + seed, cause,
-                               "seeds-and-repeatable-runs");
+    bool same = values.size() == 3 && values[0] == values[1] && values[1] == values[2];
+    Why why = byte_why(r, read_transcript(r.out));
+    std::string got;
+    for (long v : values) got += (got.empty() ? "" : ", ") + std::to_string(v);
+    if (values.size() == 3 && !same)
+        why.cause(
+            "three runs with the same seed printed different numbers: with --seed N, seed the engine with N instead "
+            "of std::random_device.",
+            "seeds-and-repeatable-runs");
+    EXPECT_TRUE(Check(r).exits(0).that(same, "the same number three times", got.empty() ? "no number" : got))
+        << explain(
+               r, why.expected("the same number in three runs with --seed " + seed).topic("seeds-and-repeatable-runs"));
 }
 
 TEST(RandomByte, ParentReapsTheChild) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    std::string cause = !r.left_behind.empty()
-                            ? "the program exited while its child was still there (running, or a zombie): the parent "
-                              "must waitpid() for its child before it exits."
-                            : byte_cause(r, t);
-    EXPECT_TRUE(r.left_behind.empty() && r.ok() && t.all_five_once()) << explain(
-        r, five_lines() + ", and no child left behind", cause, "step-3-read-then-wait-never-the-other-way-round");
+    Why why = !r.left_behind.empty()
+                  ? Why().cause(
+                        "the program exited while its child was still there (running, or a zombie): the "
+                        "parent must waitpid() for its child before it exits.",
+                        "step-3-read-then-wait-never-the-other-way-round")
+                  : byte_why(r, t);
+    EXPECT_TRUE(
+        Check(r).nothing_left_behind().exits(0).that(t.all_five_once(), "the five lines, each once", pw::quote(r.out)))
+        << explain(r, why.expected(five_lines() + ", and no child left behind")
+                          .topic("step-3-read-then-wait-never-the-other-way-round"));
 }
 
 TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    bool clean = r.ok() && t.all_five_once() && r.err.empty() && t.pid != 0;
-    EXPECT_TRUE(clean) << explain(r, five_lines() + ", nothing on stderr", byte_cause(r, t),
-                                  "step-2-fork-and-who-is-who");
+    EXPECT_TRUE(Check(r).exits(0).err("").that(t.all_five_once() && t.pid != 0, "the five lines once, a real pid",
+                                               pw::quote(r.out)))
+        << explain(r,
+                   byte_why(r, t).expected(five_lines() + ", nothing on stderr").topic("step-2-fork-and-who-is-who"));
 }
 
 TEST(RandomByte, RejectsBadArguments) {
@@ -427,13 +500,16 @@ TEST(RandomByte, RejectsBadArguments) {
                                                        {"--seed", "1", "2"}};
     for (const auto& args : bad) {
         RunResult r = random_byte(args, short_run());
-        if (r.exited_with(2) && !r.err.empty() && r.out.empty()) continue;
+        Check usage = Check(r).exits(2).that(!r.err.empty(), "a usage line on stderr", "nothing").out("");
+        if (usage.passed()) continue;
         std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1] or argv[2]."
                                           : "random_byte takes nothing, or exactly --seed N with N a whole number "
                                             "(digits only): anything else prints one usage line on stderr and "
                                             "returns 2, before any fork().";
-        ADD_FAILURE() << explain(r, "exit status 2, a usage line on stderr, nothing on stdout", cause,
-                                 "usage-and-errors");
+        EXPECT_TRUE(usage) << explain(r, Why()
+                                             .expected("exit status 2, a usage line on stderr, nothing on stdout")
+                                             .cause(cause)
+                                             .topic("usage-and-errors"));
         break;  // one bad case is enough to read
     }
 }
@@ -443,10 +519,42 @@ TEST(RandomByte, ReportsAFailedSystemCall) {
     RunOptions options = short_run();
     options.max_open_files = 4;
     RunResult r = random_byte({}, options);
-    EXPECT_TRUE(r.exited_with(1) && r.err == "random_byte: pipe: Too many open files\n" && r.out.empty())
-        << explain(r, "exit status 1 and stderr \"random_byte: pipe: Too many open files\\n\"",
-                   "check what pipe() returns; on -1 print \"random_byte: pipe: \" and strerror(errno), then exit 1.",
-                   "usage-and-errors", "(ulimit -n 4; " + pw::program(kProgram) + ")");
+    EXPECT_TRUE(Check(r).exits(1).err("random_byte: pipe: Too many open files\n").out(""))
+        << explain(r, Why()
+                          .expected("exit status 1 and stderr \"random_byte: pipe: Too many open files\\n\"")
+                          .cause("check what pipe() returns; on -1 print \"random_byte: pipe: \" and "
+                                 "strerror(errno), then exit 1.")
+                          .topic("usage-and-errors")
+                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + ")"));
+}
+
+// With stdout closed the child's fflush fails and it exits 1: random_byte's own exit
+// status must say so. The parent learns how its child ended only from waitpid's status.
+TEST(RandomByte, ExitStatusReflectsTheChilds) {
+    RunResult r = pw::run({"/bin/sh", "-c", "exec \"$0\" >&-", pw::program(kProgram)}, short_run());
+    Why why;
+    if (r.timed_out || r.term_signal)
+        why = byte_why(r, read_transcript(r.out));
+    else if (r.exited_with(0) && !r.err.empty())
+        why.cause(
+            "the child failed (it could not write to stdout) but random_byte exited 0: return 0 only when "
+            "waitpid()'s status says the child exited with 0 (WIFEXITED and WEXITSTATUS), else 1.",
+            "usage-and-errors");
+    else if (r.exited_with(0))
+        why.cause(
+            "nothing noticed that stdout was closed: the child's fflush(stdout) returns EOF then. Check it "
+            "(die(\"fflush - child\")), and return 1 from the parent when waitpid()'s status is not a clean "
+            "exit 0. (Or is main still the stub?)",
+            "stdout-is-a-pipe-flush-before-_exit");
+    else if (r.exited_with(1) && r.err.empty())
+        why.cause(
+            "exit status 1, but nothing on stderr: the child must name the call that failed, "
+            "\"random_byte: fflush - child: Bad file descriptor\".",
+            "usage-and-errors");
+    EXPECT_TRUE(Check(r).exits(1).err_mentions("Bad file descriptor"))
+        << explain(r, why.expected("exit status 1, and the child's error (Bad file descriptor) on stderr")
+                          .topic("usage-and-errors")
+                          .reproduce(pw::program(kProgram) + " >&-; echo $?"));
 }
 
 }  // namespace

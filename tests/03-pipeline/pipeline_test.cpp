@@ -21,9 +21,11 @@
 
 namespace {
 
+using pw::Check;
 using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
+using pw::Why;
 using Commands = std::vector<std::string>;
 
 const std::string kProgram = "pipeline";
@@ -54,10 +56,6 @@ RunResult shell(const Commands& commands, const RunOptions& options = RunOptions
 // An exit status as sh reports it: 128+N when signal N ended the process.
 int sh_status(const RunResult& r) {
     return r.term_signal ? 128 + r.term_signal : r.exit_code;
-}
-
-bool same_as(const RunResult& r, const RunResult& want) {
-    return !r.timed_out && r.term_signal == 0 && r.out == want.out && r.exit_code == sh_status(want);
 }
 
 std::string expected_like(const RunResult& want, const Commands& commands) {
@@ -126,23 +124,30 @@ Holder who_holds(const RunResult& r, const pw::ProcessSnapshot& waiter, const pw
     return h.pid == r.pid ? Holder::Parent : Holder::OtherCommand;
 }
 
-// Why a pipeline of n commands never ended, from what each process was blocked in.
-std::string hang_cause(const RunResult& r, std::size_t n) {
+// Why a pipeline of n commands never ended, from what each process was blocked in, with
+// the section about that cause.
+Why hang_why(const RunResult& r, std::size_t n) {
+    const std::string close_ends = "close-every-end-you-do-not-use", sigpipe = "sigpipe-why-yes-stops-when-head-exits";
+    Why why;
     if (r.stuck.empty())
-        return "the pipeline never ended (this machine cannot say what each process was blocked in). Check that "
-               "every process closes every pipe descriptor it does not use, and that all commands start before "
-               "the parent waits.";
+        return why.cause(
+            "the pipeline never ended (this machine cannot say what each process was blocked in). Check that "
+            "every process closes every pipe descriptor it does not use, and that all commands start before "
+            "the parent waits.");
     const pw::ProcessSnapshot* program = r.stuck_program();
     // Evidence of a wait inside the fork loop: a command waits in write() on a full pipe
     // while the parent waits, and fewer commands than n were ever started.
     if (program && program->call() == pw::Call::Wait && r.stuck_in(pw::Call::Write) > 0 &&
         children_of_the_program(r) < n)
-        return "you waited before starting the rest: pipeline waits for a command while only " +
-               std::to_string(children_of_the_program(r)) + " of its " + std::to_string(n) +
-               " commands are there, and a command that writes more than a pipe holds (64 KiB) waits for a "
-               "reader that was never started: a deadlock. Start every command before you wait.";
+        return why.cause("you waited before starting the rest: pipeline waits for a command while only " +
+                             std::to_string(children_of_the_program(r)) + " of its " + std::to_string(n) +
+                             " commands are there, and a command that writes more than a pipe holds (64 KiB) waits "
+                             "for a reader that was never started: a deadlock. Start every command before you wait.",
+                         "start-them-all-then-wait");
     std::vector<std::string> causes;
-    auto add = [&](const std::string& c) {
+    std::string anchor;  // the section about the first cause found
+    auto add = [&](const std::string& c, const std::string& section) {
+        if (anchor.empty()) anchor = section;
         if (std::find(causes.begin(), causes.end(), c) == causes.end()) causes.push_back(c);
     };
     for (const auto& p : r.stuck) {
@@ -154,31 +159,37 @@ std::string hang_cause(const RunResult& r, std::size_t n) {
             Holder who = who_holds(r, p, h);
             if (reads && who == Holder::Parent)
                 add("pipeline itself still holds a write end of the pipe, so the command reading it never sees "
-                    "EOF: once every command is forked, the parent must close all its pipe descriptors.");
+                    "EOF: once every command is forked, the parent must close all its pipe descriptors.",
+                    close_ends);
             else if (reads && who == Holder::Self)
                 add("a command still holds a write end of the pipe it reads, so it never sees EOF: in each "
-                    "child, after dup2, close every pipe descriptor (both ends of every pipe).");
+                    "child, after dup2, close every pipe descriptor (both ends of every pipe).",
+                    close_ends);
             else if (reads)
                 add("another command still holds a write end of this pipe: each child must close every pipe "
-                    "descriptor, not only the ones it used.");
+                    "descriptor, not only the ones it used.",
+                    close_ends);
             else if (who == Holder::Parent)
                 add("pipeline itself still holds the read end of a pipe whose reader has exited, so the writer "
                     "never gets SIGPIPE: once every command is forked, the parent must close all its pipe "
-                    "descriptors.");
+                    "descriptors.",
+                    sigpipe);
             else if (who == Holder::Self)
                 add("a command holds the read end of the very pipe it writes into, so when the reader exits it "
                     "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
-                    "descriptor, read ends too.");
+                    "descriptor, read ends too.",
+                    sigpipe);
             else
                 add("another command holds a read end of this pipe, so when the real reader exits the writer "
                     "never gets SIGPIPE and blocks forever on the full pipe: in each child, close every pipe "
-                    "descriptor, read ends too.");
+                    "descriptor, read ends too.",
+                    sigpipe);
         }
     }
-    if (causes.empty()) return "the pipeline never ended; see above what each process was blocked in.";
-    std::string s;
-    for (const auto& c : causes) s += (s.empty() ? "" : " Also: ") + c;
-    return s;
+    if (causes.empty()) return why.cause("the pipeline never ended; see above what each process was blocked in.");
+    std::string text;
+    for (const auto& c : causes) text += (text.empty() ? "" : " Also: ") + c;
+    return why.cause(text, anchor);
 }
 
 // A line of pipeline's own on stderr that reports a failed system call.
@@ -188,46 +199,56 @@ std::string failed_call(const std::string& err) {
     return "";
 }
 
-std::string call_cause(const std::string& line) {
+Why call_why(const std::string& line) {
     std::string s = "pipeline reported a failing system call: \"" + line + "\". ";
+    Why why;
     if (contains(line, "dup2") && contains(line, "Bad file descriptor"))
-        return s +
-               "dup2's first argument was already closed: dup2 the pipe ends onto 0 and 1 first, then close "
-               "the pipe descriptors.";
+        return why.cause(s + "dup2's first argument was already closed: dup2 the pipe ends onto 0 and 1 first, then "
+                             "close the pipe descriptors.",
+                         "step-3-dup2-puts-a-pipe-end-on-0-or-1");
     if (contains(line, "close") && contains(line, "Bad file descriptor"))
-        return s +
-               "something was closed twice, or by a process that had closed it already (a child that went on "
-               "running the parent's code?).";
+        return why.cause(s + "something was closed twice, or by a process that had closed it already (a child that "
+                             "went on running the parent's code?).",
+                         "when-exec-fails");
     if (contains(line, "wait") && contains(line, "No child"))
-        return s +
-               "a process waited for children it does not have: a child must never run the parent's code "
-               "(end it with _exit).";
-    return s + "read the message: which call, and why.";
+        return why.cause(s + "a process waited for children it does not have: a child must never run the parent's "
+                             "code (end it with _exit).",
+                         "when-exec-fails");
+    return why.cause(s + "read the message: which call, and why.");
 }
 
-// Why a run differs from sh's.
-std::string diagnose(const RunResult& r, const RunResult& want, std::size_t n) {
-    if (r.timed_out) return hang_cause(r, n);
+// Why a run differs from sh's, with the section about that cause.
+Why diagnose(const RunResult& r, const RunResult& want, std::size_t n) {
+    Why why;
+    if (r.timed_out) return hang_why(r, n);
     if (r.term_signal)
-        return std::string("pipeline itself was killed by a signal (") + strsignal(r.term_signal) +
-               "): run the reproduce command under gdb to see where.";
+        return why.cause(std::string("pipeline itself was killed by a signal (") + strsignal(r.term_signal) +
+                         "): run the reproduce command under gdb to see where.");
     if (r.out.empty() && r.err.empty() && r.exit_code == 0 && (!want.out.empty() || sh_status(want) != 0))
-        return "nothing happened: is main still the stub? Follow the TODOs in exercises/03-pipeline/pipeline.cpp.";
+        return why.cause(
+            "nothing happened: is main still the stub? Follow the TODOs in exercises/03-pipeline/pipeline.cpp.");
     std::string call = failed_call(r.err);
-    if (!call.empty()) return call_cause(call);
+    if (!call.empty()) return call_why(call);
     if (r.out != want.out) {
         if (r.out.empty())
-            return "nothing reached stdout: the last command must keep pipeline's own stdout. Only commands 1 to "
-                   "N-1 write into a pipe; N commands need N-1 pipes.";
-        return "the output differs from sh's: command i's stdout must be the write end of pipe i, command i+1's "
-               "stdin the read end of the same pipe (dup2(end, fd) in each child), and each command runs once.";
+            return why.cause(
+                "nothing reached stdout: the last command must keep pipeline's own stdout. Only commands 1 to N-1 "
+                "write into a pipe; N commands need N-1 pipes.",
+                "n-commands-n-1-pipes");
+        return why.cause(
+            "the output differs from sh's: command i's stdout must be the write end of pipe i, command i+1's stdin "
+            "the read end of the same pipe (dup2(end, fd) in each child), and each command runs once.",
+            "step-3-dup2-puts-a-pipe-end-on-0-or-1");
     }
     if (r.exit_code != sh_status(want))
-        return "the output is right but the exit status is not: a pipeline's status is its LAST command's "
-               "(WEXITSTATUS, or 128 + WTERMSIG when a signal killed it).";
+        return why.cause(
+            "the output is right but the exit status is not: a pipeline's status is its LAST command's (WEXITSTATUS, "
+            "or 128 + WTERMSIG when a signal killed it).",
+            "the-exit-status-of-a-pipeline");
     if (!r.left_behind.empty())
-        return "pipeline exited before it had reaped every command: waitpid for each child it forked.";
-    return "";
+        return why.cause("pipeline exited before it had reaped every command: waitpid for each child it forked.",
+                         "start-them-all-then-wait");
+    return why;
 }
 
 // Runs commands through pipeline and through sh with the same stdin; they must agree.
@@ -238,9 +259,11 @@ void expect_like_sh(const Commands& commands, const RunOptions& options, const s
         << "the reference run through /bin/sh failed: " << want.status() << "\n"
         << want.err;
     RunResult r = pipeline(commands, options);
-    EXPECT_TRUE(same_as(r, want) && r.left_behind.empty())
-        << explain(r, expected_like(want, commands), diagnose(r, want, commands.size()), anchor,
-                   reproduce.empty() ? reproduce_with_lines(commands, options.stdin_data) : reproduce);
+    EXPECT_TRUE(Check(r).out(want.out).exits(sh_status(want)).nothing_left_behind()) << explain(
+        r, diagnose(r, want, commands.size())
+               .expected(expected_like(want, commands))
+               .topic(anchor)
+               .reproduce(reproduce.empty() ? reproduce_with_lines(commands, options.stdin_data) : reproduce));
 }
 
 // ---- fd_probe: what each command of the pipeline saw -------------------------------------
@@ -301,13 +324,20 @@ Commands probes_for(const std::vector<std::string>& names) {
 }
 
 // When a probe did not report at all, why (the same causes as for any failed run).
-std::string missing_probe_cause(const RunResult& r, std::size_t n) {
-    if (r.timed_out) return hang_cause(r, n);
+Why missing_probe_why(const RunResult& r, std::size_t n) {
+    if (r.timed_out) return hang_why(r, n);
     std::string call = failed_call(r.err);
-    if (!call.empty()) return call_cause(call);
+    if (!call.empty()) return call_why(call);
     if (r.err.empty() && r.exit_code == 0)
-        return "no command ran: is main still the stub? Follow the TODOs in exercises/03-pipeline/pipeline.cpp.";
-    return "not every command ran: fork one child per command, and exec that command in it.";
+        return Why().cause(
+            "no command ran: is main still the stub? Follow the TODOs in exercises/03-pipeline/pipeline.cpp.");
+    return Why().cause("not every command ran: fork one child per command, and exec that command in it.",
+                       "n-commands-n-1-pipes");
+}
+
+// "2 of 3 fd_probe reports": how many of the n commands reported, in a clause.
+std::string reports(std::size_t got, std::size_t n) {
+    return std::to_string(got) + " of " + std::to_string(n) + " fd_probe reports";
 }
 
 // ---- comparing with sh -----------------------------------------------------------------
@@ -351,6 +381,25 @@ TEST(Pipeline, YesEndsWhenHeadExits) {
                    "sigpipe-why-yes-stops-when-head-exits");
 }
 
+// A signal that pipeline ignores stays ignored in every command it execs: yes would then get
+// EPIPE instead of SIGPIPE and complain on stderr, where sh's yes ends quietly.
+TEST(Pipeline, CommandsKeepTheDefaultSigpipe) {
+    Commands commands{"yes " + pw::random_word(5), "head -n " + std::to_string(random_between(2, 9))};
+    RunResult want = shell(commands, with_timeout(3));
+    ASSERT_TRUE(Check(want).exits(0).err("")) << "the reference run through /bin/sh failed";
+    RunResult r = pipeline(commands, with_timeout(3));
+    Why why = diagnose(r, want, commands.size());
+    if (!r.timed_out && contains(r.err, "Broken pipe"))
+        why.cause(
+            "a command got EPIPE (\"Broken pipe\" on stderr) where sh's is killed by SIGPIPE: SIGPIPE is "
+            "ignored in it, and an ignored signal stays ignored across exec. pipeline must leave SIGPIPE as "
+            "it found it (or set it back to SIG_DFL in each child before execvp).",
+            "sigpipe-why-yes-stops-when-head-exits");
+    EXPECT_TRUE(Check(r).out(want.out).exits(0).err(""))
+        << explain(r, why.expected(expected_like(want, commands) + ", and nothing on stderr")
+                          .topic("sigpipe-why-yes-stops-when-head-exits"));
+}
+
 TEST(Pipeline, StartsEveryCommandBeforeWaiting) {
     // seq prints about 600 KB: far more than a pipe holds.
     expect_like_sh({"seq " + std::to_string(random_between(100000, 120000)), "sort -rn", "head -n 1"}, with_timeout(8),
@@ -390,12 +439,14 @@ TEST(Pipeline, ExitStatusIsTheLastCommands) {
     Commands commands{"sh -c 'exit " + std::to_string(first) + "'", "cat",
                       "sh -c 'cat >/dev/null; exit " + std::to_string(last) + "'"};
     RunResult r = pipeline(commands, with_timeout(5));
-    std::string cause = r.exited_with(first)
-                            ? "the exit status is the first command's status; a pipeline's status is the LAST "
-                              "command's: keep the status of the last child."
-                            : diagnose(r, shell(commands, with_timeout(5)), commands.size());
-    EXPECT_TRUE(r.exited_with(last)) << explain(r, "exit status " + std::to_string(last) + ", the last command's",
-                                                cause, "the-exit-status-of-a-pipeline");
+    Why why = r.exited_with(first) ? Why().cause(
+                                         "the exit status is the first command's status; a pipeline's "
+                                         "status is the LAST command's: keep the status of the last child.",
+                                         "the-exit-status-of-a-pipeline")
+                                   : diagnose(r, shell(commands, with_timeout(5)), commands.size());
+    EXPECT_TRUE(Check(r).exits(last)) << explain(
+        r, why.expected("exit status " + std::to_string(last) + ", the last command's")
+               .topic("the-exit-status-of-a-pipeline"));
 }
 
 TEST(Pipeline, ReportsASignalDeathAs128PlusTheSignal) {
@@ -404,14 +455,15 @@ TEST(Pipeline, ReportsASignalDeathAs128PlusTheSignal) {
     Commands commands{"echo " + pw::random_word(6), "sh -c 'kill -s " + name + " $$'"};
     RunResult want = shell(commands, with_timeout(5));
     RunResult r = pipeline(commands, with_timeout(5));
-    std::string cause = diagnose(r, want, commands.size());
+    Why why = diagnose(r, want, commands.size());
     if (!r.timed_out && r.term_signal == 0 && r.exit_code == 0)
-        cause = "a command killed by signal " + name +
-                " has no exit status (WEXITSTATUS means nothing then): "
-                "check WIFSIGNALED(status) and return 128 + WTERMSIG(status), as sh does.";
-    EXPECT_TRUE(same_as(r, want)) << explain(r,
-                                             expected_like(want, commands) + " (128 + the number of SIG" + name + ")",
-                                             cause, "the-exit-status-of-a-pipeline");
+        why.cause("a command killed by signal " + name +
+                      " has no exit status (WEXITSTATUS means nothing then): check WIFSIGNALED(status) and return "
+                      "128 + WTERMSIG(status), as sh does.",
+                  "the-exit-status-of-a-pipeline");
+    EXPECT_TRUE(Check(r).out(want.out).exits(sh_status(want)))
+        << explain(r, why.expected(expected_like(want, commands) + " (128 + the number of SIG" + name + ")")
+                          .topic("the-exit-status-of-a-pipeline"));
 }
 
 // ---- commands that cannot be found -----------------------------------------------------
@@ -420,13 +472,14 @@ TEST(Pipeline, UnknownCommandPrintsCommandNotFound) {
     std::string name = "no_such_command_" + pw::random_word(6);
     RunResult r = pipeline({name}, with_timeout(5));
     std::string line = "pipeline: " + name + ": command not found\n";
-    std::string cause = r.err == line
-                            ? "the message is right; the status of a command that was not found is 127, as in sh."
-                            : "when execvp fails with ENOENT, the child prints \"pipeline: NAME: command "
-                              "not found\" on stderr and calls _exit(127).";
-    if (r.timed_out || r.term_signal) cause = diagnose(r, RunResult(), 1);
-    EXPECT_TRUE(r.exited_with(127) && r.err == line && r.out.empty())
-        << explain(r, "exit status 127 and stderr " + pw::quote(line), cause, "when-exec-fails");
+    Why why = Why().cause(r.err == line ? "the message is right; the status of a command that was not found is 127, "
+                                          "as in sh."
+                                        : "when execvp fails with ENOENT, the child prints \"pipeline: NAME: command "
+                                          "not found\" on stderr and calls _exit(127).",
+                          "when-exec-fails");
+    if (r.timed_out || r.term_signal) why = diagnose(r, RunResult(), 1);
+    EXPECT_TRUE(Check(r).exits(127).err(line).out(""))
+        << explain(r, why.expected("exit status 127 and stderr " + pw::quote(line)).topic("when-exec-fails"));
 }
 
 TEST(Pipeline, UnknownCommandDoesNotStopTheOthers) {
@@ -452,24 +505,31 @@ TEST(Pipeline, ChildEndsWhenExecFails) {
     }
     bool stray = false;
     for (const auto& p : probes) stray = stray || p.ppid != r.pid;
-    bool clean = !r.timed_out && not_found == 1 && first == 1 && last == 1 && other.empty() && !stray &&
-                 r.left_behind.empty() && r.exited_with(0);
-    std::string cause;
+    Why why;
     if (r.timed_out)
-        cause = hang_cause(r, 3);
+        why = hang_why(r, 3);
     else if (not_found > 1 || first > 1 || last > 1 || !other.empty() || stray || !r.left_behind.empty())
-        cause =
-            "the child whose exec failed did not end there: it went on with the parent's work (forking "
-            "commands again, closing and waiting for what is not its own). After execvp fails, print the "
-            "message and end the child with _exit(127).";
+        why.cause(
+            "the child whose exec failed did not end there: it went on with the parent's work (forking commands "
+            "again, closing and waiting for what is not its own). After execvp fails, print the message and end the "
+            "child with _exit(127).",
+            "when-exec-fails");
     else if (not_found == 0)
-        cause = "no \"pipeline: " + missing + ": command not found\" line on stderr: print it when execvp fails.";
+        why.cause("no \"pipeline: " + missing + ": command not found\" line on stderr: print it when execvp fails.",
+                  "when-exec-fails");
     else
-        cause = missing_probe_cause(r, 3);
-    EXPECT_TRUE(clean) << explain(r,
-                                  "exactly three lines on stderr: one from each fd_probe and \"pipeline: " + missing +
-                                      ": command not found\"; exit status 0 (the last command's)",
-                                  cause, "when-exec-fails");
+        why = missing_probe_why(r, 3);
+    EXPECT_TRUE(Check(r)
+                    .exits(0)
+                    .that(not_found == 1, "one \"command not found\" line", std::to_string(not_found))
+                    .that(first == 1 && last == 1, "one report from each fd_probe",
+                          std::to_string(first) + " and " + std::to_string(last))
+                    .that(other.empty(), "no other line on stderr", std::to_string(other.size()) + " other lines")
+                    .that(!stray, "every fd_probe a child of pipeline", "one with another parent")
+                    .nothing_left_behind())
+        << explain(r, why.expected("exactly three lines on stderr: one from each fd_probe and \"pipeline: " + missing +
+                                   ": command not found\"; exit status 0 (the last command's)")
+                          .topic("when-exec-fails"));
 }
 
 // ---- the plumbing, seen from inside: fd_probe -----------------------------------------------
@@ -482,12 +542,16 @@ TEST(Pipeline, EachCommandSeesOnlyStdinStdoutAndStderr) {
     for (const auto& p : probes)
         if (p.fds != "0,1,2") extra += (extra.empty() ? "" : "; ") + p.label + " had " + p.fds;
     bool all_ran = probes.size() == l.size();
-    std::string cause = !all_ran ? missing_probe_cause(r, l.size())
-                                 : "a command started with more than fds 0, 1 and 2 open (" + extra +
-                                       "): pipe ends that it never uses, inherited through fork and kept by exec. "
-                                       "In each child, after dup2, close both ends of every pipe.";
-    EXPECT_TRUE(all_ran && extra.empty())
-        << explain(r, "each of the three commands reports fds=0,1,2", cause, "close-every-end-you-do-not-use");
+    Why why = !all_ran ? missing_probe_why(r, l.size())
+                       : Why().cause("a command started with more than fds 0, 1 and 2 open (" + extra +
+                                         "): pipe ends that it never uses, inherited through fork and kept by exec. "
+                                         "In each child, after dup2, close both ends of every pipe.",
+                                     "close-every-end-you-do-not-use");
+    EXPECT_TRUE(Check(r)
+                    .that(all_ran, reports(l.size(), l.size()), reports(probes.size(), l.size()))
+                    .that(extra.empty(), "fds=0,1,2 in each command", extra))
+        << explain(
+               r, why.expected("each of the three commands reports fds=0,1,2").topic("close-every-end-you-do-not-use"));
 }
 
 TEST(Pipeline, EveryCommandIsAChildOfPipeline) {
@@ -499,13 +563,16 @@ TEST(Pipeline, EveryCommandIsAChildOfPipeline) {
         if (p.ppid != r.pid)
             wrong += (wrong.empty() ? "" : "; ") + p.label + "'s parent was pid " + std::to_string(p.ppid);
     bool all_ran = probes.size() == l.size();
-    std::string cause = !all_ran ? missing_probe_cause(r, l.size())
-                                 : "pipeline (pid " + std::to_string(r.pid) +
-                                       ") must itself fork every command, as a "
-                                       "shell does (" +
-                                       wrong + "): fork in the parent's loop, never in a child.";
-    EXPECT_TRUE(all_ran && wrong.empty()) << explain(
-        r, "every command's parent is pipeline (pid " + std::to_string(r.pid) + ")", cause, "n-commands-n-1-pipes");
+    Why why = !all_ran ? missing_probe_why(r, l.size())
+                       : Why().cause("pipeline (pid " + std::to_string(r.pid) +
+                                         ") must itself fork every command, as a shell does (" + wrong +
+                                         "): fork in the parent's loop, never in a child.",
+                                     "n-commands-n-1-pipes");
+    EXPECT_TRUE(Check(r)
+                    .that(all_ran, reports(l.size(), l.size()), reports(probes.size(), l.size()))
+                    .that(wrong.empty(), "pid " + std::to_string(r.pid) + " as every command's parent", wrong))
+        << explain(r, why.expected("every command's parent is pipeline (pid " + std::to_string(r.pid) + ")")
+                          .topic("n-commands-n-1-pipes"));
 }
 
 TEST(Pipeline, NeighboursShareOnePipe) {
@@ -545,28 +612,37 @@ TEST(Pipeline, NeighboursShareOnePipe) {
         else if (r.out != data)
             problem = "the data did not come through unchanged";
     }
-    std::string cause = !all_ran ? missing_probe_cause(r, l.size())
-                                 : problem +
-                                       ". Command i writes into pipe i and command i+1 reads from it: in the "
-                                       "child, dup2(pipe's write end, STDOUT_FILENO) and dup2(previous pipe's "
-                                       "read end, STDIN_FILENO); the first keeps pipeline's stdin and the last "
-                                       "its stdout, so 4 commands need 3 pipes.";
-    EXPECT_TRUE(all_ran && problem.empty())
-        << explain(r,
-                   "3 distinct pipes, each joining one command's stdout to the next one's stdin, and the input "
-                   "on stdout unchanged",
-                   cause, "step-3-dup2-puts-a-pipe-end-on-0-or-1", reproduce_with_lines(commands, data));
+    Why why = !all_ran ? missing_probe_why(r, l.size())
+                       : Why().cause(problem +
+                                         ". Command i writes into pipe i and command i+1 reads from it: in the child, "
+                                         "dup2(pipe's write end, STDOUT_FILENO) and dup2(previous pipe's read end, "
+                                         "STDIN_FILENO); the first keeps pipeline's stdin and the last its stdout, so "
+                                         "4 commands need 3 pipes.",
+                                     "step-3-dup2-puts-a-pipe-end-on-0-or-1");
+    EXPECT_TRUE(Check(r)
+                    .that(all_ran, reports(l.size(), l.size()), reports(probes.size(), l.size()))
+                    .that(problem.empty(), "3 distinct pipes joining neighbours", problem))
+        << explain(r, why.expected("3 distinct pipes, each joining one command's stdout to the next one's stdin, and "
+                                   "the input on stdout unchanged")
+                          .topic("step-3-dup2-puts-a-pipe-end-on-0-or-1")
+                          .reproduce(reproduce_with_lines(commands, data)));
 }
 
 TEST(Pipeline, ReapsEveryCommand) {
     std::vector<std::string> l = labels(3);
     RunResult r = pipeline(probes_for(l), with_timeout(5));
-    std::string cause = r.timed_out || r.term_signal ? hang_cause(r, l.size())
-                                                     : "pipeline exited while some of its commands were still there "
-                                                       "(running, or zombies): waitpid for every child it forked, "
-                                                       "not only the last one.";
-    EXPECT_TRUE(!r.timed_out && r.left_behind.empty() && probes_in(r.err).size() == l.size()) << explain(
-        r, "all three commands run, and none is left when pipeline exits", cause, "start-them-all-then-wait");
+    std::size_t ran = probes_in(r.err).size();
+    Why why = r.timed_out || r.term_signal ? hang_why(r, l.size())
+                                           : Why().cause(
+                                                 "pipeline exited while some of its commands were still there "
+                                                 "(running, or zombies): waitpid for every child it forked, "
+                                                 "not only the last one.",
+                                                 "start-them-all-then-wait");
+    if (r.left_behind.empty() && !r.timed_out && ran != l.size()) why = missing_probe_why(r, l.size());
+    EXPECT_TRUE(Check(r).ends().nothing_left_behind().that(ran == l.size(), reports(l.size(), l.size()),
+                                                           reports(ran, l.size())))
+        << explain(r, why.expected("all three commands run, and none is left when pipeline exits")
+                          .topic("start-them-all-then-wait"));
 }
 
 // The last command may end first (here it never reads its stdin); pipeline must still
@@ -576,35 +652,38 @@ TEST(Pipeline, WaitsForCommandsThatEndAfterTheLast) {
     std::string word = pw::random_word(8);
     Commands commands{"sh -c 'echo " + word + " >&2'", "true"};
     RunResult r = pipeline(commands, with_timeout(5));
-    std::string cause = r.timed_out || r.term_signal
-                            ? hang_cause(r, commands.size())
-                            : "pipeline exited while an earlier command was still running, or a zombie: the last "
-                              "command can end first, so waitpid() for every child - blocking, with no pause that "
-                              "only makes it likely that the others are done.";
-    EXPECT_TRUE(r.ok() && r.left_behind.empty() && r.err == word + "\n")
-        << explain(r,
-                   "exit status 0, " + pw::quote(word + "\n") +
-                       " on stderr from the first command, no command "
-                       "left when pipeline exits",
-                   cause, "start-them-all-then-wait");
+    Why why = r.timed_out || r.term_signal
+                  ? hang_why(r, commands.size())
+                  : Why().cause(
+                        "pipeline exited while an earlier command was still running, or a zombie: the last "
+                        "command can end first, so waitpid() for every child - blocking, with no pause that "
+                        "only makes it likely that the others are done.",
+                        "start-them-all-then-wait");
+    EXPECT_TRUE(Check(r).exits(0).nothing_left_behind().err(word + "\n"))
+        << explain(r, why.expected("exit status 0, " + pw::quote(word + "\n") +
+                                   " on stderr from the first command, no command left when pipeline exits")
+                          .topic("start-them-all-then-wait"));
 }
 
 // ---- usage and errors ----------------------------------------------------------------------
 
 TEST(Pipeline, PrintsUsageWithoutCommands) {
     RunResult r = pw::run({pw::program(kProgram)}, with_timeout(5));
-    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
-        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout",
-                   "with no COMMAND, print one usage line on stderr and exit 2.", "usage-and-errors");
+    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
+        << explain(r, Why()
+                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
+                          .cause("with no COMMAND, print one usage line on stderr and exit 2.")
+                          .topic("usage-and-errors"));
 }
 
 TEST(Pipeline, PrintsUsageForAnEmptyCommand) {
     RunResult r = pipeline({"cat", "  "}, with_timeout(5));
-    EXPECT_TRUE(r.exited_with(2) && pw::mentions(r.err, "usage") && r.out.empty())
-        << explain(r, "exit status 2, a usage line on stderr, nothing on stdout",
-                   "a command with no words (\"\" or \"  \") is a usage error: check what split_words gives "
-                   "before starting anything.",
-                   "usage-and-errors");
+    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
+        << explain(r, Why()
+                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
+                          .cause("a command with no words (\"\" or \"  \") is a usage error: check what "
+                                 "split_words gives before starting anything.")
+                          .topic("usage-and-errors"));
 }
 
 // With only four descriptors allowed, the first pipe() has no room for its two: EMFILE.
@@ -612,10 +691,13 @@ TEST(Pipeline, ReportsAFailedSystemCall) {
     RunOptions options = with_timeout(5);
     options.max_open_files = 4;
     RunResult r = pipeline({"cat", "cat"}, options);
-    EXPECT_TRUE(r.exited_with(1) && r.err == "pipeline: pipe: Too many open files\n")
-        << explain(r, "exit status 1 and stderr \"pipeline: pipe: Too many open files\\n\"",
-                   "check what pipe() returns; on -1 print \"pipeline: pipe: \" and strerror(errno), then exit 1.",
-                   "usage-and-errors", "(ulimit -n 4; " + pw::program(kProgram) + " cat cat)");
+    EXPECT_TRUE(Check(r).exits(1).err("pipeline: pipe: Too many open files\n"))
+        << explain(r, Why()
+                          .expected("exit status 1 and stderr \"pipeline: pipe: Too many open files\\n\"")
+                          .cause("check what pipe() returns; on -1 print \"pipeline: pipe: \" and strerror(errno), "
+                                 "then exit 1.")
+                          .topic("usage-and-errors")
+                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + " cat cat)"));
 }
 
 }  // namespace

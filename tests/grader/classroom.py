@@ -21,6 +21,7 @@ Only the Python 3 standard library is used (inotifywait is used by watch when in
 """
 import argparse
 import csv
+import fnmatch
 import hashlib
 import json
 import os
@@ -160,7 +161,10 @@ def hints_of(slug):
 
 
 def hint_fits(hint, test):
-    return (test["name"] in hint["tests"] or grade.behaviour(test["name"]) in hint["tests"]
+    # A name may be a behaviour (every instance of a parameterised test) or a pattern:
+    # Suite/Fixture.Test/*
+    return (any(fnmatch.fnmatchcase(test["name"], name) or grade.behaviour(test["name"]) == name
+                for name in hint["tests"])
             or any(c in (test.get("message") or "") for c in hint["causes"]))
 
 
@@ -215,11 +219,12 @@ def cmd_hint(args):
     fits = [i for i, h in enumerate(hints) if hint_fits(h, target)]
     unseen = [i for i in fits if i not in seen]
     if not unseen:
-        # Every hint for this failure is seen: the next failure's, else the first unseen at all.
-        for t in failing[1:]:
-            unseen = [i for i, h in enumerate(hints) if hint_fits(h, t) and i not in seen]
-            if unseen:
-                target = t
+        # Every hint for this failure is seen: the first unseen hint, in the lesson's order
+        # (the order of its steps), that fits another failure.
+        for i, h in enumerate(hints):
+            fitting = [t for t in failing[1:] if hint_fits(h, t)]
+            if i not in seen and fitting:
+                unseen, target = [i], fitting[0]
                 break
     if not unseen:
         again = fits[0] if fits else None

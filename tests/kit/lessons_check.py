@@ -222,18 +222,29 @@ def check_anchors(root, lessons):
             if doc.parent.name == "lessons" and doc.stem in known:
                 for m in re.finditer(r"\]\(#([A-Za-z0-9_-]+)\)", line):
                     check(f"{doc.relative_to(root)}:{n}", doc.stem, m.group(1))
-    # The tests: the anchor is the 4th argument of explain(...), or section("...")'s only one.
+    # The tests: the anchor is the 4th argument of explain(...), section("...")'s only one,
+    # pw::Why's topic("...")'s, or the 2nd of its cause(text, "..."); a named constant passed
+    # there (const std::string step3 = "...") is checked where it is defined.
+    where_anchor = {"explain": 3, "section": 0, "topic": 0, "cause": 1}
     for slug in lessons:
         for src in sorted((root / "tests" / slug).glob("*.cpp")) + sorted((root / "tests" / slug).glob("*.hpp")):
             code = src.read_text()
-            for m in re.finditer(r"\b(explain|section)\s*\(", code):
+            constants = {m.group(1): (m.group(2), code.count("\n", 0, m.start()) + 1) for m in
+                         re.finditer(r'const std::string (\w+) = "([^"\\]*)";', code)}
+            for m in re.finditer(r"(?:\b(?=explain|section)|(?<=\.)(?=topic|cause))(\w+)\s*\(", code):
+                if m.group(1) not in where_anchor:
+                    continue
                 args, _ = call_arguments(code, m.end() - 1)
                 if not args:
                     continue
-                index = 3 if m.group(1) == "explain" else 0
+                index = where_anchor[m.group(1)]
                 if len(args) <= index:
                     continue
                 arg = args[index]
+                if arg in constants and m.group(1) in ("topic", "cause"):
+                    value, at = constants[arg]
+                    check(f"{src.relative_to(root)}:{at}", slug, value)
+                    continue
                 line = code.count("\n", 0, m.start()) + 1
                 lit = re.fullmatch(r'"([^"\\]*)"', arg)
                 if lit:
@@ -243,6 +254,10 @@ def check_anchors(root, lessons):
                                     f"a string literal (it is {arg!r}), so that it can be checked")
             for m in LINK.finditer(code):
                 check(f"{src.relative_to(root)}", m.group(1), m.group(2))
+        # A catalogue mistake's "# Read: #anchor": the section its failure must link.
+        for patch in sorted((root / "tests" / slug / "mistakes").glob("*.patch")):
+            for m in re.finditer(r"^#\s*Read:\s*#?(\S+)", patch.read_text(), re.M):
+                check(str(patch.relative_to(root)), slug, m.group(1))
     return problems
 
 

@@ -118,6 +118,88 @@ std::string explain_run(const RunResult& r, const std::string& expected, const s
                          reproduce_override.empty() ? reproduce(r) : reproduce_override);
 }
 
+Why& Why::expected(std::string text) {
+    expected_ = std::move(text);
+    return *this;
+}
+
+Why& Why::cause(std::string text, std::string anchor) {
+    cause_ = std::move(text);
+    cause_anchor_ = std::move(anchor);
+    return *this;
+}
+
+Why& Why::topic(std::string anchor) {
+    topic_ = std::move(anchor);
+    return *this;
+}
+
+Why& Why::reproduce(std::string command) {
+    reproduce_ = std::move(command);
+    return *this;
+}
+
+Why& Why::got(std::string text) {
+    got_ = std::move(text);
+    return *this;
+}
+
+std::string Why::section(const std::string& lesson) const {
+    std::string anchor = cause_anchor_.empty() ? topic_ : cause_anchor_;
+    if (anchor.empty() || anchor.find('/') != std::string::npos) return anchor;
+    if (anchor[0] == '#') anchor.erase(0, 1);
+    return "lessons/" + lesson + ".md#" + anchor;
+}
+
+std::string Why::text(const RunResult* r, const std::string& lesson) const {
+    if (r) return explain_run(*r, expected_, cause_, section(lesson), reproduce_);
+    return explain_check(expected_, got_, cause_, section(lesson), reproduce_);
+}
+
+namespace {
+
+void wanted_got(std::string& failed, const std::string& wanted, const std::string& got) {
+    failed += "wanted " + wanted + ", got " + got + "\n";
+}
+
+}  // namespace
+
+Check& Check::exits(int code) {
+    if (!r_.exited_with(code)) wanted_got(failed_, "exit status " + std::to_string(code), r_.status());
+    return *this;
+}
+
+Check& Check::ends() {
+    if (r_.timed_out || r_.term_signal) wanted_got(failed_, "a run that ends by itself", r_.status());
+    return *this;
+}
+
+Check& Check::out(const std::string& want) {
+    if (r_.out != want) wanted_got(failed_, "stdout " + quote(want), quote(r_.out));
+    return *this;
+}
+
+Check& Check::err(const std::string& want) {
+    if (r_.err != want) wanted_got(failed_, "stderr " + quote(want), quote(r_.err));
+    return *this;
+}
+
+Check& Check::err_mentions(const std::string& word) {
+    if (!mentions(r_.err, word)) wanted_got(failed_, "stderr mentioning \"" + word + "\"", quote(r_.err));
+    return *this;
+}
+
+Check& Check::nothing_left_behind() {
+    if (!r_.left_behind.empty())
+        wanted_got(failed_, "no process left behind", std::to_string(r_.left_behind.size()) + " left behind");
+    return *this;
+}
+
+Check& Check::that(bool ok, const std::string& wanted, const std::string& got) {
+    if (!ok) wanted_got(failed_, wanted, got);
+    return *this;
+}
+
 std::string random_word(std::size_t length) {
     static std::mt19937 gen{std::random_device{}()};
     std::uniform_int_distribution<int> letter('a', 'z');

@@ -11,6 +11,10 @@
 
 #include "sandbox.hpp"
 
+#ifdef PW_LESSON
+#include <gtest/gtest.h>
+#endif
+
 namespace pw {
 
 // Path of a learner's program built for this lesson (from PIPEWORKS_BIN_DIR, which
@@ -56,6 +60,62 @@ std::vector<int> open_fds();
 // Children of the calling process that are still running or unreaped (Linux).
 std::vector<ProcessInfo> children_of_this_process();
 
+// Why a check failed, filled by name so that each call says what each string is:
+//
+//   EXPECT_TRUE(pw::Check(r).exits(0).out(message + "\n"))
+//       << explain(r, pw::Why().expected("the echo and exit status 0").cause(c).topic("step-5-wait"));
+//
+// cause(text, anchor) names the likely cause together with the section about THAT cause;
+// topic(anchor) is the section of the test's own subject, linked only when the cause names
+// none. An anchor is a heading of this lesson ("closing-the-ends-you-do-not-use") or a whole
+// "lessons/NN-topic.md#anchor". reproduce() replaces the generated command when a run cannot
+// be typed in as it ran (a huge argument); got() says what happened in a check of no run.
+class Why {
+  public:
+    Why& expected(std::string text);
+    Why& cause(std::string text, std::string anchor = "");
+    Why& topic(std::string anchor);
+    Why& reproduce(std::string command);
+    Why& got(std::string text);
+
+    // The five-part message: of run r when it is not null, else of a white-box check.
+    // lesson ("NN-topic") resolves a bare anchor.
+    std::string text(const RunResult* r, const std::string& lesson) const;
+    // The section the message links: the cause's when it names one, else the topic's.
+    std::string section(const std::string& lesson) const;
+    const std::string& cause_text() const { return cause_; }
+
+  private:
+    std::string expected_, cause_, cause_anchor_, topic_, reproduce_, got_;
+};
+
+// Clauses about one run, each of which prints what it wanted and what it got, so that a
+// failed EXPECT_TRUE shows both values instead of "Actual: false":
+//   EXPECT_TRUE(pw::Check(r).exits(0).out("hi\n").nothing_left_behind())
+class Check {
+  public:
+    explicit Check(const RunResult& r) : r_(r) {}
+    Check& exits(int code);                                                   // ended by itself with this exit status
+    Check& ends();                                                            // ended by itself (no timeout, no signal)
+    Check& out(const std::string& want);                                      // exactly this on stdout
+    Check& err(const std::string& want);                                      // exactly this on stderr
+    Check& err_mentions(const std::string& word);                             // stderr mentions word, in any case
+    Check& nothing_left_behind();                                             // no process of the run outlived it
+    Check& that(bool ok, const std::string& wanted, const std::string& got);  // anything else
+    bool passed() const { return failed_.empty(); }
+    // "wanted X, got Y" for each clause that failed, one a line.
+    const std::string& failures() const { return failed_; }
+#ifdef PW_LESSON
+    operator ::testing::AssertionResult() const {
+        return passed() ? ::testing::AssertionSuccess() : ::testing::AssertionFailure() << "\n" << failed_;
+    }
+#endif
+
+  private:
+    const RunResult& r_;
+    std::string failed_;
+};
+
 // Lesson tests are compiled with -DPW_LESSON="NN-topic" (the Makefile does it), so
 // they name a section by its anchor alone: explain(r, expected, cause, "closing-the-ends").
 #ifdef PW_LESSON
@@ -66,13 +126,22 @@ inline std::string tool(const std::string& name) {
 inline std::string section(const std::string& anchor) {
     return std::string("lessons/") + PW_LESSON + ".md#" + anchor;
 }
+// The failure message of run r, or of a check of no run (Why::got says what happened).
+inline std::string explain(const RunResult& r, const Why& why) {
+    return why.text(&r, PW_LESSON);
+}
+inline std::string explain(const Why& why) {
+    return why.text(nullptr, PW_LESSON);
+}
+// The five positional strings of before Why: kept as thin wrappers until every lesson's
+// tests say Why by name.
 inline std::string explain(const RunResult& r, const std::string& expected, const std::string& cause,
                            const std::string& anchor, const std::string& reproduce_override = "") {
-    return explain_run(r, expected, cause, section(anchor), reproduce_override);
+    return explain(r, Why().expected(expected).cause(cause).topic(anchor).reproduce(reproduce_override));
 }
 inline std::string explain(const std::string& expected, const std::string& got, const std::string& cause,
                            const std::string& anchor, const std::string& how_to_reproduce) {
-    return explain_check(expected, got, cause, section(anchor), how_to_reproduce);
+    return explain(Why().expected(expected).got(got).cause(cause).topic(anchor).reproduce(how_to_reproduce));
 }
 #endif
 
