@@ -43,10 +43,12 @@ void serve_sockets(int listener, int clients, Tally& tally) {
 }
 
 void serve_fifo(const std::string& path, int clients, Tally& tally) {
-    // TODO: open(path, O_RDONLY) - it waits until a client opens the FIFO to write.
+    // TODO: open(path, O_RDONLY) - it waits until a client opens the FIFO to write
+    // (again on EINTR: a signal that interrupts the wait is not an error).
     // Then open(path, O_WRONLY) too and keep it: read() gives EOF as soon as no process
     // holds a write end, e.g. between two clients, and you would lose the later ones.
-    // Read until tally.clients_finished() == clients, splitting the bytes into lines
+    // Read until tally.clients_finished() == clients (again on EINTR: only 0 is end of
+    // file), splitting the bytes into lines
     // as above (one string for the unfinished rest: all clients share this pipe).
     // Close both descriptors at the end.
     (void)path;

@@ -81,7 +81,10 @@ void serve_sockets(int listener, int clients, Tally& tally) {
 
 void serve_fifo(const std::string& path, int clients, Tally& tally) {
     // Opening a FIFO to read waits until some process opens it to write: a client.
-    int fd = open(path.c_str(), O_RDONLY);
+    // A signal may interrupt that wait (EINTR): nothing happened yet, so open again.
+    int fd;
+    do fd = open(path.c_str(), O_RDONLY);
+    while (fd == -1 && errno == EINTR);
     if (fd == -1) die("open - server");
     // Hold a write end of our own. read() returns EOF as soon as NO process has the
     // FIFO open for writing - for instance between one client closing and the next
