@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,6 +212,53 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
                                    pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
                                    "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
                                    "then getsockopt(TCP_NODELAY)");
+}
+
+// Two programs of the lesson at once (two learners on one machine, or make bench beside
+// make grade) each open a Unix channel. Each must get a socket file of its own: with one
+// fixed name, the second either fails to bind (the name is taken) or removes the first
+// one's socket file and takes the name over, and the first one's child then connects to
+// the second one's listener. Checked in one process, without timing: a connection made
+// to the first channel's path must be waiting on the first channel's listener.
+TEST(Transports, TwoUnixChannelsAtOnceEachKeepTheirOwnSocket) {
+    lesson06::ScratchTmp tmp;
+    std::string env = tmp.env();
+    RunResult r = pw::run_function([env]() -> int {
+        putenv(const_cast<char*>(env.c_str()));    // both channels are made in the test's scratch TMPDIR
+        Channel first = open_channel(Via::Unix);   // yours
+        Channel second = open_channel(Via::Unix);  // yours: a second instance, while the first still listens
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", first.path.c_str());
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        bool connected = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        // A Unix connect() completes into the listener's queue at once: poll without waiting.
+        pollfd p[2] = {{first.listener, POLLIN, 0}, {second.listener, POLLIN, 0}};
+        poll(p, 2, 0);
+        std::printf("%s, %s\n", first.path == second.path ? "one path for both" : "two paths",
+                    !connected                ? "the first path takes no connection"
+                    : (p[0].revents & POLLIN) ? "the first path reaches the first listener"
+                    : (p[1].revents & POLLIN) ? "the first path reaches the second listener"
+                                              : "the connection reached neither listener");
+        return 0;
+    });
+    std::string want = "two paths, the first path reaches the first listener\n";
+    std::string cause;
+    if (r.out.find("one path for both") != std::string::npos ||
+        r.err.find("Address already in use") != std::string::npos)
+        cause =
+            "open_channel uses one fixed socket path for every channel: a second program running at the same time "
+            "either cannot bind (EADDRINUSE), or removes the first one's socket file and takes its name, so the "
+            "first one's child connects to the wrong server. Make a fresh private directory per channel with "
+            "mkdtemp(temp_dir_template()) and put the socket file in it.";
+    else if (r.out.find("reaches the second listener") != std::string::npos)
+        cause = "the first channel's socket file now leads to the second channel's listener: its file was replaced.";
+    else
+        cause = "open_channel(Via::Unix) must work first (see the PingPong tests): " + sandbox_status(r);
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + sandbox_status(r), cause,
+                                          "unix-domain-sockets-listen-connect-accept",
+                                          "make grade LESSON=06   # the test calls open_channel(Via::Unix) twice, "
+                                          "then connects to the first channel's path");
 }
 
 // Only the parent accepts: a child that keeps its copy of the listener holds a socket it
