@@ -95,13 +95,15 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
             sigaction(SIGALRM, &sa, nullptr);
             itimerval every{{0, 300}, {0, 300}};
             setitimer(ITIMER_REAL, &every, nullptr);
-            write_all(p[1], data.data(), data.size(), "write - test");  // yours
+            bool written = write_all(p[1], data.data(), data.size());  // yours
+            int error = errno;
             itimerval off{{0, 0}, {0, 0}};
             setitimer(ITIMER_REAL, &off, nullptr);
             close(p[1]);
             int status;
             while (waitpid(reader, &status, 0) < 0) {
             }
+            if (!written) std::printf("write_all returned false: %s\n", std::strerror(error));
             return 0;
         },
         [] {
@@ -111,12 +113,16 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
         }());
     std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
     std::string cause;
-    if (r.err.find("Interrupted system call") != std::string::npos)
+    if (r.out.find("returned false: Interrupted system call") != std::string::npos)
         cause =
             "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
             "means nothing happened yet, try the same write again.";
     else if (r.out.find("received 0 bytes") != std::string::npos)
         cause = "nothing was written: is write_all still the stub?";
+    else if (r.out.find("returned false") != std::string::npos)
+        cause =
+            "write_all returned false although the reader was there to the end: it must only fail when "
+            "write() fails with something other than EINTR.";
     else if (r.out.find("received ") == 0 && r.out != want)
         cause =
             "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
@@ -129,6 +135,42 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
                                           "read_full-and-write_all",
                                           "make grade LESSON=06   # the test calls write_all on a pipe under a "
                                           "timer signal (setitimer)");
+}
+
+// The other half of the contract: when write() fails for real, write_all returns false
+// and leaves errno as write() set it, so that its caller can say why
+// (if (!write_all(...)) die("write - child")). A pipe whose reader has gone fails with
+// EPIPE (SIGPIPE is ignored here, as the given mains ignore it).
+TEST(Transports, WriteAllReportsAFailureWithErrno) {
+    RunResult r = pw::run_function([] {
+        signal(SIGPIPE, SIG_IGN);
+        int p[2];
+        if (pipe(p) != 0) return 90;
+        close(p[0]);  // no reader: every write() fails with EPIPE
+        errno = 0;
+        char data[100] = {};
+        bool written = write_all(p[1], data, sizeof data);  // yours
+        std::printf("%s, errno %s\n", written ? "true" : "false", std::strerror(errno));
+        return 0;
+    });
+    std::string want = std::string("false, errno ") + std::strerror(EPIPE) + "\n";
+    std::string cause;
+    if (r.out.rfind("true", 0) == 0)
+        cause =
+            "write_all returned true although write() failed (EPIPE: nobody reads the pipe): return false on "
+            "a failure other than EINTR, so that the caller can stop and report it.";
+    else if (r.out.rfind("false", 0) == 0)
+        cause =
+            "write_all returned false, but errno is not what write() set: return at once after the failing "
+            "write(), without calls that change errno.";
+    else if (r.timed_out)
+        cause = "write_all never returned: on a failure other than EINTR it must return false, not try again.";
+    else
+        cause = "write_all failed: " + sandbox_status(r);
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "read_full-and-write_all",
+                                          "make grade LESSON=06   # the test calls write_all on a pipe whose reader "
+                                          "has gone");
 }
 
 TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {

@@ -37,6 +37,7 @@
 #include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
+#include "write_all.hpp"
 
 namespace {
 
@@ -90,7 +91,7 @@ void wait_until_read(int fd, bool fifo) {
 }
 
 void send(int fd, const std::string& bytes) {
-    if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) _exit(4);
+    if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
 }
 
 int connect_to(const std::string& path, bool fifo) {

@@ -23,6 +23,7 @@
 #include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
+#include "write_all.hpp"
 
 namespace {
 
@@ -182,7 +183,7 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
                 if (fd < 0) _exit(3);
                 for (int m = 0; m <= messages; ++m) {
                     std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
-                    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+                    if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
                 }
                 close(fd);
             };
@@ -293,7 +294,7 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
                 return fd;
             };
             auto send = [](int fd, const std::string& bytes) {
-                if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) _exit(4);
+                if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
             };
             auto send_rest = [&](int fd, int client) {
                 for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
