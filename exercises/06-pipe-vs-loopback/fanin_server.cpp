@@ -33,7 +33,8 @@ void serve_sockets(int listener, int clients, Tally& tally) {
     //       `clients` are accepted set fds[0].fd = -1 (poll skips negative fds);
     //     a connection readable (POLLIN, POLLHUP or POLLERR) -> read() into a buffer:
     //       0 means the client hung up: hand any unfinished rest to tally.add(),
-    //         close the socket and set its fd to -1;
+    //         close the socket and erase its slot and its string (hundreds of
+    //         clients may come and go: poll() refuses more slots than RLIMIT_NOFILE);
     //       otherwise append the bytes to THAT connection's string and hand every
     //         complete line (without its '\n') to tally.add(), keeping the rest.
     // Why not accept one client and read it to the end? Try it, and read the lesson.

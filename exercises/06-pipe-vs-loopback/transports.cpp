@@ -134,6 +134,7 @@ bool write_all(int fd, const void* data, std::size_t size) {
     (void)fd;
     (void)data;
     (void)size;
+    errno = ENOSYS;  // the stub: "Function not implemented"
     return false;
 }
 

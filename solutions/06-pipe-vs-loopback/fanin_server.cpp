@@ -69,7 +69,11 @@ void serve_sockets(int listener, int clients, Tally& tally) {
             if (n == 0) {                                        // EOF: this client has sent everything and closed
                 if (!pending[i].empty()) tally.add(pending[i]);  // a last line without '\n': the tally flags it
                 if (close(fds[i].fd) == -1) die("close - server");
-                fds[i].fd = -1;
+                // Forget its slot: with hundreds of short clients the array would grow past
+                // what poll() accepts (EINVAL beyond RLIMIT_NOFILE entries).
+                fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+                --i;  // the next slot has moved into this one
                 --connected;
                 continue;
             }

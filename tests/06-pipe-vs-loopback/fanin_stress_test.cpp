@@ -266,6 +266,10 @@ std::string cause_of(const RunResult& r, const Scenario& s) {
         return "the server ran out of descriptors (EMFILE) after " + std::to_string(s.spare_fds) +
                " or so clients, with at most one of them connected at a time: it keeps the connection of every "
                "client that has gone. At end of file (read() returns 0), close that client's descriptor.";
+    if (r.err.find("poll: Invalid argument") != std::string::npos)
+        return "poll() failed with EINVAL: the pollfd array has more slots than the process may have descriptors "
+               "(RLIMIT_NOFILE), because it keeps a slot for every client that has gone. When a client hangs up, "
+               "close its descriptor and erase its slot (and its unfinished line).";
     if (r.ending == pw::Ending::Spinning ||
         (r.timed_out && s.one_after_another && r.stuck_program() && r.stuck_program()->syscall_nr == -1))
         return "the server never sleeps: it loops even when no client has anything to say (poll() with a "
