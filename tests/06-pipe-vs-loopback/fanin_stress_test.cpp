@@ -2,7 +2,7 @@
 // serve_fifo: the clients a real server meets, built into the test so that each
 // property is checked every run, never left to luck or to the machine's load.
 //
-//   - hundreds of short-lived clients, each starting only after the one before has
+//   - over a hundred short-lived clients, each starting only after the one before has
 //     gone and the server has gone back to sleep (a server that stops when nobody is
 //     connected, that keeps finished connections open, or that never sleeps, fails);
 //   - a silent client that connects first and sends only after every other client has
@@ -53,7 +53,7 @@ struct Scenario {
     bool silent_first = false;       // client 0 connects first and sends only after all others
     int signals = 0;                 // SIGALRMs at the sleeping server: before any client, and mid-stream
     int spare_fds = 0;               // RLIMIT_NOFILE: the descriptors open at the start plus this many
-    int timeout_seconds = 15;        // the test's own deadline (a correct server needs well under 1 s)
+    int timeout_seconds = 60;        // the test's own deadline (a correct server needs well under 1 s)
 };
 
 #ifdef __linux__
@@ -303,14 +303,14 @@ void check(const Scenario& s, const std::string& anchor, const std::string& what
                                                cause_of(r, s), anchor, "make grade LESSON=06   # " + what);
 }
 
-TEST(FanInStress, ServesHundredsOfClientsOneAfterAnother) {
+TEST(FanInStress, ServesOverAHundredClientsOneAfterAnother) {
     Scenario s;
-    s.clients = 200;
+    s.clients = 120;  // far more than the 16 spare descriptors: a leak or a growing array shows
     s.messages = 3;
     s.one_after_another = true;
     s.spare_fds = 16;
     check(s, "many-clients-one-server",
-          "the test calls serve_sockets with 200 short clients, each connecting after the one before has gone, "
+          "the test calls serve_sockets with 120 short clients, each connecting after the one before has gone, "
           "with 16 descriptors to spare");
 }
 
