@@ -33,7 +33,8 @@ void serve_sockets(int listener, int clients, Tally& tally) {
     //       `clients` are accepted set fds[0].fd = -1 (poll skips negative fds);
     //     a connection readable (POLLIN, POLLHUP or POLLERR) -> read() into a buffer:
     //       0 means the client hung up: hand any unfinished rest to tally.add(),
-    //         close the socket and set its fd to -1;
+    //         close the socket and erase its slot and its string (hundreds of
+    //         clients may come and go: poll() refuses more slots than RLIMIT_NOFILE);
     //       otherwise append the bytes to THAT connection's string and hand every
     //         complete line (without its '\n') to tally.add(), keeping the rest.
     // Why not accept one client and read it to the end? Try it, and read the lesson.
@@ -43,10 +44,12 @@ void serve_sockets(int listener, int clients, Tally& tally) {
 }
 
 void serve_fifo(const std::string& path, int clients, Tally& tally) {
-    // TODO: open(path, O_RDONLY) - it waits until a client opens the FIFO to write.
+    // TODO: open(path, O_RDONLY) - it waits until a client opens the FIFO to write
+    // (again on EINTR: a signal that interrupts the wait is not an error).
     // Then open(path, O_WRONLY) too and keep it: read() gives EOF as soon as no process
     // holds a write end, e.g. between two clients, and you would lose the later ones.
-    // Read until tally.clients_finished() == clients, splitting the bytes into lines
+    // Read until tally.clients_finished() == clients (again on EINTR: only 0 is end of
+    // file), splitting the bytes into lines
     // as above (one string for the unfinished rest: all clients share this pipe).
     // Close both descriptors at the end.
     (void)path;

@@ -126,14 +126,16 @@ void close_end(End& end, const char* who) {
 
 // ---- read_full and write_all ------------------------------------------------------------
 
-void write_all(int fd, const void* buf, std::size_t len, const char* what) {
+bool write_all(int fd, const void* data, std::size_t size) {
     // TODO: write() may move fewer bytes than asked (a signal, a full socket buffer).
-    // Loop until len bytes are out: on -1 try again if errno == EINTR, else die(what);
-    // otherwise advance the pointer and reduce len by what write() returned.
+    // Loop until size bytes are out: on -1 try again if errno == EINTR, else return
+    // false (errno is already set); otherwise advance the pointer and reduce size by
+    // what write() returned. Return true once every byte is out.
     (void)fd;
-    (void)buf;
-    (void)len;
-    (void)what;
+    (void)data;
+    (void)size;
+    errno = ENOSYS;  // the stub: "Function not implemented"
+    return false;
 }
 
 std::size_t read_full(int fd, void* buf, std::size_t len, const char* what) {

@@ -69,7 +69,11 @@ void serve_sockets(int listener, int clients, Tally& tally) {
             if (n == 0) {                                        // EOF: this client has sent everything and closed
                 if (!pending[i].empty()) tally.add(pending[i]);  // a last line without '\n': the tally flags it
                 if (close(fds[i].fd) == -1) die("close - server");
-                fds[i].fd = -1;
+                // Forget its slot: with hundreds of short clients the array would grow past
+                // what poll() accepts (EINVAL beyond RLIMIT_NOFILE entries).
+                fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+                --i;  // the next slot has moved into this one
                 --connected;
                 continue;
             }
@@ -81,7 +85,10 @@ void serve_sockets(int listener, int clients, Tally& tally) {
 
 void serve_fifo(const std::string& path, int clients, Tally& tally) {
     // Opening a FIFO to read waits until some process opens it to write: a client.
-    int fd = open(path.c_str(), O_RDONLY);
+    // A signal may interrupt that wait (EINTR): nothing happened yet, so open again.
+    int fd;
+    do fd = open(path.c_str(), O_RDONLY);
+    while (fd == -1 && errno == EINTR);
     if (fd == -1) die("open - server");
     // Hold a write end of our own. read() returns EOF as soon as NO process has the
     // FIFO open for writing - for instance between one client closing and the next

@@ -203,17 +203,18 @@ void close_end(End& end, const char* who) {
     end.in = end.out = -1;
 }
 
-void write_all(int fd, const void* buf, std::size_t len, const char* what) {
-    const char* p = static_cast<const char*>(buf);
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
+bool write_all(int fd, const void* data, std::size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
         if (n == -1) {
-            if (errno == EINTR) continue;
-            die(what);
+            if (errno == EINTR) continue;  // a signal came before any byte moved: try again
+            return false;                  // errno says why; the caller names the call
         }
         p += n;  // a short write: send the rest
-        len -= static_cast<std::size_t>(n);
+        size -= static_cast<std::size_t>(n);
     }
+    return true;
 }
 
 std::size_t read_full(int fd, void* buf, std::size_t len, const char* what) {

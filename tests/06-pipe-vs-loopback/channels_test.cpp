@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,13 +95,15 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
             sigaction(SIGALRM, &sa, nullptr);
             itimerval every{{0, 300}, {0, 300}};
             setitimer(ITIMER_REAL, &every, nullptr);
-            write_all(p[1], data.data(), data.size(), "write - test");  // yours
+            bool written = write_all(p[1], data.data(), data.size());  // yours
+            int error = errno;
             itimerval off{{0, 0}, {0, 0}};
             setitimer(ITIMER_REAL, &off, nullptr);
             close(p[1]);
             int status;
             while (waitpid(reader, &status, 0) < 0) {
             }
+            if (!written) std::printf("write_all returned false: %s\n", std::strerror(error));
             return 0;
         },
         [] {
@@ -109,12 +113,16 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
         }());
     std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
     std::string cause;
-    if (r.err.find("Interrupted system call") != std::string::npos)
+    if (r.out.find("returned false: Interrupted system call") != std::string::npos)
         cause =
             "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
             "means nothing happened yet, try the same write again.";
     else if (r.out.find("received 0 bytes") != std::string::npos)
         cause = "nothing was written: is write_all still the stub?";
+    else if (r.out.find("returned false") != std::string::npos)
+        cause =
+            "write_all returned false although the reader was there to the end: it must only fail when "
+            "write() fails with something other than EINTR.";
     else if (r.out.find("received ") == 0 && r.out != want)
         cause =
             "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
@@ -127,6 +135,42 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
                                           "read_full-and-write_all",
                                           "make grade LESSON=06   # the test calls write_all on a pipe under a "
                                           "timer signal (setitimer)");
+}
+
+// The other half of the contract: when write() fails for real, write_all returns false
+// and leaves errno as write() set it, so that its caller can say why
+// (if (!write_all(...)) die("write - child")). A pipe whose reader has gone fails with
+// EPIPE (SIGPIPE is ignored here, as the given mains ignore it).
+TEST(Transports, WriteAllReportsAFailureWithErrno) {
+    RunResult r = pw::run_function([] {
+        signal(SIGPIPE, SIG_IGN);
+        int p[2];
+        if (pipe(p) != 0) return 90;
+        close(p[0]);  // no reader: every write() fails with EPIPE
+        errno = 0;
+        char data[100] = {};
+        bool written = write_all(p[1], data, sizeof data);  // yours
+        std::printf("%s, errno %s\n", written ? "true" : "false", std::strerror(errno));
+        return 0;
+    });
+    std::string want = std::string("false, errno ") + std::strerror(EPIPE) + "\n";
+    std::string cause;
+    if (r.out.rfind("true", 0) == 0)
+        cause =
+            "write_all returned true although write() failed (EPIPE: nobody reads the pipe): return false on "
+            "a failure other than EINTR, so that the caller can stop and report it.";
+    else if (r.out.rfind("false", 0) == 0)
+        cause =
+            "write_all returned false, but errno is not what write() set: return at once after the failing "
+            "write(), without calls that change errno.";
+    else if (r.timed_out)
+        cause = "write_all never returned: on a failure other than EINTR it must return false, not try again.";
+    else
+        cause = "write_all failed: " + sandbox_status(r);
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
+                                          "read_full-and-write_all",
+                                          "make grade LESSON=06   # the test calls write_all on a pipe whose reader "
+                                          "has gone");
 }
 
 TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
@@ -210,6 +254,53 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
                                    pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
                                    "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
                                    "then getsockopt(TCP_NODELAY)");
+}
+
+// Two programs of the lesson at once (two learners on one machine, or make bench beside
+// make grade) each open a Unix channel. Each must get a socket file of its own: with one
+// fixed name, the second either fails to bind (the name is taken) or removes the first
+// one's socket file and takes the name over, and the first one's child then connects to
+// the second one's listener. Checked in one process, without timing: a connection made
+// to the first channel's path must be waiting on the first channel's listener.
+TEST(Transports, TwoUnixChannelsAtOnceEachKeepTheirOwnSocket) {
+    lesson06::ScratchTmp tmp;
+    std::string env = tmp.env();
+    RunResult r = pw::run_function([env]() -> int {
+        putenv(const_cast<char*>(env.c_str()));    // both channels are made in the test's scratch TMPDIR
+        Channel first = open_channel(Via::Unix);   // yours
+        Channel second = open_channel(Via::Unix);  // yours: a second instance, while the first still listens
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", first.path.c_str());
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        bool connected = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        // A Unix connect() completes into the listener's queue at once: poll without waiting.
+        pollfd p[2] = {{first.listener, POLLIN, 0}, {second.listener, POLLIN, 0}};
+        poll(p, 2, 0);
+        std::printf("%s, %s\n", first.path == second.path ? "one path for both" : "two paths",
+                    !connected                ? "the first path takes no connection"
+                    : (p[0].revents & POLLIN) ? "the first path reaches the first listener"
+                    : (p[1].revents & POLLIN) ? "the first path reaches the second listener"
+                                              : "the connection reached neither listener");
+        return 0;
+    });
+    std::string want = "two paths, the first path reaches the first listener\n";
+    std::string cause;
+    if (r.out.find("one path for both") != std::string::npos ||
+        r.err.find("Address already in use") != std::string::npos)
+        cause =
+            "open_channel uses one fixed socket path for every channel: a second program running at the same time "
+            "either cannot bind (EADDRINUSE), or removes the first one's socket file and takes its name, so the "
+            "first one's child connects to the wrong server. Make a fresh private directory per channel with "
+            "mkdtemp(temp_dir_template()) and put the socket file in it.";
+    else if (r.out.find("reaches the second listener") != std::string::npos)
+        cause = "the first channel's socket file now leads to the second channel's listener: its file was replaced.";
+    else
+        cause = "open_channel(Via::Unix) must work first (see the PingPong tests): " + sandbox_status(r);
+    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + sandbox_status(r), cause,
+                                          "unix-domain-sockets-listen-connect-accept",
+                                          "make grade LESSON=06   # the test calls open_channel(Via::Unix) twice, "
+                                          "then connects to the first channel's path");
 }
 
 // Only the parent accepts: a child that keeps its copy of the listener holds a socket it

@@ -23,6 +23,7 @@
 #include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
+#include "write_all.hpp"
 
 namespace {
 
@@ -102,13 +103,16 @@ void check_fanin(const std::string& via, const std::string& anchor) {
     bool parsed = lesson06::parse_flat_json(r.out, &j);
     std::string leftovers = tmp.leftovers();
     long long all = static_cast<long long>(kClients) * kMessages;
-    bool ok = r.ok() && parsed && number(j, "received") == all && number(j, "garbled") == 0 &&
-              number(j, "clients_finished") == kClients && text(j, "ok") == "true" && leftovers.empty() &&
-              r.left_behind.empty();
-    EXPECT_TRUE(ok) << explain(r,
-                               "all " + std::to_string(all) + " messages of " + std::to_string(kClients) +
-                                   " clients, whole and in order, over " + via + "; exit status 0",
-                               fanin_cause(r, j, parsed, via, leftovers), anchor);
+    EXPECT_TRUE(lesson06::reported(r,
+                                   {{"received", std::to_string(all)},
+                                    {"garbled", "0"},
+                                    {"clients_finished", std::to_string(kClients)},
+                                    {"ok", "true"}},
+                                   leftovers))
+        << explain(r,
+                   "all " + std::to_string(all) + " messages of " + std::to_string(kClients) +
+                       " clients, whole and in order, over " + via + "; exit status 0",
+                   fanin_cause(r, j, parsed, via, leftovers), anchor);
 }
 
 TEST(FanIn, PrintsTheDocumentedJson) {
@@ -117,11 +121,12 @@ TEST(FanIn, PrintsTheDocumentedJson) {
     options.extra_env = {tmp.env()};
     RunResult r =
         pw::run({pw::program("fanin"), "--via", "unix", "--clients", "2", "--messages", "100", "--json"}, options);
-    std::string problem = lesson06::json_problem(r.out, {"via", "clients", "messages", "expected", "received", "lost",
-                                                         "garbled", "clients_heard", "clients_finished", "ok"});
+    const std::vector<std::string> fields = {"via",  "clients", "messages",      "expected",         "received",
+                                             "lost", "garbled", "clients_heard", "clients_finished", "ok"};
+    std::string problem = lesson06::json_problem(r.out, fields);
     std::map<std::string, std::string> j;
     bool parsed = lesson06::parse_flat_json(r.out, &j);
-    EXPECT_TRUE(r.ok() && problem.empty()) << explain(
+    EXPECT_TRUE(lesson06::documented_json(r, fields)) << explain(
         r,
         "one JSON object with via, clients, messages, expected, received, lost, garbled, "
         "clients_heard, clients_finished and ok; exit status 0",
@@ -182,7 +187,7 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
                 if (fd < 0) _exit(3);
                 for (int m = 0; m <= messages; ++m) {
                     std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
-                    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+                    if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
                 }
                 close(fd);
             };
@@ -293,7 +298,7 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
                 return fd;
             };
             auto send = [](int fd, const std::string& bytes) {
-                if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) _exit(4);
+                if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
             };
             auto send_rest = [&](int fd, int client) {
                 for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -200,6 +202,48 @@ inline std::string json_problem(const std::string& out, const std::vector<std::s
     for (const auto& f : fields)
         if (!j.count(f)) missing += (missing.empty() ? "" : ", ") + f;
     return missing.empty() ? "" : "fields missing from the JSON object: " + missing;
+}
+
+// ---- the one way these tests check a run -------------------------------------------------
+// googletest predicates: on failure they name the first thing that differs with both values
+// (expected and got), which googletest prints; the test streams pw::explain after them for
+// the likely cause, the section and the reproduce command. Never a bare EXPECT_TRUE(a && b).
+
+// The run exited with status 0, left no process and (given a ScratchTmp's leftovers) no file.
+inline testing::AssertionResult ran_cleanly(const pw::RunResult& r, const std::string& leftovers = "") {
+    if (!r.ok()) return testing::AssertionFailure() << "expected exit status 0, got: " << r.status();
+    if (!r.left_behind.empty())
+        return testing::AssertionFailure() << "expected no process left behind, got " << r.left_behind.size();
+    if (!leftovers.empty()) return testing::AssertionFailure() << "expected an empty TMPDIR, got: " << leftovers;
+    return testing::AssertionSuccess();
+}
+
+// ran_cleanly, and stdout is one flat JSON object whose fields have these values (as text).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+inline testing::AssertionResult reported(const pw::RunResult& r, const Fields& want,
+                                         const std::string& leftovers = "") {
+    testing::AssertionResult ran = ran_cleanly(r, leftovers);
+    if (!ran) return ran;
+    std::map<std::string, std::string> j;
+    if (!parse_flat_json(r.out, &j))
+        return testing::AssertionFailure() << "expected one JSON object on stdout, got " << pw::quote(r.out);
+    for (const auto& field : want) {
+        auto it = j.find(field.first);
+        if (it == j.end()) return testing::AssertionFailure() << "expected a field \"" << field.first << "\", got none";
+        if (it->second != field.second)
+            return testing::AssertionFailure()
+                   << "\"" << field.first << "\": expected " << field.second << ", got " << it->second;
+    }
+    return testing::AssertionSuccess();
+}
+
+// ran_cleanly, and json_problem (below) finds nothing wrong with the report.
+inline testing::AssertionResult documented_json(const pw::RunResult& r, const std::vector<std::string>& fields) {
+    testing::AssertionResult ran = ran_cleanly(r);
+    if (!ran) return ran;
+    std::string problem = json_problem(r.out, fields);
+    if (!problem.empty()) return testing::AssertionFailure() << problem;
+    return testing::AssertionSuccess();
 }
 
 // Counts the times `needle` occurs in `hay`.

@@ -127,8 +127,8 @@ void send_spliced(int fd, const unsigned char* data, std::size_t len) {
         std::size_t n = piece_len(o, done);
         if (o.splice)
             send_spliced(end.out, pattern.data() + blast_offset(k), n);
-        else
-            write_all(end.out, pattern.data() + blast_offset(k), n, "write - child");
+        else if (!write_all(end.out, pattern.data() + blast_offset(k), n))
+            die("write - child");
         done += n;
     }
     // The parent's clock has stopped by now: summing afterwards costs it nothing.
@@ -140,7 +140,7 @@ void send_spliced(int fd, const unsigned char* data, std::size_t len) {
         done += n;
     }
     std::uint64_t trailer = sum.value();
-    write_all(end.out, &trailer, sizeof trailer, "write - child");
+    if (!write_all(end.out, &trailer, sizeof trailer)) die("write - child");
     close_end(end, "child");
     _exit(0);
 }

@@ -79,7 +79,8 @@ Options parse(int argc, char* argv[]) {
         if (n == -1 && errno != EINTR) die("write - client");
         if (n != static_cast<ssize_t>(line.size())) {
             if (o.via == Via::Fifo) fail("a line was split: a FIFO write of at most PIPE_BUF bytes should be whole");
-            write_all(fd, line.data() + (n > 0 ? n : 0), line.size() - (n > 0 ? n : 0), "write - client");
+            std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+            if (!write_all(fd, line.data() + sent, line.size() - sent)) die("write - client");
         }
     }
     if (close(fd) == -1) die("close - client");

@@ -106,7 +106,7 @@ void nagle_on(int fd) {
         if (got == 0) break;  // EOF: the parent is done
         if (got < msg.size()) fail("child: the channel closed in the middle of a message");
         make_reply(msg.data(), msg.size());
-        write_all(end.out, msg.data(), msg.size(), "write - child");
+        if (!write_all(end.out, msg.data(), msg.size())) die("write - child");
     }
     close_end(end, "child");
     _exit(0);
@@ -189,10 +189,10 @@ int main(int argc, char* argv[]) {
         stamp_round(msg.data(), msg.size(), round);
         double t0 = now_us();
         if (o.split) {  // two write()s: the first half, then the rest
-            write_all(end.out, msg.data(), msg.size() / 2, "write - parent");
-            write_all(end.out, msg.data() + msg.size() / 2, msg.size() - msg.size() / 2, "write - parent");
+            if (!write_all(end.out, msg.data(), msg.size() / 2)) die("write - parent");
+            if (!write_all(end.out, msg.data() + msg.size() / 2, msg.size() - msg.size() / 2)) die("write - parent");
         } else {
-            write_all(end.out, msg.data(), msg.size(), "write - parent");
+            if (!write_all(end.out, msg.data(), msg.size())) die("write - parent");
         }
         std::size_t got = read_full(o.floor ? floor_other.in : end.in, reply.data(), reply.size(), "read - parent");
         double t1 = now_us();

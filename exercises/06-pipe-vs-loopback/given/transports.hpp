@@ -8,7 +8,7 @@
 //     case 0:  End e = child_end(ch);   the child keeps its ends (connects, for sockets)
 //     default: End e = parent_end(ch);  the parent keeps its ends (accepts, for sockets)
 //   }
-//   ... write_all(e.out, ...) / read_full(e.in, ...) ...
+//   ... write_all(e.out, ...) / read_full(e.in, ...) ...   (checked: die() on failure)
 //   close_end(e, "child");              or "parent"
 //
 // The given mains (pingpong, blast, fanin) do the measuring and the reporting.
@@ -70,9 +70,12 @@ int connect_unix(const std::string& path);
 // Accepts one connection on listener; for tcp, turns TCP_NODELAY on for it too.
 int accept_connection(int listener, Via via);
 
-// Writes all len bytes of buf to fd: write() may move fewer. what names the call in
-// the error message ("write - child").
-void write_all(int fd, const void* buf, std::size_t len, const char* what);
+// Writes all size bytes of data to fd: write() may move fewer, or be interrupted by a
+// signal before it moves any (EINTR); both are retried. True when every byte was
+// written; false, with errno set by the failing write(), otherwise: the caller names
+// the call in its message (if (!write_all(...)) die("write - child")). The same
+// contract as every lesson's write_all.
+bool write_all(int fd, const void* data, std::size_t size);
 
 // Reads until len bytes are in buf or the other side has closed (EOF); returns how
 // many bytes it got (less than len only at EOF).

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "../write_all.hpp"
+
 namespace {
 
 [[noreturn]] void die(const char* what) {
@@ -67,14 +69,8 @@ void pin(bool second) {
 #endif
 }
 
-// Loops only where the kernel may really return less: a bare loop, not a careless one.
-void write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k == -1) die("write");
-        p += k, n -= static_cast<std::size_t>(k);
-    }
-}
+// Loops only where the kernel may really return less: a bare loop, not a careless one
+// (writes go through lesson06::write_all, the one write_all contract, in write_all.hpp).
 
 std::size_t read_full(int fd, char* p, std::size_t n) {
     std::size_t got = 0;
@@ -106,7 +102,8 @@ void roundtrip(std::size_t size, long count, bool cross) {
     if (pid == 0) {  // the echo: read a message, send it back, until EOF
         pin(cross);
         close(ping[1]), close(pong[0]);
-        while (read_full(ping[0], buf.data(), size) == size) write_all(pong[1], buf.data(), size);
+        while (read_full(ping[0], buf.data(), size) == size)
+            if (!lesson06::write_all(pong[1], buf.data(), size)) die("write");
         _exit(0);
     }
     pin(false);
@@ -115,7 +112,7 @@ void roundtrip(std::size_t size, long count, bool cross) {
     samples.reserve(static_cast<std::size_t>(count));
     for (long i = 0; i < warmup + count; ++i) {
         double t0 = now_us();
-        write_all(ping[1], buf.data(), size);
+        if (!lesson06::write_all(ping[1], buf.data(), size)) die("write");
         if (read_full(pong[0], buf.data(), size) != size) die("read (short)");
         if (i >= warmup) samples.push_back(now_us() - t0);
     }
@@ -134,7 +131,8 @@ void stream(unsigned long long bytes, std::size_t chunk, bool cross) {
     if (pid == 0) {
         pin(cross);
         close(fds[0]);
-        for (unsigned long long done = 0; done < bytes; done += chunk) write_all(fds[1], buf.data(), chunk);
+        for (unsigned long long done = 0; done < bytes; done += chunk)
+            if (!lesson06::write_all(fds[1], buf.data(), chunk)) die("write");
         _exit(0);
     }
     pin(false);
