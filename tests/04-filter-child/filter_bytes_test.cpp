@@ -12,10 +12,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/select.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +32,14 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// Counting wake-ups needs Linux: the raw system calls (syscall) that the counting forms
+// of poll, select, epoll, read and write make, and /proc to see a thread asleep. On other
+// systems the two tests that count say so and are skipped; every other test runs.
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#endif
 
 #include "filter.hpp"
 #include "lesson.hpp"
@@ -56,6 +62,7 @@ lesson04::WaitCounts* const counts = shared_object<lesson04::WaitCounts>();
 // binary and the sandbox's warden make calls of their own).
 bool counting = false;
 
+#ifdef __linux__
 void count_wait(std::atomic<long>& kind, bool zero_timeout, bool out_ready) {
     if (!counting) return;
     ++kind;
@@ -85,12 +92,16 @@ struct KernelSigset {  // pselect6's last argument
     const sigset_t* set;
     std::size_t size;
 };
+#endif
 
 }  // namespace
 
 // Every call that waits for descriptors, and every read() and write(), made in this test
 // binary - the learner's filter.cpp is linked into it - goes through here: counted, then
 // made as the same system call. (The _chk forms are what _FORTIFY_SOURCE builds call.)
+// Linux only: elsewhere there is no portable way to make the real call from here (no
+// syscall(), and the C library may give poll or select another symbol name).
+#ifdef __linux__
 extern "C" {
 int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask) {
     struct timespec copy, *t = timeout ? &(copy = *timeout) : nullptr;  // the kernel writes what is left
@@ -143,6 +154,7 @@ ssize_t write(int fd, const void* buf, size_t n) {
     return rc;
 }
 }
+#endif
 
 namespace {
 
@@ -831,7 +843,9 @@ TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
 // at once on EAGAIN) wakes up thousands of times while nothing happens: the same output,
 // a core burnt. In these tests the data stays silent until the caller's thread has been
 // seen asleep (it waits, as it should) or has woken up kProof times (it spins), whichever
-// comes first: the counts decide, not a clock.
+// comes first: the counts decide, not a clock. Both the counts and the sleeping thread's
+// state need Linux (see the top of the file).
+#ifdef __linux__
 constexpr long kProof = 4000;   // wake-ups that prove a spin
 constexpr long kAtMost = 1000;  // what a waiting pump needs for a whole call here, with room to spare
 
@@ -847,12 +861,6 @@ void wait_until_quiet_or_spinning(pid_t tid) {
     while (counts->wakeups() < kProof && thread_state(tid) != 'S') usleep(200);
 }
 
-pw::RunOptions long_enough() {
-    pw::RunOptions o;
-    o.timeout_seconds = 20;
-    return o;
-}
-
 // The three lowest descriptors from 3 to 9 that are free (sh names only one digit).
 std::vector<int> free_low_fds() {
     std::vector<int> open = pw::open_fds(), free;
@@ -860,8 +868,41 @@ std::vector<int> free_low_fds() {
         if (std::find(open.begin(), open.end(), fd) == open.end()) free.push_back(fd);
     return free;
 }
+#else
+const char* const kNeedsLinux =
+    "needs Linux: this test counts how often the call wakes up (it makes poll, select, epoll, read and write "
+    "as raw system calls, and reads a thread's state in /proc), which this system cannot do; it cannot tell "
+    "a pump that waits from one that spins here, so it proves nothing and is skipped";
+#endif
+
+pw::RunOptions long_enough() {
+    pw::RunOptions o;
+    o.timeout_seconds = 20;
+    return o;
+}
+
+// A pipe with both ends close-on-exec: pipe2 does it in one call where it exists (Linux);
+// elsewhere fcntl does it just after (no other thread of the test forks meanwhile).
+int cloexec_pipe(int fds[2]) {
+#ifdef __linux__
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) == -1) return -1;
+    if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) == -1 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+#endif
+}
 
 TEST(FilterBytes, WaitsWhileTheCommandIsSilent) {
+#ifndef __linux__
+    GTEST_SKIP() << kNeedsLinux;
+#else
     std::string in = random_bytes(200 * 1024);  // more than the pipe holds: the input side waits too
     reset_counts();
     pw::RunResult r = pw::run_function(
@@ -870,7 +911,7 @@ TEST(FilterBytes, WaitsWhileTheCommandIsSilent) {
             // nothing until the test lets it go on (a line on `gate`), then is cat.
             int started[2], gate[2];
             // Close-on-exec, all but the two copies the command is to have (dup2 clears the flag).
-            if (pipe2(started, O_CLOEXEC) == -1 || pipe2(gate, O_CLOEXEC) == -1) return 98;
+            if (cloexec_pipe(started) == -1 || cloexec_pipe(gate) == -1) return 98;
             std::vector<int> fds = free_low_fds();
             if (fds.size() < 2) return 98;
             if (dup2(started[1], fds[0]) == -1 || dup2(gate[0], fds[1]) == -1) return 98;
@@ -904,16 +945,20 @@ TEST(FilterBytes, WaitsWhileTheCommandIsSilent) {
         "it woke up " + std::to_string(wakeups) + " times: " + counts->text(), c.text, c.anchor,
         "the test calls filter_bytes(<200 KiB>, {\"sh\", \"-c\", \"<stay silent until let go>; exec cat\"}) and "
         "counts the calls that wait (poll, select, epoll) and the EAGAIN failures of read() and write()");
+#endif
 }
 
 TEST(FilterStream, WaitsWhileTheInputIsSilent) {
+#ifndef __linux__
+    GTEST_SKIP() << kNeedsLinux;
+#else
     std::string in = random_bytes(2000);
     reset_counts();
     pw::RunResult r = pw::run_function(
         [&]() -> int {
             // Close-on-exec: the command must not hold the write end of its own input's source.
             int input[2], output[2];
-            if (pipe2(input, O_CLOEXEC) == -1 || pipe2(output, O_CLOEXEC) == -1) return 98;
+            if (cloexec_pipe(input) == -1 || cloexec_pipe(output) == -1) return 98;
             // The first half goes in at once; the second only once the caller waits (or spins).
             if (write(input[1], in.data(), 1000) != 1000) return 98;
             std::string out;
@@ -948,6 +993,7 @@ TEST(FilterStream, WaitsWhileTheInputIsSilent) {
         "it woke up " + std::to_string(wakeups) + " times: " + counts->text(), c.text, c.anchor,
         "the test calls filter_stream(<a pipe that gives 1000 bytes, then nothing until the caller waits, then "
         "1000 more>, <a pipe>, {\"cat\"}) and counts the calls that wait and the EAGAIN failures");
+#endif
 }
 
 // filter_stream copies the child's output to out_fd with blocking writes: while the
@@ -959,7 +1005,7 @@ TEST(FilterStream, CarriesOnWhenASignalInterruptsAWrite) {
     pw::RunResult r = pw::run_function(
         [&]() -> int {
             int input[2], output[2];
-            if (pipe2(input, O_CLOEXEC) == -1 || pipe2(output, O_CLOEXEC) == -1) return 98;
+            if (cloexec_pipe(input) == -1 || cloexec_pipe(output) == -1) return 98;
             // The helper threads block SIGALRM, so that every tick lands in the caller's thread.
             sigset_t alarm, before;
             sigemptyset(&alarm);

@@ -17,7 +17,8 @@ namespace lesson04 {
 // epoll_wait, epoll_pwait) and read()/write() failing with EAGAIN. The counts live in
 // memory shared with the test, so that the test reads what a sandboxed caller did even
 // when it hung. Counts of calls, never times: a pump that waits makes a few calls per
-// event, one that spins makes thousands while nothing happens.
+// event, one that spins makes thousands while nothing happens. Counted on Linux only
+// (elsewhere they stay 0, and the tests that need them are skipped with a note).
 struct WaitCounts {
     std::atomic<long> polls{0}, selects{0}, epolls{0};  // poll/ppoll, select/pselect, epoll_wait/epoll_pwait
     std::atomic<long> zero_timeout{0};                  // of those, asked with a timeout of 0: they never wait
