@@ -66,7 +66,10 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
                            (g.returned ? "" : " (filter_bytes never returned: " + r.status() + ")");
     std::string cause;
     if (!h.held)
-        cause = std::string("the child could not be held (") + h.why_not + "): filter_bytes forks one child.";
+        cause = g.returned && g.exec_errno == 0 && g.error[0] == '\0'
+                    ? "filter_bytes returned success without running anything: is it still the stub? Follow the "
+                      "TODOs in exercises/04-filter-child/filter.cpp."
+                    : std::string("there was no child to hold (") + h.why_not + "): filter_bytes forks one child.";
     else if (!g.returned)
         cause = "with a child held back after fork(), filter_bytes did not return (" + r.status() +
                 "); the sandbox's report above says where it was.";

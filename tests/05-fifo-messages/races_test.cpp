@@ -34,7 +34,9 @@ TEST(MessageServerRaces, StopBeforeServeStillStops) {
     });
     std::string cause;
     if (r.exited_with(kStartFailed))
-        cause = "start() returned false, so the race could not be tried: see the tests of start().";
+        cause =
+            "start() returned false, so the race could not be tried (is start() still the stub?); the tests of "
+            "start() say more.";
     else if (r.exited_with(kServeFailed))
         cause = "serve() returned false (a system call failed) instead of simply returning after the early stop().";
     else if (r.timed_out)
