@@ -1,0 +1,55 @@
+// races_test.cpp - lesson 01's race, forced instead of hoped for.
+//
+// A parent that "gives the child a moment" instead of waiting for it passes almost
+// every run: the child is usually done in time. `make grade SHAKE=N` holds children
+// back at random and catches it now and then. This test catches it every run: it
+// holds pipe_echo's child right after fork() (pw::hold_first_child, ptrace) until the
+// parent either waits for it - then the child is let go and must echo as usual - or
+// exits without having waited.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "hold.hpp"
+#include "lesson.hpp"
+
+namespace {
+
+using pw::HeldRun;
+using pw::RunResult;
+
+const std::string kProgram = "pipe_echo";
+
+TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
+    std::string message = pw::random_word(24);
+    HeldRun h;
+    RunResult r = pw::run_holding_first_child({pw::program(kProgram), message}, h);
+    if (!h.held && h.program != 0 && std::string(h.why_not).rfind("ptrace is not allowed", 0) == 0)
+        GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << h.why_not;
+    bool exited_first = h.release == HeldRun::Release::ParentExited;
+    std::string cause;
+    if (exited_first)
+        cause =
+            "a race: pipe_echo exited before its child had even run. The test held the child right after "
+            "fork() and let it go as soon as the parent waited for it; the parent never waited (a pause "
+            "only makes it likely that the child is done, and waitpid() with WNOHANG does not wait). "
+            "Call wait() (or waitpid() without WNOHANG): it returns when the child has ended, however slow "
+            "it is. `make grade SHAKE=6` shows the same race now and then.";
+    else if (!h.held)
+        cause =
+            r.ok() && r.out.empty() && r.err.empty()
+                ? "nothing happened: is main still the stub? Follow the TODOs in exercises/01-pipe-echo/pipe_echo.cpp."
+                : std::string("there was no child to hold (") + h.why_not +
+                      "): pipe_echo forks one child, which reads the pipe and prints the message.";
+    else if (!r.ok() || r.out != message + "\n")
+        cause = "with a slow child, the echo went wrong: " + r.status() +
+                ". Close the parent's read end, write, close the write end, then wait for the child.";
+    EXPECT_TRUE(h.held && !exited_first && r.ok() && r.out == message + "\n") << pw::explain(
+        r,
+        "with its child held back after fork(), pipe_echo waits for it; once let go, the child echoes " +
+            pw::quote(message + "\n") + ", and pipe_echo exits with status 0",
+        cause, "step-5-wait-for-the-child",
+        "make grade LESSON=01 SHAKE=6   # holds children back at random, so the race shows now and then");
+}
+
+}  // namespace

@@ -1,0 +1,68 @@
+// slow_child_races_test.cpp - lesson 02's race, forced instead of hoped for.
+//
+// A parent that sleeps "long enough" and then reads without blocking passes almost
+// every run: the child has usually sent its byte by then. `make grade SHAKE=N` holds
+// children back at random and catches it now and then. This test catches it every
+// run: it holds random_byte's child right after fork() (pw::hold_first_child, ptrace)
+// and lets it go only once the parent blocks in a call (read() is the right one) or
+// exits. A parent that reads until EOF gets the byte however late it comes.
+// (Named to sort after random_byte_test.cpp: on a tie, make grade sends a learner to the
+// failure first in the binary's order, and a stub should hear about the basics first.)
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "hold.hpp"
+#include "lesson.hpp"
+
+namespace {
+
+using pw::HeldRun;
+using pw::RunResult;
+
+const std::string kProgram = "random_byte";
+
+// The number on the first line of out that matches `pattern` (with one (\d+) group), or -1.
+long number_after(const std::string& out, const std::regex& pattern) {
+    std::smatch m;
+    return std::regex_search(out, m, pattern) ? std::stol(m[1]) : -1;
+}
+
+TEST(RandomByteRaces, ParentGetsTheByteOfASlowChild) {
+    HeldRun h;
+    RunResult r = pw::run_holding_first_child({pw::program(kProgram)}, h);
+    if (!h.held && h.program != 0 && std::string(h.why_not).rfind("ptrace is not allowed", 0) == 0)
+        GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << h.why_not;
+    long sent = number_after(r.out, std::regex(R"(Number sent to parent (\d+))"));
+    long returned = number_after(r.out, std::regex(R"(Child returned (\d+))"));
+    bool ok = h.held && r.ok() && sent >= 0 && returned == sent;
+    std::string cause;
+    if (h.held && h.release == HeldRun::Release::ParentExited)
+        cause =
+            "a race: random_byte ended before its child had even run. The test held the child right after "
+            "fork() and would have let it go as soon as the parent blocked in any call; the parent never "
+            "blocked: it looked for the byte without waiting for it (a pause, then a non-blocking read(), "
+            "finds \"no data yet\"). Read until read() returns 0 (EOF): a blocking read() waits for the "
+            "byte, however slow the child is. `make grade SHAKE=6` shows the same race now and then.";
+    else if (h.held && h.release == HeldRun::Release::Waited && !ok)
+        cause =
+            "a race: the parent went on to wait for its child without having blocked in read(): it looked "
+            "for the byte before the child (held by the test right after fork()) could send it, and a "
+            "non-blocking read() found no data yet. Read until EOF first, then wait.";
+    else if (!h.held)
+        cause = r.ok() && r.out.empty() && r.err.empty()
+                    ? "nothing was printed: is main still the stub? Follow the TODOs in "
+                      "exercises/02-random-byte/random_byte.cpp."
+                    : std::string("there was no child to hold (") + h.why_not + "): random_byte forks one child.";
+    else if (!ok)
+        cause = "with a slow child, the parent did not print the byte the child sent (" + r.status() +
+                "). Read until EOF, then wait, then print.";
+    EXPECT_TRUE(ok) << pw::explain(r,
+                                   "with its child held back after fork(), the parent still prints \"Child returned "
+                                   "N\" with the N the child sent, and exits with status 0",
+                                   cause, "eof-or-no-data-yet",
+                                   "make grade LESSON=02 SHAKE=6   # holds children back at random");
+}
+
+}  // namespace

@@ -1,0 +1,62 @@
+// hold.hpp - force the unlucky order of a fork() race, every run: hold the child
+// right after fork() until its parent has committed itself.
+//
+// A race between a parent and its child shows only when the child is slow; SHAKE
+// (tests/tools/shake) makes that likely, never certain. hold_first_child() makes it
+// certain: it runs `program` in a process of its own under ptrace, stops the first
+// child that process forks at its very first instruction, and keeps it stopped until
+// the parent does one of:
+//   - sleeps in a blocking wait for that child (waitpid(pid), or wait() with no other
+//     child left running): a parent that waits is correct, so the child is let go;
+//   - sleeps in any other blocking call (read, poll, write, a lock, ...): the parent
+//     now depends on something, so the child is let go and the order plays out;
+//   - exits: the child never ran while the parent lived, which a test reports.
+// A parent that runs, or sleeps in nanosleep() ("give the child a moment"), keeps the
+// child held: no pause is long enough, which is exactly what the race needs.
+//
+// Call it inside pw::run_function (the sandbox still guards everything); it makes the
+// calling process a child subreaper, so a child its parent left behind is reaped here.
+// Linux only (ptrace, /proc/PID/syscall); elsewhere, or where ptrace is not allowed,
+// `held` is false and why_not says why.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sandbox.hpp"
+
+namespace pw {
+
+// What happened, as plain data (it fits in shared memory: no pointers, no strings).
+struct HeldRun {
+    bool held = false;       // the first child was stopped right after fork()
+    char why_not[160] = "";  // when not: why (no ptrace here, the program never forked, ...)
+    pid_t program = 0;       // the process that ran `program`
+    pid_t child = 0;         // its first child, held
+    enum class Release {
+        NotHeld,       // nothing was held
+        Waited,        // the parent slept in a wait for the child
+        Blocked,       // the parent slept in another blocking call (released_in says which)
+        ParentExited,  // the parent exited while its child was still held: it never waited
+    } release = Release::NotHeld;
+    char released_in[40] = "";  // the parent's call when the child was let go ("read", "wait4", ...)
+    int status = 0;             // the program's wait status
+};
+
+// Runs program() in a child process (its return value is the exit status) and holds
+// its first fork()ed child as described above. Returns when the program has ended
+// and, if it left the held child behind, when that child has ended too.
+HeldRun hold_first_child(const std::function<int()>& program);
+
+// pw::run_function around hold_first_child: runs the program argv[0] (a path) with its
+// first child held, in the sandbox. r's exit status is the program's (128+N when signal
+// N killed it); `held` says how the hold went.
+RunResult run_holding_first_child(const std::vector<std::string>& argv, HeldRun& held, const RunOptions& options = {});
+
+// A HeldRun::Release in words ("the parent slept in read()"), for failure messages.
+const char* release_words(HeldRun::Release r);
+
+}  // namespace pw
