@@ -479,7 +479,10 @@ def build_gradescope(lessons, out):
         folder = Path(private)
         extra = [p for p in sorted(folder.rglob("*")) if p.is_file() and
                  (p.relative_to(folder).parts[0] in lessons or p.relative_to(folder).as_posix() == "visibility.conf")]
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    # Written beside its place, then renamed over it: whoever reads the zip meanwhile (an
+    # upload, a second make) sees the old one or the new one whole, never half of one.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as z:
         def add(name, data, executable=False):
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = (0o755 if executable else 0o644) << 16
@@ -492,6 +495,7 @@ def build_gradescope(lessons, out):
             add(p.as_posix(), transform(p, (KIT / p).read_bytes(), lessons), os.access(KIT / p, os.X_OK))
         for p in extra:
             add("private-tests/" + p.relative_to(private).as_posix(), p.read_bytes())
+    os.replace(partial, out)
     return out
 
 

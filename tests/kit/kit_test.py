@@ -405,6 +405,7 @@ def plan(lessons, whole):
     # The classroom check grades solutions/ in the kit itself (INSTRUCTORS.md's `make grade
     # SRC=solutions`), rebuilding build/solutions/*/bin, whose programs the tools' tests run.
     reference_bins = threading.Lock()
+    handout_zip = threading.Lock()
     checks = []
     for slug in lessons:
         # The plain grade builds build/solutions/<slug>, which the catalogue's scratch trees start from.
@@ -452,10 +453,15 @@ def plan(lessons, whole):
             # After the solutions' builds: some copy build/shared, which must not be half-written then.
             # The Classroom part grades solutions/ in the kit, relinking build/solutions/*, whose
             # programs the tools' check runs and whose test binaries the forgery check lists.
+            # Both hand-out parts run `make handout`, which also writes the kit's Gradescope zip
+            # (build/gradescope) for the lessons handed out: one at a time, or one part would
+            # read the other's zip.
             shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "forgery_test.py"
+            hands_out = args in (["HandOutOfTwoLessons"], ["HandOutOfEveryLesson"])
             checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
                                 script_check(label, [kit_script(script), *args], HANG),
-                                after=[*built.values(), references], lock=reference_bins if shares_solutions else None))
+                                after=[*built.values(), references],
+                                lock=reference_bins if shares_solutions else handout_zip if hands_out else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
