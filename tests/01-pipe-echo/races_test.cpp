@@ -41,10 +41,13 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
                 ? "nothing happened: is main still the stub? Follow the TODOs in exercises/01-pipe-echo/pipe_echo.cpp."
                 : std::string("there was no child to hold (") + h.why_not +
                       "): pipe_echo forks one child, which reads the pipe and prints the message.";
-    else if (!r.ok() || r.out != message + "\n")
+    // What this test is about is the wait: the message must come out of the slow child. The
+    // final newline is EndsTheOutputWithANewline's, so a missing one costs one test, not two.
+    bool echoed = r.out.rfind(message, 0) == 0;
+    if (!exited_first && h.held && (!r.ok() || !echoed))
         cause = "with a slow child, the echo went wrong: " + r.status() +
                 ". Close the parent's read end, write, close the write end, then wait for the child.";
-    EXPECT_TRUE(h.held && !exited_first && r.ok() && r.out == message + "\n") << pw::explain(
+    EXPECT_TRUE(h.held && !exited_first && r.ok() && echoed) << pw::explain(
         r,
         "with its child held back after fork(), pipe_echo waits for it; once let go, the child echoes " +
             pw::quote(message + "\n") + ", and pipe_echo exits with status 0",
