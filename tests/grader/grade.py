@@ -523,6 +523,8 @@ def stage_run(slug, binary, lesson_out, shake):
             os.chmod(path, 0o755 if os.stat(path).st_mode & 0o100 else 0o644)
     for name in ("home", "tmp", "report"):
         (scratch / name).mkdir(mode=0o755)
+    # A tree outside the kit (SRC=/some/dir) stages nothing under build/: make it all the same.
+    (kit / "build").mkdir(mode=0o755, exist_ok=True)
     xml = scratch / "report" / "results.xml"
     xml.touch(mode=0o644)
     # build/ of the run (lesson 02's tests keep a trace file there), home, temp and the one
