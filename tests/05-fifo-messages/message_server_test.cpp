@@ -564,41 +564,66 @@ TEST(MessageServer, StartsAndStopsWithNoClient) {
     EXPECT_TRUE(Plays(s));
 }
 
-TEST(MessageServer, StopsWhileAClientHoldsBothEnds) {
+// The state a client leaves the server in when stop() comes; serve() must return from
+// each. The client's ends stay open while stop() is called (Client closes nothing by itself).
+struct StopState {
+    const char* name;
+    const char* expected;
+    MessageServer::Handler handler;  // empty: the default (echo)
+    void (*client)(MessageServer&, Findings&);
+};
+
+void holds_both_ends(MessageServer& server, Findings& f) {
+    Client c;
+    c.attach(server, f);
+}
+
+void leaves_a_reply_unread(MessageServer& server, Findings& f) {
+    Client c;  // sends, and never reads the reply
+    if (!c.attach(server, f)) return;
+    if (!c.send(pw::random_word(30)) || !wait_for_handler()) f.fail("the message never reached the handler");
+}
+
+void sends_half_a_message(MessageServer& server, Findings& f) {
+    Client c;  // half a line: the server holds it, waiting for its '\n'
+    if (!c.attach(server, f)) return;
+    if (!write_all(c.to, "half a mess")) f.fail(errno_text("the client's write"));
+}
+
+void deletes_both_fifos(MessageServer& server, Findings& f) {
+    Client c;
+    if (!c.attach(server, f)) return;
+    if (unlink(server.to_server_path().c_str()) == -1 || unlink(server.from_server_path().c_str()) == -1)
+        f.fail(errno_text("unlink"));
+}
+
+void PrintTo(const StopState& state, std::ostream* os) {
+    *os << state.name;
+}
+
+class StopIn : public ::testing::TestWithParam<StopState> {};
+
+TEST_P(StopIn, ServeReturnsAfterStop) {
     Scenario s;
-    s.expected = "serve() returns after stop() while a client holds both FIFOs open";
+    s.expected = GetParam().expected;
     s.topic = "step-5-stop-with-a-self-pipe";
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // stays open while stop() is called
-        c.attach(server, f);
-    };
+    s.handler = GetParam().handler;
+    s.client = GetParam().client;
     EXPECT_TRUE(Plays(s));
 }
 
-TEST(MessageServer, StopsWithAReplyUnread) {
-    Scenario s;
-    s.expected = "serve() returns after stop() while a reply waits unread in from-server";
-    s.topic = "step-5-stop-with-a-self-pipe";
-    s.handler = acking_echo;
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // sends, never reads the reply, and stays open while stop() is called
-        if (!c.attach(server, f)) return;
-        if (!c.send(pw::random_word(30)) || !wait_for_handler()) f.fail("the message never reached the handler");
-    };
-    EXPECT_TRUE(Plays(s));
-}
-
-TEST(MessageServer, StopsInTheMiddleOfAMessage) {
-    Scenario s;
-    s.expected = "serve() returns after stop() while half a message waits for its newline";
-    s.topic = "step-5-stop-with-a-self-pipe";
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // half a line: the server holds it, waiting for its '\n'
-        if (!c.attach(server, f)) return;
-        if (!write_all(c.to, "half a mess")) f.fail(errno_text("the client's write"));
-    };
-    EXPECT_TRUE(Plays(s));
-}
+INSTANTIATE_TEST_SUITE_P(
+    MessageServer, StopIn,
+    ::testing::Values(
+        StopState{"AClientHoldsBothEnds", "serve() returns after stop() while a client holds both FIFOs open", nullptr,
+                  holds_both_ends},
+        StopState{"AReplyIsUnread", "serve() returns after stop() while a reply waits unread in from-server",
+                  acking_echo, leaves_a_reply_unread},
+        StopState{"HalfAMessageWaits", "serve() returns after stop() while half a message waits for its newline",
+                  nullptr, sends_half_a_message},
+        StopState{"BothFifosWereDeleted", "serve() returns (true) after stop() even though someone deleted both FIFOs",
+                  nullptr, deletes_both_fifos}),
+    [](const ::testing::TestParamInfo<StopState>& info) { return std::string(info.param.name); });
 
 // The client closes its read end of from-server, then writes: the replies have no
 // client to go to. A server without a reader of its own would die of SIGPIPE.
@@ -638,19 +663,6 @@ TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
         server.send(ping);
         if (!c.receive(line) || line != ping)
             f.fail("server.send() after the client closed its write end: no line came");
-    };
-    EXPECT_TRUE(Plays(s));
-}
-
-TEST(MessageServer, StopsAfterBothFifosWereDeleted) {
-    Scenario s;
-    s.expected = "serve() returns (true) after stop() even though someone deleted both FIFOs";
-    s.topic = "step-5-stop-with-a-self-pipe";
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;
-        if (!c.attach(server, f)) return;
-        if (unlink(server.to_server_path().c_str()) == -1 || unlink(server.from_server_path().c_str()) == -1)
-            f.fail(errno_text("unlink"));
     };
     EXPECT_TRUE(Plays(s));
 }
