@@ -633,15 +633,14 @@ TEST(FilterBytes, LeavesSigpipeAsItFoundIt) {
         return 0;
     });
     EXPECT_EQ(r.out, "output-ok default\n") << explain(
-        pw::Why()
-            .expected("after filter_bytes returns, SIGPIPE has its default action again")
-            .got(r.timed_out ? "the call never returned" : "the test process printed " + pw::quote(r.out))
-            .cause(r.out.find("changed") != std::string::npos
-                       ? "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it "
-                         "back before you return."
-                       : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.")
-            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
-            .reproduce("the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action"));
+        r, pw::Why()
+               .expected("after filter_bytes returns, SIGPIPE has its default action again")
+               .cause(r.out.find("changed") != std::string::npos
+                          ? "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it "
+                            "back before you return."
+                          : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.")
+               .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+               .reproduce("the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action"));
 }
 
 // ---- filter_stream, called directly -------------------------------------------------------
@@ -682,14 +681,13 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
     else if (r.out.find("|changed|") != std::string::npos)
         cause = "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends.";
     EXPECT_EQ(r.out, want) << explain(
-        pw::Why()
-            .expected("the test process prints " + pw::quote(want) +
-                      ": no error, in_fd and out_fd still "
-                      "open, no other descriptor changed, no child left, the input copied")
-            .got("it printed " + pw::quote(r.out) + " (" + r.status() + ")")
-            .cause(cause)
-            .topic("streaming-between-two-descriptors")
-            .reproduce("the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})"));
+        r, pw::Why()
+               .expected("the test process prints " + pw::quote(want) +
+                         ": no error, in_fd and out_fd still "
+                         "open, no other descriptor changed, no child left, the input copied")
+               .cause(cause)
+               .topic("streaming-between-two-descriptors")
+               .reproduce("the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})"));
 }
 
 // ---- what a caller has of its own: children, signals, stdio buffers ----------------------
@@ -719,14 +717,13 @@ TEST(FilterBytes, ReapsOnlyItsOwnChild) {
             "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() "
             "takes any child. Reap exactly yours with waitpid(pid, &status, 0).";
     EXPECT_EQ(r.out, want) << explain(
-        pw::Why()
-            .expected("the test process prints " + pw::quote(want) +
-                      ": the output, no error, and the caller's own child still there to reap")
-            .got("it printed " + pw::quote(r.out) + " (" + r.status() + ")")
-            .cause(cause)
-            .topic("saying-how-the-child-ended")
-            .reproduce("the test forks a child of its own that exits with 42, then calls "
-                       "filter_bytes(<50 letters>, {\"cat\"})"));
+        r, pw::Why()
+               .expected("the test process prints " + pw::quote(want) +
+                         ": the output, no error, and the caller's own child still there to reap")
+               .cause(cause)
+               .topic("saying-how-the-child-ended")
+               .reproduce("the test forks a child of its own that exits with 42, then calls "
+                          "filter_bytes(<50 letters>, {\"cat\"})"));
 }
 
 // A caller may have a signal handler (a timer, a SIGCHLD watcher). Each signal makes
@@ -771,14 +768,13 @@ TEST(FilterBytes, CarriesOnWhenASignalInterruptsACall) {
             "the output came back short with no error: a call that failed with EINTR was taken for the end of "
             "the data. EINTR only means: call it again.";
     EXPECT_EQ(r.out, want) << explain(
-        pw::Why()
-            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
-            .got("it printed " + pw::quote(r.out) + " (" + r.status() + ")")
-            .cause(cause)
-            .topic("pumping-both-pipes-with-poll")
-            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                       "then calls filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; "
-                       "exec >&-; sleep 0.3\"})"));
+        r, pw::Why()
+               .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+               .cause(cause)
+               .topic("pumping-both-pipes-with-poll")
+               .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
+                          "then calls filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; "
+                          "exec >&-; sleep 0.3\"})"));
 }
 
 // The caller's SIGPIPE action, whatever it is, is the same after the call as before, on
@@ -816,13 +812,12 @@ TEST(FilterBytes, RestoresTheCallersSigpipeOnEveryPath) {
             "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an "
             "early return must restore the caller's action too (or change it only once the child runs).";
     EXPECT_EQ(r.out, want) << explain(
-        pw::Why()
-            .expected("the caller's own SIGPIPE handler in place after each call")
-            .got("it printed " + pw::quote(r.out) + " (" + r.status() + ")")
-            .cause(cause)
-            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
-            .reproduce("the test installs a SIGPIPE handler, then calls filter_bytes with cat and "
-                       "with a command that does not exist"));
+        r, pw::Why()
+               .expected("the caller's own SIGPIPE handler in place after each call")
+               .cause(cause)
+               .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+               .reproduce("the test installs a SIGPIPE handler, then calls filter_bytes with cat and "
+                          "with a command that does not exist"));
 }
 
 // A child whose exec failed is a copy of the caller, atexit handlers and stdio buffers
@@ -857,11 +852,10 @@ TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
             "left with exit(), which does both in a copy of the caller. Leave with _exit(127).";
     EXPECT_TRUE(
         pw::Check(r).out(want).that(!foreign_exit, "no atexit handler run in the child", "stderr " + pw::quote(r.err)))
-        << explain(pw::Why()
+        << explain(r,
+                   pw::Why()
                        .expected(
                            "\"caller-line enoent\" printed once by the caller, and no atexit handler run in the child")
-                       .got("it printed " + pw::quote(r.out) + " and on stderr " + pw::quote(r.err) + " (" +
-                            r.status() + ")")
                        .cause(cause)
                        .topic("when-exec-fails")
                        .reproduce("the test registers an atexit handler and printf()s without flushing, then calls "
@@ -906,11 +900,8 @@ void expect_waited(const pw::RunResult& r, const Cause& first, const std::string
     long wakeups = counts->wakeups();
     Cause c = r.timed_out ? lesson04::diagnose_hang(r, counts) : first;
     if (r.out == "output-ok|" && wakeups > kAtMost) c = lesson04::spin_cause(*counts);
-    EXPECT_EQ(r.out, "output-ok|") << explain(pw::Why()
-                                                  .expected("the whole output and no error")
-                                                  .got(pw::quote(r.out) + " (" + r.status() + ")")
-                                                  .cause(c.text, c.anchor)
-                                                  .reproduce("see below"));
+    EXPECT_EQ(r.out, "output-ok|") << explain(
+        r, pw::Why().expected("the whole output and no error").cause(c.text, c.anchor).reproduce("see below"));
     EXPECT_LE(wakeups, kAtMost) << explain(
         pw::Why()
             .expected("at most " + std::to_string(kAtMost) + " wake-ups in the whole call: it waits while " + silent +
@@ -1094,13 +1085,12 @@ TEST(FilterStream, CarriesOnWhenASignalInterruptsAWrite) {
             "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on "
             "after EINTR.";
     EXPECT_EQ(r.out, want) << explain(
-        pw::Why()
-            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
-            .got("it printed " + pw::quote(r.out) + " (" + r.status() + ")")
-            .cause(cause)
-            .topic("streaming-between-two-descriptors")
-            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                       "then calls filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})"));
+        r, pw::Why()
+               .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+               .cause(cause)
+               .topic("streaming-between-two-descriptors")
+               .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
+                          "then calls filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})"));
 }
 
 }  // namespace
