@@ -2,6 +2,7 @@
 //
 // Usage: filter_bytes(input, {"sort"}) returns what sort printed; filter_stream(in_fd,
 // out_fd, argv) streams one descriptor through the command into another (given/filter.hpp).
+// Both are run() below, called by given/filter_api.cpp with their own Ends.
 //
 // The child's stdin and stdout are two pipes, pumped both at once with poll(2): writing
 // all the input first deadlocks once both pipes are full. Closing its stdin is the child's
@@ -111,7 +112,9 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
     (void)status;
 }
 
-// Both functions: start the child, pump, reap it.
+}  // namespace
+
+// Starts the child, pumps, reaps it (declared in given/filter_child.hpp).
 Status run(const std::vector<std::string>& argv, Ends& ends) {
     if (argv.empty()) return {-1, 0, 0, "no command to run"};
     Status status;
@@ -129,21 +132,6 @@ Status run(const std::vector<std::string>& argv, Ends& ends) {
     (void)ends;
     status.error = "run is not written yet";
     return status;
-}
-
-}  // namespace
-
-FilterOutput filter_bytes(const std::string& input, const std::vector<std::string>& argv) {
-    FilterOutput result;
-    Ends ends{input.data(), input.size(), -1, &result.output};
-    result.status = run(argv, ends);
-    return result;
-}
-
-StreamResult filter_stream(int in_fd, int out_fd, const std::vector<std::string>& argv) {
-    Ends ends{nullptr, 0, in_fd, nullptr, out_fd};
-    Status status = run(argv, ends);  // first: run counts the bytes into ends
-    return {status, ends.bytes_in, ends.bytes_out};
 }
 
 }  // namespace filter

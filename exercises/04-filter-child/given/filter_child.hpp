@@ -1,7 +1,8 @@
 // filter_child.hpp - what the pump in filter.cpp works on: the running child, where the
-// bytes come from and go to, and two small helpers that keep every check one line.
+// bytes come from and go to, two small helpers that keep every check one line, and run(),
+// which you write and given/filter_api.cpp calls.
 //
-// Usage: #include "filter_child.hpp" in filter.cpp only; then
+// Usage: #include "filter_child.hpp" in filter.cpp; then
 //   if (pipe(in) == -1) fail(status, "pipe");                        // "pipe: Too many open files"
 //   close_end(child.to_stdin, status, "close - stdin of the child");  // closed once, then -1
 //
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "filter.hpp"
 
@@ -53,5 +55,9 @@ inline void close_end(int& fd, Status& status, const char* what) {
     if (fd >= 0 && close(fd) == -1) fail(status, what);
     fd = -1;
 }
+
+// Starts argv, pumps ends through it and reaps it: filter_bytes and filter_stream are
+// this one call (given/filter_api.cpp). You write it, in filter.cpp.
+Status run(const std::vector<std::string>& argv, Ends& ends);
 
 }  // namespace filter
