@@ -116,8 +116,9 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
 
 // Starts the child, pumps, reaps it (declared in given/filter_child.hpp).
 Status run(const std::vector<std::string>& argv, Ends& ends) {
-    if (argv.empty()) return {-1, 0, 0, "no command to run"};
     Status status;
+    // TODO 0: no command at all (argv empty)? Do not start anything: return a Status
+    //         whose error is "no command to run" (start_child needs argv[0]).
     Child child;
     if (!start_child(argv, child, status)) return status;
     // TODO 1: only if exec worked (status.exec_errno == 0): ignore SIGPIPE while the pump
