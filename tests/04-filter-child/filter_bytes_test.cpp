@@ -399,6 +399,30 @@ std::string reproduce(const Outcome& o) {
                pw::Why().expected(expected).got(got(o)).cause(c.text, c.anchor).topic(topic).reproduce(reproduce(o)));
 }
 
+// A likely cause that a test reads in the line its sandboxed caller printed.
+struct Sign {
+    bool seen;
+    std::string cause;
+};
+
+// The one check of a white-box run that prints one line: the line must be `want`. On
+// failure the likely cause is what stopped the run, else the first sign seen, else
+// `otherwise`; `why` brings the rest (what was expected, the topic, how to reproduce).
+::testing::AssertionResult PrintsLine(const pw::RunResult& r, const std::string& want, const std::vector<Sign>& signs,
+                                      const std::string& otherwise, pw::Why why) {
+    if (r.out == want) return ::testing::AssertionSuccess();
+    std::string cause = otherwise;
+    if (r.timed_out) cause = lesson04::hang_cause(r);
+    for (auto sign = signs.begin(); !r.timed_out && sign != signs.end(); ++sign)
+        if (sign->seen) {
+            cause = sign->cause;
+            break;
+        }
+    return ::testing::AssertionFailure() << "the test process printed " << pw::quote(r.out) << ", not "
+                                         << pw::quote(want) << "\n"
+                                         << explain(r, why.cause(cause));
+}
+
 std::string random_bytes(std::size_t n) {
     static std::mt19937 gen{std::random_device{}()};
     std::string s(n, '\0');
@@ -632,15 +656,16 @@ TEST(FilterBytes, LeavesSigpipeAsItFoundIt) {
                     now.sa_handler == SIG_DFL ? "default" : "changed");
         return 0;
     });
-    EXPECT_EQ(r.out, "output-ok default\n") << explain(
-        r, pw::Why()
-               .expected("after filter_bytes returns, SIGPIPE has its default action again")
-               .cause(r.out.find("changed") != std::string::npos
-                          ? "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it "
-                            "back before you return."
-                          : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.")
-               .topic("when-the-child-stops-reading-sigpipe-and-epipe")
-               .reproduce("the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action"));
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok default\n",
+        {{r.out.find("changed") != std::string::npos,
+          "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it back before you "
+          "return."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("after filter_bytes returns, SIGPIPE has its default action again")
+            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+            .reproduce("the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action")));
 }
 
 // ---- filter_stream, called directly -------------------------------------------------------
@@ -670,24 +695,22 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
         return 0;
     });
     std::string want = "|open|same|0|copied";
-    std::string cause = "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.";
-    if (r.timed_out)
-        cause = lesson04::hang_cause(r);
-    else if (r.out.find("not written yet") != std::string::npos)
-        cause = r.out.substr(0, r.out.find(' ')) +
-                " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
-    else if (r.out.find("|closed|") != std::string::npos)
-        cause = "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends.";
-    else if (r.out.find("|changed|") != std::string::npos)
-        cause = "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends.";
-    EXPECT_EQ(r.out, want) << explain(
-        r, pw::Why()
-               .expected("the test process prints " + pw::quote(want) +
-                         ": no error, in_fd and out_fd still "
-                         "open, no other descriptor changed, no child left, the input copied")
-               .cause(cause)
-               .topic("streaming-between-two-descriptors")
-               .reproduce("the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})"));
+    EXPECT_TRUE(PrintsLine(
+        r, want,
+        {{r.out.find("not written yet") != std::string::npos,
+          r.out.substr(0, r.out.find(' ')) +
+              " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp."},
+         {r.out.find("|closed|") != std::string::npos,
+          "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends."},
+         {r.out.find("|changed|") != std::string::npos,
+          "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends."}},
+        "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.",
+        pw::Why()
+            .expected("the test process prints " + pw::quote(want) +
+                      ": no error, in_fd and out_fd still open, no other descriptor changed, no child left, the "
+                      "input copied")
+            .topic("streaming-between-two-descriptors")
+            .reproduce("the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})")));
 }
 
 // ---- what a caller has of its own: children, signals, stdio buffers ----------------------
@@ -710,20 +733,18 @@ TEST(FilterBytes, ReapsOnlyItsOwnChild) {
         return 0;
     });
     std::string want = "output-ok||mine-still-mine";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("mine-gone") != std::string::npos)
-        cause =
-            "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() "
-            "takes any child. Reap exactly yours with waitpid(pid, &status, 0).";
-    EXPECT_EQ(r.out, want) << explain(
-        r, pw::Why()
-               .expected("the test process prints " + pw::quote(want) +
-                         ": the output, no error, and the caller's own child still there to reap")
-               .cause(cause)
-               .topic("saying-how-the-child-ended")
-               .reproduce("the test forks a child of its own that exits with 42, then calls "
-                          "filter_bytes(<50 letters>, {\"cat\"})"));
+    EXPECT_TRUE(PrintsLine(
+        r, want,
+        {{r.out.find("mine-gone") != std::string::npos,
+          "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() takes "
+          "any child. Reap exactly yours with waitpid(pid, &status, 0)."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the test process prints " + pw::quote(want) +
+                      ": the output, no error, and the caller's own child still there to reap")
+            .topic("saying-how-the-child-ended")
+            .reproduce("the test forks a child of its own that exits with 42, then calls filter_bytes(<50 letters>, "
+                       "{\"cat\"})")));
 }
 
 // A caller may have a signal handler (a timer, a SIGCHLD watcher). Each signal makes
@@ -754,27 +775,21 @@ TEST(FilterBytes, CarriesOnWhenASignalInterruptsACall) {
             o.timeout_seconds = 15;
             return o;
         }());
-    std::string want = "output-ok|";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("Interrupted system call") != std::string::npos)
-        cause =
-            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_bytes "
-            "gave up (" +
-            r.out.substr(r.out.find('|') + 1) +
-            "). EINTR is not an error: call poll(), read(), write() or waitpid() again.";
-    else if (r.out.rfind("output-wrong|", 0) == 0 && r.out.size() == std::string("output-wrong|").size())
-        cause =
-            "the output came back short with no error: a call that failed with EINTR was taken for the end of "
-            "the data. EINTR only means: call it again.";
-    EXPECT_EQ(r.out, want) << explain(
-        r, pw::Why()
-               .expected("the whole output and no error, with a SIGALRM handler firing every ms")
-               .cause(cause)
-               .topic("pumping-both-pipes-with-poll")
-               .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                          "then calls filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; "
-                          "exec >&-; sleep 0.3\"})"));
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok|",
+        {{r.out.find("Interrupted system call") != std::string::npos,
+          "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_bytes gave up (" +
+              r.out.substr(r.out.find('|') + 1) +
+              "). EINTR is not an error: call poll(), read(), write() or waitpid() again."},
+         {r.out == "output-wrong|",
+          "the output came back short with no error: a call that failed with EINTR was taken for the end of the "
+          "data. EINTR only means: call it again."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+            .topic("pumping-both-pipes-with-poll")
+            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, then calls "
+                       "filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; exec >&-; sleep 0.3\"})")));
 }
 
 // The caller's SIGPIPE action, whatever it is, is the same after the call as before, on
@@ -800,24 +815,20 @@ TEST(FilterBytes, RestoresTheCallersSigpipeOnEveryPath) {
         std::printf("%s", seen.c_str());
         return 0;
     });
-    std::string want = "cat:kept pw-no-such-command-04:kept ";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("cat:changed") == 0)
-        cause =
-            "after a normal run the caller's own SIGPIPE handler was gone: save the old action with "
-            "sigaction's third argument and put back exactly that (not SIG_DFL) before you return.";
-    else if (r.out.find("pw-no-such-command-04:changed") != std::string::npos)
-        cause =
-            "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an "
-            "early return must restore the caller's action too (or change it only once the child runs).";
-    EXPECT_EQ(r.out, want) << explain(
-        r, pw::Why()
-               .expected("the caller's own SIGPIPE handler in place after each call")
-               .cause(cause)
-               .topic("when-the-child-stops-reading-sigpipe-and-epipe")
-               .reproduce("the test installs a SIGPIPE handler, then calls filter_bytes with cat and "
-                          "with a command that does not exist"));
+    EXPECT_TRUE(PrintsLine(
+        r, "cat:kept pw-no-such-command-04:kept ",
+        {{r.out.find("cat:changed") == 0,
+          "after a normal run the caller's own SIGPIPE handler was gone: save the old action with sigaction's third "
+          "argument and put back exactly that (not SIG_DFL) before you return."},
+         {r.out.find("pw-no-such-command-04:changed") != std::string::npos,
+          "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an early "
+          "return must restore the caller's action too (or change it only once the child runs)."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the caller's own SIGPIPE handler in place after each call")
+            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+            .reproduce("the test installs a SIGPIPE handler, then calls filter_bytes with cat and with a command "
+                       "that does not exist")));
 }
 
 // A child whose exec failed is a copy of the caller, atexit handlers and stdio buffers
@@ -1074,23 +1085,20 @@ TEST(FilterStream, CarriesOnWhenASignalInterruptsAWrite) {
             return 0;
         },
         long_enough());
-    std::string want = "output-ok|";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("Interrupted system call") != std::string::npos)
-        cause =
-            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_stream "
-            "gave up (" +
-            r.out.substr(r.out.find('|') + 1) +
-            "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on "
-            "after EINTR.";
-    EXPECT_EQ(r.out, want) << explain(
-        r, pw::Why()
-               .expected("the whole output and no error, with a SIGALRM handler firing every ms")
-               .cause(cause)
-               .topic("streaming-between-two-descriptors")
-               .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                          "then calls filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})"));
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok|",
+        {{r.out.find("Interrupted system call") != std::string::npos,
+          "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_stream gave up "
+          "(" +
+              r.out.substr(r.out.find('|') + 1) +
+              "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on after "
+              "EINTR."}},
+        "filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+            .topic("streaming-between-two-descriptors")
+            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, then calls "
+                       "filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})")));
 }
 
 }  // namespace
