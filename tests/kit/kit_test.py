@@ -53,7 +53,8 @@ HANG = 3600
 
 # About how long each check takes on an idle 2-core machine, by label or else by phase: only
 # the order checks start in depends on it (the longest first), never a result.
-SECONDS = {"classroom_test.py HandOutOfTwoLessons": 190, "forgery_test.py": 100,
+SECONDS = {"classroom_test.py HandOutOfTwoLessons": 150, "classroom_test.py HandOutBuiltFromNothing": 110,
+           "forgery_test.py": 60,
            "classroom_test.py HandOutOfEveryLesson": 85, "lessons_check.py": 60,
            "classroom_test.py Points Workflow Classroom": 30,
            "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "3 ": 30, "3b": 3, "4 ": 3, "4b": 6, "5 ": 10}
@@ -520,10 +521,12 @@ def plan(lessons, whole):
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
-                # The classroom check in three parts that can run side by side: each part writes
+                # The classroom check in four parts that can run side by side: each part writes
                 # its own folders (the two-lesson hand-out also build/gradescope and build/class).
                 ("classroom: a hand-out of two lessons graded by make grade, GitHub Classroom, Gradescope and "
                  "make class alike", "classroom_test.py", ["HandOutOfTwoLessons"], WHOLE_KIT),
+                ("classroom: every shown command of lessons 01-02 works in a hand-out built from nothing",
+                 "classroom_test.py", ["HandOutBuiltFromNothing"], WHOLE_KIT),
                 ("classroom: every shown command of every lesson works in a full hand-out", "classroom_test.py",
                  ["HandOutOfEveryLesson"], WHOLE_KIT),
                 ("classroom: points, the workflow, private tests, progress, hint, watch", "classroom_test.py",
