@@ -16,11 +16,8 @@
 
 namespace pw {
 namespace process_table {
-namespace {
 
-// The warden reads these files every few milliseconds for every process of a run: plain
-// read(2), no stream machinery.
-std::string read_small_file(const std::string& path) {
+std::string read_file(const std::string& path) {
     std::string out;
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return out;
@@ -37,9 +34,11 @@ std::string read_small_file(const std::string& path) {
     return out;
 }
 
+namespace {
+
 // /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and parens.
 bool read_stat(pid_t pid, ProcessInfo& info) {
-    std::string s = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
     auto open = s.find('('), close = s.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close + 4 > s.size()) return false;
     info.pid = pid;
@@ -51,7 +50,7 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
 
 // "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
-    std::string sc = read_small_file(dir + "/syscall");
+    std::string sc = read_file(dir + "/syscall");
     if (sc.rfind("running", 0) == 0) {
         nr = -1;
     } else if (!sc.empty()) {
@@ -132,7 +131,7 @@ void read_details(ProcessSnapshot& p) {
     }
     p.syscall_arg0 = args[0];
     p.timed_wait = has_timeout(p.syscall_nr, args);
-    p.wchan = read_small_file(dir + "/wchan");
+    p.wchan = read_file(dir + "/wchan");
     if (p.wchan == "0") p.wchan.clear();
 
     DIR* d = opendir((dir + "/fd").c_str());
@@ -159,7 +158,7 @@ void read_details(ProcessSnapshot& p) {
         else
             ch.object = "FIFO " + t;
         // fdinfo's "flags:" is octal; the access mode is in its low two bits.
-        std::string info = read_small_file(dir + "/fdinfo/" + e->d_name);
+        std::string info = read_file(dir + "/fdinfo/" + e->d_name);
         auto at = info.find("flags:");
         int mode = O_RDWR;
         if (at != std::string::npos)
@@ -300,7 +299,7 @@ std::vector<ProcessInfo> children_of(pid_t pid) {
     if (!tasks) return kids;  // it has just gone
     while (dirent* t = readdir(tasks)) {
         if (t->d_name[0] == '.') continue;
-        std::istringstream list(read_small_file(dir + "/" + t->d_name + "/children"));
+        std::istringstream list(read_file(dir + "/" + t->d_name + "/children"));
         long kid;
         ProcessInfo info;
         while (list >> kid)
