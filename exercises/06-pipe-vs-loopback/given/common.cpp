@@ -55,31 +55,20 @@ void fail(const std::string& message) {
     _exit(1);
 }
 
+void reap_child(int pid) {
+    int status;
+    if (waitpid(pid, &status, 0) == -1) die("waitpid");
+    children_reaped();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+}
+
+void start_program(const char* name) {
+    g_program = name;
+    signal(SIGPIPE, SIG_IGN);
+}
+
 namespace {
-const char* const kViaNames[] = {"pipe", "socketpair", "unix", "tcp", "fifo"};
-const char* const kPinNames[] = {"none", "same", "cross"};
-}  // namespace
-
-const char* via_name(Via via) {
-    return kViaNames[static_cast<int>(via)];
-}
-
-bool parse_via(const std::string& text, Via* via) {
-    for (int i = 0; i < 5; ++i)
-        if (text == kViaNames[i]) return *via = static_cast<Via>(i), true;
-    return false;
-}
-
-const char* pin_name(Pin pin) {
-    return kPinNames[static_cast<int>(pin)];
-}
-
-bool parse_pin(const std::string& text, Pin* pin) {
-    for (int i = 0; i < 3; ++i)
-        if (text == kPinNames[i]) return *pin = static_cast<Pin>(i), true;
-    return false;
-}
-
+// "4096", "64K", "1M", "1G" (powers of 1024). False on anything else or on 0.
 bool parse_size(const std::string& text, unsigned long long* value) {
     if (text.empty() || text[0] < '0' || text[0] > '9') return false;
     char* end = nullptr;
@@ -101,6 +90,63 @@ bool parse_size(const std::string& text, unsigned long long* value) {
     return true;
 }
 
+const char* const kViaNames[] = {"pipe", "socketpair", "unix", "tcp", "fifo"};
+const char* const kPinNames[] = {"none", "same", "cross"};
+
+// The value of names[] spelled text, as an enum; false when none is.
+template <typename Enum, std::size_t N>
+bool parse_name(const char* const (&names)[N], const std::string& text, Enum* value) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (text == names[i]) return *value = static_cast<Enum>(i), true;
+    return false;
+}
+}  // namespace
+
+const char* via_name(Via via) {
+    return kViaNames[static_cast<int>(via)];
+}
+
+const char* pin_name(Pin pin) {
+    return kPinNames[static_cast<int>(pin)];
+}
+
+Option pin_option(Pin* pin) {
+    return {"--pin", nullptr, [pin](const std::string& v) { return parse_name(kPinNames, v, pin); }};
+}
+
+Option flag_option(const char* name, bool* flag) {
+    return {name, flag, nullptr};
+}
+
+Option size_option(const char* name, unsigned long long* value, unsigned long long max) {
+    return {name, nullptr, [=](const std::string& v) { return parse_size(v, value) && *value <= max; }};
+}
+
+void usage_error(const char* usage) {
+    std::fprintf(stderr, "usage: %s\n", usage);
+    std::exit(2);
+}
+
+void parse_args(int argc, char* argv[], const char* usage, Via* via, std::initializer_list<Via> vias,
+                const std::vector<Option>& options) {
+    bool have_via = false;
+    std::vector<Option> all = options;
+    all.push_back({"--via", nullptr, [&](const std::string& v) {
+                       have_via =
+                           parse_name(kViaNames, v, via) && std::find(vias.begin(), vias.end(), *via) != vias.end();
+                       return have_via;
+                   }});
+    for (int i = 1; i < argc; ++i) {
+        auto o = std::find_if(all.begin(), all.end(), [&](const Option& o) { return o.name == argv[i]; });
+        if (o == all.end()) usage_error(usage);
+        if (o->flag)
+            *o->flag = true;
+        else if (i + 1 == argc || !o->take(argv[++i]))
+            usage_error(usage);
+    }
+    if (!have_via) usage_error(usage);
+}
+
 std::string temp_dir_template() {
     const char* dir = std::getenv("TMPDIR");
     return std::string(dir && *dir ? dir : P_tmpdir) + "/pipeworks-XXXXXX";  // P_tmpdir: stdio's default
@@ -116,6 +162,12 @@ std::string Placement::describe() const {
             break;
     }
     return "none (unpinned)";
+}
+
+void Placement::one_process() {
+    if (used == Pin::Cross) note = "the floor is one process, so it runs on one CPU";
+    if (used != Pin::None) used = Pin::Same;
+    child_cpu = parent_cpu;
 }
 
 Placement plan_placement(Pin pin) {
@@ -163,19 +215,39 @@ std::string Checksum::hex() const {
     return buf;
 }
 
-Summary summarize(std::vector<double> samples) {
-    Summary s;
-    if (samples.empty()) return s;
-    std::sort(samples.begin(), samples.end());
-    s.min = samples.front();
-    s.median = samples[samples.size() / 2];
-    s.p99 = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
-    return s;
-}
-
 double now_us() {
     using namespace std::chrono;
     return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, c == '"' || c == '\\' ? "\\%c" : "\\u%04x", c);
+        out += c == '"' || c == '\\' || c < 32 || c >= 127 ? escaped : std::string(1, static_cast<char>(c));
+    }
+    return out + "\"";
+}
+
+std::string json_real(double value, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+    return buf;
+}
+
+const char* json_bool(bool value) {
+    return value ? "true" : "false";
+}
+
+void print_json(std::initializer_list<std::string> keys_and_values) {
+    std::string line;
+    bool key = true;
+    for (const std::string& item : keys_and_values) {
+        line += key ? (line.empty() ? "{" : ", ") + json_string(item) + ": " : item;
+        key = !key;
+    }
+    std::printf("%s}\n", line.c_str());
 }
 
 // ---- fan-in ---------------------------------------------------------------------------
