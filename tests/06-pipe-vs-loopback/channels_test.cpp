@@ -26,6 +26,7 @@
 
 namespace {
 
+using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
 
@@ -131,10 +132,9 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
         cause = "write_all never finished: after a short write, does it advance the buffer AND shrink the length?";
     else
         cause = "write_all failed: " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "read_full-and-write_all",
-                                          "make grade LESSON=06   # the test calls write_all on a pipe under a "
-                                          "timer signal (setitimer)");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "read_full-and-write_all",
+                                                           "calls write_all on a pipe under a timer signal "
+                                                           "(setitimer)"));
 }
 
 // The other half of the contract: when write() fails for real, write_all returns false
@@ -167,10 +167,8 @@ TEST(Transports, WriteAllReportsAFailureWithErrno) {
         cause = "write_all never returned: on a failure other than EINTR it must return false, not try again.";
     else
         cause = "write_all failed: " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "read_full-and-write_all",
-                                          "make grade LESSON=06   # the test calls write_all on a pipe whose reader "
-                                          "has gone");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "read_full-and-write_all",
+                                                           "calls write_all on a pipe whose reader has gone"));
 }
 
 TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
@@ -195,7 +193,7 @@ TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
         return 0;
     });
     std::string out = r.out;
-    bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
+    bool ok = out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
     std::string cause;
     if (out.rfind("0.0.0.0", 0) == 0)
         cause =
@@ -211,10 +209,10 @@ TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
         cause = "listen_tcp did not return a socket: is it still the stub?";
     else
         cause = "listen_tcp failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("a listening socket on 127.0.0.1, on the port listen_tcp reported",
-                                   pw::quote(out) + ", " + r.status(), cause,
-                                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
-                                   "make grade LESSON=06   # the test calls listen_tcp, then getsockname()");
+    const std::string want = "127.0.0.1 <the port> reported listening";
+    EXPECT_TRUE(pw::Check(r).exits(0).that(ok, pw::quote(want), pw::quote(out)))
+        << explain(r, lesson06::printed(want, cause, "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
+                                        "calls listen_tcp, then getsockname()"));
 }
 
 TEST(Transports, TcpSocketsHaveNoDelayOn) {
@@ -228,12 +226,8 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
             std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
             return 0;
         },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 5;
-            return o;
-        }());
-    bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
+        lesson06::deadline(5));
+    const std::string want = "connect_tcp 1\naccept_connection 1\n";  // getsockopt(TCP_NODELAY) gives 1
     std::string cause;
     if (r.out.find("connect_tcp 0") != std::string::npos)
         cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
@@ -250,10 +244,9 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
             "the stub?";
     else
         cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",
-                                   pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
-                                   "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
-                                   "then getsockopt(TCP_NODELAY)");
+    EXPECT_TRUE(pw::Check(r).exits(0).out(want))
+        << explain(r, lesson06::printed(want, cause, "nagle-and-tcp_nodelay",
+                                        "calls connect_tcp and accept_connection, then getsockopt(TCP_NODELAY)"));
 }
 
 // Two programs of the lesson at once (two learners on one machine, or make bench beside
@@ -297,10 +290,9 @@ TEST(Transports, TwoUnixChannelsAtOnceEachKeepTheirOwnSocket) {
         cause = "the first channel's socket file now leads to the second channel's listener: its file was replaced.";
     else
         cause = "open_channel(Via::Unix) must work first (see the PingPong tests): " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + sandbox_status(r), cause,
-                                          "unix-domain-sockets-listen-connect-accept",
-                                          "make grade LESSON=06   # the test calls open_channel(Via::Unix) twice, "
-                                          "then connects to the first channel's path");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "unix-domain-sockets-listen-connect-accept",
+                                                           "calls open_channel(Via::Unix) twice, then connects to "
+                                                           "the first channel's path"));
 }
 
 // Only the parent accepts: a child that keeps its copy of the listener holds a socket it
@@ -341,10 +333,9 @@ TEST(Transports, ChildEndKeepsNoListener) {
                               "so the child closes ch.listener before it connects."
                             : "open_channel, child_end and parent_end must work for tcp and unix first: see the "
                               "PingPong tests.";
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "unix-domain-sockets-listen-connect-accept",
-                                          "the test calls open_channel, forks, and looks for a listening socket "
-                                          "among the child's descriptors after child_end");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "unix-domain-sockets-listen-connect-accept",
+                                                           "calls open_channel, forks, and looks for a listening "
+                                                           "socket among the child's descriptors after child_end"));
 }
 
 }  // namespace

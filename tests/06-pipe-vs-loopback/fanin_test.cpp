@@ -33,7 +33,6 @@ using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
 
-const int kClients = 8;
 const int kMessages = 10000;
 
 std::string fanin_cause(const RunResult& r, const std::map<std::string, std::string>& j, bool parsed,
@@ -91,30 +90,6 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
     return "fanin failed: " + lesson06::first_line(r.err);
 }
 
-void check_fanin(const std::string& via, const std::string& anchor) {
-    lesson06::ScratchTmp tmp;
-    RunOptions options;
-    options.timeout_seconds = 20;
-    options.extra_env = {tmp.env()};
-    RunResult r = pw::run({pw::program("fanin"), "--via", via, "--clients", std::to_string(kClients), "--messages",
-                           std::to_string(kMessages), "--json"},
-                          options);
-    std::map<std::string, std::string> j;
-    bool parsed = lesson06::parse_flat_json(r.out, &j);
-    std::string leftovers = tmp.leftovers();
-    long long all = static_cast<long long>(kClients) * kMessages;
-    EXPECT_TRUE(lesson06::reported(r,
-                                   {{"received", std::to_string(all)},
-                                    {"garbled", "0"},
-                                    {"clients_finished", std::to_string(kClients)},
-                                    {"ok", "true"}},
-                                   leftovers))
-        << explain(r,
-                   "all " + std::to_string(all) + " messages of " + std::to_string(kClients) +
-                       " clients, whole and in order, over " + via + "; exit status 0",
-                   fanin_cause(r, j, parsed, via, leftovers), anchor);
-}
-
 TEST(FanIn, PrintsTheDocumentedJson) {
     lesson06::ScratchTmp tmp;
     RunOptions options;
@@ -126,22 +101,68 @@ TEST(FanIn, PrintsTheDocumentedJson) {
     std::string problem = lesson06::json_problem(r.out, fields);
     std::map<std::string, std::string> j;
     bool parsed = lesson06::parse_flat_json(r.out, &j);
-    EXPECT_TRUE(lesson06::documented_json(r, fields)) << explain(
-        r,
-        "one JSON object with via, clients, messages, expected, received, lost, garbled, "
-        "clients_heard, clients_finished and ok; exit status 0",
-        problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem, "what-the-programs-report");
+    EXPECT_TRUE(lesson06::documented_json(r, fields))
+        << explain(r, pw::Why()
+                          .expected("one JSON object with via, clients, messages, expected, received, lost, garbled, "
+                                    "clients_heard, clients_finished and ok; exit status 0")
+                          .cause(problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem)
+                          .topic("what-the-programs-report"));
 }
 
-TEST(FanIn, TcpLosesNothingWithEightClients) {
-    check_fanin("tcp", "many-clients-one-server");
+// One row of the table: a way in, how many clients, and the section about it.
+struct Crowd {
+    const char* via;
+    int clients;
+    const char* anchor;
+};
+
+// Names an instance in googletest's output ("unix8Clients") instead of its bytes.
+void PrintTo(const Crowd& c, std::ostream* os) {
+    *os << c.via << c.clients << "Clients";
 }
-TEST(FanIn, UnixLosesNothingWithEightClients) {
-    check_fanin("unix", "many-clients-one-server");
+std::string crowd_name(const ::testing::TestParamInfo<Crowd>& info) {
+    return ::testing::PrintToString(info.param);
 }
-TEST(FanIn, FifoLosesNothingWithEightClients) {
-    check_fanin("fifo", "the-fifo-way-and-pipe_buf");
+
+class FanInOver : public ::testing::TestWithParam<Crowd> {};
+
+// fanin with one row's clients: every message of every client arrives whole and in order.
+TEST_P(FanInOver, LosesNothing) {
+    const std::string via = GetParam().via;
+    const int clients = GetParam().clients;
+    lesson06::ScratchTmp tmp;
+    RunOptions options;
+    options.timeout_seconds = 20;
+    options.extra_env = {tmp.env()};
+    RunResult r = pw::run({pw::program("fanin"), "--via", via, "--clients", std::to_string(clients), "--messages",
+                           std::to_string(kMessages), "--json"},
+                          options);
+    std::map<std::string, std::string> j;
+    bool parsed = lesson06::parse_flat_json(r.out, &j);
+    std::string leftovers = tmp.leftovers();
+    long long all = static_cast<long long>(clients) * kMessages;
+    EXPECT_TRUE(lesson06::reported(r,
+                                   {{"received", std::to_string(all)},
+                                    {"garbled", "0"},
+                                    {"clients_finished", std::to_string(clients)},
+                                    {"ok", "true"}},
+                                   leftovers))
+        << explain(r, pw::Why()
+                          .expected("all " + std::to_string(all) + " messages of " + std::to_string(clients) +
+                                    " clients, whole and in order, over " + via + "; exit status 0")
+                          .cause(fanin_cause(r, j, parsed, via, leftovers))
+                          .topic(GetParam().anchor));
 }
+
+// Eight clients on each way in; then the same behaviour with other crowds: one client
+// alone, and sixteen at once.
+INSTANTIATE_TEST_SUITE_P(FanIn, FanInOver,
+                         ::testing::Values(Crowd{"tcp", 8, "many-clients-one-server"},
+                                           Crowd{"unix", 8, "many-clients-one-server"},
+                                           Crowd{"fifo", 8, "the-fifo-way-and-pipe_buf"},
+                                           Crowd{"unix", 1, "many-clients-one-server"},
+                                           Crowd{"tcp", 16, "many-clients-one-server"}),
+                         crowd_name);
 
 #ifdef __linux__
 // True when pid sleeps in a call that waits for input (read, poll, select, ...).
@@ -175,8 +196,7 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
     const int messages = static_cast<int>(lesson06::random_number(200, 2000));
     RunResult r = pw::run_function(
         [messages] {
-            const char* base = std::getenv("TMPDIR");
-            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-fifo-XXXXXX";
+            std::string dir = temp_dir_template();  // under the test's TMPDIR
             if (!mkdtemp(&dir[0])) return 90;
             std::string path = dir + "/late.fifo";
             int gate[2], done[2];
@@ -223,22 +243,11 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
             Tally tally(2, messages);
             serve_fifo(path, 2, tally);  // yours
             close(done[1]);              // tells the second client that the server has returned
-            for (pid_t kid : {first, second}) {
-                kill(kid, SIGKILL);  // a client may still wait in open() for a reader that has gone
-                waitpid(kid, nullptr, 0);
-            }
-            unlink(path.c_str());
-            rmdir(dir.c_str());
-            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
-                        tally.received(), tally.garbled());
+            lesson06::finish_clients({first, second}, path, dir, tally);
             return 0;
         },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 10;
-            return o;
-        }());
-    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+        lesson06::deadline(10));
+    std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.rfind("1 clients finished", 0) == 0)
         cause =
@@ -251,10 +260,9 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
         cause = "serve_fifo never returned: it must stop once tally.clients_finished() reaches the number of clients.";
     else
         cause = "serve_fifo did not collect both clients' lines: " + r.status();
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "the-fifo-way-and-pipe_buf",
-                                          "make grade LESSON=06   # the test calls serve_fifo with two clients, "
-                                          "the second starting after the first has gone");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "the-fifo-way-and-pipe_buf",
+                                                           "calls serve_fifo with two clients, the second starting "
+                                                           "after the first has gone"));
 #endif
 }
 
@@ -279,8 +287,7 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
     const int messages = static_cast<int>(lesson06::random_number(20, 200));
     RunResult r = pw::run_function(
         [messages] {
-            const char* base = std::getenv("TMPDIR");
-            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-unix-XXXXXX";
+            std::string dir = temp_dir_template();  // under the test's TMPDIR
             if (!mkdtemp(&dir[0])) return 90;
             sockaddr_un addr{};
             addr.sun_family = AF_UNIX;
@@ -334,22 +341,11 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
             Tally tally(2, messages);
             serve_sockets(listener, 2, tally);  // yours
             close(listener);
-            for (pid_t kid : {first, second}) {
-                kill(kid, SIGKILL);
-                waitpid(kid, nullptr, 0);
-            }
-            unlink(path.c_str());
-            rmdir(dir.c_str());
-            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
-                        tally.received(), tally.garbled());
+            lesson06::finish_clients({first, second}, path, dir, tally);
             return 0;
         },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 10;
-            return o;
-        }());
-    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+        lesson06::deadline(10));
+    std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.find(" 0 garbled") == std::string::npos && r.out.find(" garbled") != std::string::npos)
         cause =
@@ -363,10 +359,9 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
             "every client has hung up.";
     else
         cause = "serve_sockets did not collect both clients' lines whole: " + r.status();
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "many-clients-one-server",
-                                          "make grade LESSON=06   # the test calls serve_sockets with two Unix "
-                                          "clients, one of them stopped in the middle of a line");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "many-clients-one-server",
+                                                           "calls serve_sockets with two Unix clients, one of them "
+                                                           "stopped in the middle of a line"));
 #endif
 }
 

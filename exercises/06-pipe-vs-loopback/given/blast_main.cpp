@@ -40,11 +40,9 @@
 
 namespace {
 
-struct Options {
-    Via via = Via::Pipe;
-    unsigned long long bytes = 64ULL << 20, chunk = 64 << 10, pipe_size = 0, seed = 1;
-    Pin pin = Pin::None;
-    bool floor = false, json = false, splice = false;
+struct Options : Measure {
+    unsigned long long bytes = 64ULL << 20, chunk = 64 << 10, pipe_size = 0;
+    bool splice = false;
 };
 
 const char* const kUsage =
@@ -53,10 +51,9 @@ const char* const kUsage =
 
 Options parse(int argc, char* argv[]) {
     Options o;
-    parse_args(argc, argv, kUsage, &o.via, {Via::Pipe, Via::Socketpair, Via::Unix, Via::Tcp},
-               {flag_option("--json", &o.json), flag_option("--floor", &o.floor), flag_option("--splice", &o.splice),
-                size_option("--bytes", &o.bytes), size_option("--chunk", &o.chunk, 64u << 20),
-                size_option("--pipe-size", &o.pipe_size), size_option("--seed", &o.seed), pin_option(&o.pin)});
+    parse_measure(argc, argv, kUsage, &o,
+                  {flag_option("--splice", &o.splice), size_option("--bytes", &o.bytes),
+                   size_option("--chunk", &o.chunk, 64u << 20), size_option("--pipe-size", &o.pipe_size)});
     if (o.splice && o.via != Via::Pipe) usage_error(kUsage);
 #ifndef __linux__
     if (o.splice) {

@@ -110,10 +110,6 @@ const char* pin_name(Pin pin) {
     return kPinNames[static_cast<int>(pin)];
 }
 
-Option pin_option(Pin* pin) {
-    return {"--pin", nullptr, [pin](const std::string& v) { return parse_name(kPinNames, v, pin); }};
-}
-
 Option flag_option(const char* name, bool* flag) {
     return {name, flag, nullptr};
 }
@@ -145,6 +141,14 @@ void parse_args(int argc, char* argv[], const char* usage, Via* via, std::initia
             usage_error(usage);
     }
     if (!have_via) usage_error(usage);
+}
+
+void parse_measure(int argc, char* argv[], const char* usage, Measure* m, std::vector<Option> own) {
+    own.push_back(flag_option("--json", &m->json));
+    own.push_back(flag_option("--floor", &m->floor));
+    own.push_back(size_option("--seed", &m->seed));
+    own.push_back({"--pin", nullptr, [m](const std::string& v) { return parse_name(kPinNames, v, &m->pin); }});
+    parse_args(argc, argv, usage, &m->via, {Via::Pipe, Via::Socketpair, Via::Unix, Via::Tcp}, own);
 }
 
 std::string temp_dir_template() {

@@ -65,6 +65,17 @@ void parse_args(int argc, char* argv[], const char* usage, Via* via, std::initia
                 const std::vector<Option>& options);
 [[noreturn]] void usage_error(const char* usage);  // "usage: ..." on stderr, exit 2
 
+// What pingpong and blast share on their command line: --via pipe|socketpair|unix|tcp,
+// --pin, --seed, --floor and --json. Each adds its own options (own) and fields.
+enum class Pin { None, Same, Cross };
+struct Measure {
+    Via via = Via::Pipe;
+    Pin pin = Pin::None;
+    unsigned long long seed = 1;
+    bool floor = false, json = false;
+};
+void parse_measure(int argc, char* argv[], const char* usage, Measure* m, std::vector<Option> own);
+
 // One line of --json output: keys and values alternate, each value already JSON:
 //   print_json({"program", json_string("blast"), "bytes", std::to_string(64), ...})
 // prints {"program": "blast", "bytes": 64, ...}.
@@ -78,9 +89,7 @@ std::string temp_dir_template();
 
 // ---- placement: which CPU each process runs on --------------------------------------
 
-enum class Pin { None, Same, Cross };
 const char* pin_name(Pin pin);
-Option pin_option(Pin* pin);  // --pin same|cross|none
 
 // The plan for --pin, decided before fork(): which CPU the parent and the child use
 // (-1: wherever the scheduler puts it), what really happened, and why if it differs

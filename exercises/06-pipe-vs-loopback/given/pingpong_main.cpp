@@ -41,11 +41,9 @@
 
 namespace {
 
-struct Options {
-    Via via = Via::Pipe;
-    unsigned long long size = 64, count = 2000, seed = 1;
-    Pin pin = Pin::None;
-    bool floor = false, json = false, split = false, nagle = false;
+struct Options : Measure {
+    unsigned long long size = 64, count = 2000;
+    bool split = false, nagle = false;
 };
 
 const char* const kUsage =
@@ -54,10 +52,9 @@ const char* const kUsage =
 
 Options parse(int argc, char* argv[]) {
     Options o;
-    parse_args(argc, argv, kUsage, &o.via, {Via::Pipe, Via::Socketpair, Via::Unix, Via::Tcp},
-               {flag_option("--json", &o.json), flag_option("--floor", &o.floor), flag_option("--split", &o.split),
-                flag_option("--nagle", &o.nagle), size_option("--size", &o.size, 64u << 20),
-                size_option("--count", &o.count), size_option("--seed", &o.seed), pin_option(&o.pin)});
+    parse_measure(argc, argv, kUsage, &o,
+                  {flag_option("--split", &o.split), flag_option("--nagle", &o.nagle),
+                   size_option("--size", &o.size, 64u << 20), size_option("--count", &o.count)});
     if (o.floor && o.size > 65536) usage_error(kUsage);
     if (o.nagle && (o.via != Via::Tcp || o.floor)) usage_error(kUsage);  // Nagle is TCP's, between two processes
     if (o.split && o.size < 2) usage_error(kUsage);
