@@ -116,9 +116,9 @@ struct Crowd {
     const char* anchor;
 };
 
-// Names an instance in googletest's output ("unix8Clients") instead of its bytes.
+// Names an instance in googletest's output ("unix8Clients", "unix1Client") instead of its bytes.
 void PrintTo(const Crowd& c, std::ostream* os) {
-    *os << c.via << c.clients << "Clients";
+    *os << c.via << c.clients << (c.clients == 1 ? "Client" : "Clients");
 }
 std::string crowd_name(const ::testing::TestParamInfo<Crowd>& info) {
     return ::testing::PrintToString(info.param);
