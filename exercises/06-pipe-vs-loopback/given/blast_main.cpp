@@ -89,8 +89,7 @@ void send_spliced(int fd, const unsigned char* data, std::size_t len) {
 }
 
 // The child: send the stream, then the checksum of what it sent.
-[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
-    run_on_cpu(cpu);
+[[noreturn]] void child(Channel& ch, const Options& o) {
     End end = child_end(ch);
     std::vector<unsigned char> pattern(o.chunk + 4096);
     fill_pattern(o.seed, pattern.data(), pattern.size());
@@ -158,18 +157,9 @@ int main(int argc, char* argv[]) {
 #else
         if (o.pipe_size) place.note += "--pipe-size needs F_SETPIPE_SZ (Linux); the default size was used";
 #endif
-        pid_t pid = fork();
-        switch (pid) {
-            case -1:
-                die("fork");
-            case 0:
-                child(ch, o, place.child_cpu);  // does not return
-            default:
-                stop_on_failure(pid);
-                break;
-        }
-        run_on_cpu(place.parent_cpu);
-        End end = parent_end(ch);
+        int pid = -1;
+        End end = fork_child(
+            ch, place, [&](Channel& c) { child(c, o); }, &pid);
 
         std::vector<unsigned char> buf(o.chunk);
         unsigned long long done = 0;

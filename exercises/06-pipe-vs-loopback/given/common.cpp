@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "common.hpp"
+#include "transports.hpp"
 
 const char* g_program = "lesson06";
 
@@ -53,6 +54,22 @@ void fail(const std::string& message) {
     std::fprintf(stderr, "%s: %s\n", g_program, message.c_str());
     stop_children();
     _exit(1);
+}
+
+End fork_child(Channel& ch, const Placement& place, const std::function<void(Channel&)>& child, int* pid) {
+    switch (*pid = fork()) {
+        case -1:
+            die("fork");
+        case 0:
+            run_on_cpu(place.child_cpu);
+            child(ch);
+            _exit(0);  // child() ends in _exit; this is in case it did not
+        default:
+            stop_on_failure(*pid);
+            break;
+    }
+    run_on_cpu(place.parent_cpu);
+    return parent_end(ch);
 }
 
 void reap_child(int pid) {

@@ -107,6 +107,14 @@ Placement plan_placement(Pin pin);
 // Pins the calling process to cpu with sched_setaffinity (no-op for -1).
 void run_on_cpu(int cpu);
 
+// pingpong's and blast's fork, with your channel: forks; the child, on place.child_cpu,
+// runs child(ch), which ends in _exit and never returns; the parent, on place.parent_cpu,
+// returns its end (parent_end) and the child's pid, which die() and fail() stop and reap
+// should the parent fail before reap_child(pid).
+struct Channel;
+struct End;
+End fork_child(Channel& ch, const Placement& place, const std::function<void(Channel&)>& child, int* pid);
+
 // ---- test data and checksum -----------------------------------------------------------
 
 // Fletcher-style checksum over 64-bit words, in four independent lanes so that the

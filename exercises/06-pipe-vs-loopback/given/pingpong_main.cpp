@@ -82,8 +82,7 @@ void nagle_on(int fd) {
 }
 
 // The child: answer every message until the parent closes its end.
-[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
-    run_on_cpu(cpu);
+[[noreturn]] void child(Channel& ch, const Options& o) {
     End end = child_end(ch);
     if (o.nagle) nagle_on(end.out);
     std::vector<unsigned char> msg(o.size);
@@ -138,23 +137,14 @@ int main(int argc, char* argv[]) {
     if (o.floor) place.one_process();
 
     End end, floor_other;
-    pid_t pid = -1;
+    int pid = -1;
     if (o.floor) {
         run_on_cpu(place.parent_cpu);
         end = floor_channel(o.via, &floor_other);
     } else {
         Channel ch = open_channel(o.via);
-        switch (pid = fork()) {
-            case -1:
-                die("fork");
-            case 0:
-                child(ch, o, place.child_cpu);  // does not return
-            default:
-                stop_on_failure(pid);
-                break;
-        }
-        run_on_cpu(place.parent_cpu);
-        end = parent_end(ch);
+        end = fork_child(
+            ch, place, [&](Channel& c) { child(c, o); }, &pid);
         if (o.nagle) nagle_on(end.out);
     }
 
