@@ -196,22 +196,11 @@ int main(int argc, char* argv[]) {
     double gbps = elapsed_us > 0 ? timed_bytes / (elapsed_us * 1e3) : 0;
     std::string checksum = o.floor ? "" : sum.hex();
     if (o.json) {
-        print_json({"program",    json_string("blast"),
-                    "via",        json_string(via_name(o.via)),
-                    "bytes",      std::to_string(o.bytes),
-                    "chunk",      std::to_string(o.chunk),
-                    "pipe_size",  std::to_string(pipe_size),
-                    "floor",      json_bool(o.floor),
-                    "pin",        json_string(pin_name(o.pin)),
-                    "placement",  json_string(pin_name(place.used)),
-                    "parent_cpu", std::to_string(place.parent_cpu),
-                    "child_cpu",  std::to_string(place.child_cpu),
-                    "note",       json_string(place.note),
-                    "splice",     json_bool(o.splice),
-                    "seconds",    json_real(elapsed_us / 1e6, 6),
-                    "gb_per_s",   json_real(gbps, 3),
-                    "checksum",   json_string(checksum),
-                    "verified",   json_bool(!o.floor)});
+        print_json(
+            measure_fields("blast", o, place),
+            {"bytes", std::to_string(o.bytes), "chunk", std::to_string(o.chunk), "pipe_size", std::to_string(pipe_size),
+             "splice", json_bool(o.splice), "seconds", json_real(elapsed_us / 1e6, 6), "gb_per_s", json_real(gbps, 3),
+             "checksum", json_string(checksum), "verified", json_bool(!o.floor)});
     } else if (o.floor) {
         std::printf("blast: floor (memcpy, one process), %llu bytes in %llu-byte pieces, placement %s: %.2f GB/s\n",
                     o.bytes, o.chunk, place.describe().c_str(), gbps);

@@ -261,14 +261,23 @@ const char* json_bool(bool value) {
     return value ? "true" : "false";
 }
 
-void print_json(std::initializer_list<std::string> keys_and_values) {
+void print_json(std::vector<std::string> keys_and_values, std::initializer_list<std::string> more) {
+    keys_and_values.insert(keys_and_values.end(), more);
     std::string line;
-    bool key = true;
-    for (const std::string& item : keys_and_values) {
-        line += key ? (line.empty() ? "{" : ", ") + json_string(item) + ": " : item;
-        key = !key;
-    }
+    for (std::size_t i = 0; i + 1 < keys_and_values.size(); i += 2)
+        line += (i == 0 ? "{" : ", ") + json_string(keys_and_values[i]) + ": " + keys_and_values[i + 1];
     std::printf("%s}\n", line.c_str());
+}
+
+std::vector<std::string> measure_fields(const char* program, const Measure& m, const Placement& place) {
+    return {"program",    json_string(program),
+            "via",        json_string(via_name(m.via)),
+            "floor",      json_bool(m.floor),
+            "pin",        json_string(pin_name(m.pin)),
+            "placement",  json_string(pin_name(place.used)),
+            "parent_cpu", std::to_string(place.parent_cpu),
+            "child_cpu",  std::to_string(place.child_cpu),
+            "note",       json_string(place.note)};
 }
 
 // ---- fan-in ---------------------------------------------------------------------------

@@ -75,11 +75,15 @@ struct Measure {
     bool floor = false, json = false;
 };
 void parse_measure(int argc, char* argv[], const char* usage, Measure* m, std::vector<Option> own);
+// The first fields of their --json report: program, via, floor, pin, placement (and
+// where each process ran, and why it differs from what was asked).
+struct Placement;
+std::vector<std::string> measure_fields(const char* program, const Measure& m, const Placement& place);
 
 // One line of --json output: keys and values alternate, each value already JSON:
 //   print_json({"program", json_string("blast"), "bytes", std::to_string(64), ...})
-// prints {"program": "blast", "bytes": 64, ...}.
-void print_json(std::initializer_list<std::string> keys_and_values);
+// prints {"program": "blast", "bytes": 64, ...}; the fields of more come after.
+void print_json(std::vector<std::string> keys_and_values, std::initializer_list<std::string> more = {});
 std::string json_string(const std::string& text);   // quoted, with " \ and control bytes escaped
 std::string json_real(double value, int decimals);  // 0.500 for (0.5, 3)
 const char* json_bool(bool value);                  // true or false

@@ -192,24 +192,16 @@ int main(int argc, char* argv[]) {
 
     Summary s = summarize(samples);
     if (o.json) {
-        print_json({"program",    json_string("pingpong"),
-                    "via",        json_string(via_name(o.via)),
-                    "size",       std::to_string(o.size),
-                    "count",      std::to_string(o.count),
-                    "timed",      std::to_string(samples.size()),
-                    "floor",      json_bool(o.floor),
-                    "split",      json_bool(o.split),
-                    "nagle",      json_bool(o.nagle),
-                    "pin",        json_string(pin_name(o.pin)),
-                    "placement",  json_string(pin_name(place.used)),
-                    "parent_cpu", std::to_string(place.parent_cpu),
-                    "child_cpu",  std::to_string(place.child_cpu),
-                    "note",       json_string(place.note),
-                    "median_us",  json_real(s.median, 3),
-                    "p99_us",     json_real(s.p99, 3),
-                    "min_us",     json_real(s.min, 3),
-                    "verified",   std::to_string(o.count),
-                    "checksum",   json_string(sum.hex())});
+        print_json(measure_fields("pingpong", o, place), {"size",      std::to_string(o.size),
+                                                          "count",     std::to_string(o.count),
+                                                          "timed",     std::to_string(samples.size()),
+                                                          "split",     json_bool(o.split),
+                                                          "nagle",     json_bool(o.nagle),
+                                                          "median_us", json_real(s.median, 3),
+                                                          "p99_us",    json_real(s.p99, 3),
+                                                          "min_us",    json_real(s.min, 3),
+                                                          "verified",  std::to_string(o.count),
+                                                          "checksum",  json_string(sum.hex())});
     } else {
         std::printf(
             "pingpong: %s%s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
