@@ -263,6 +263,20 @@ inline pw::Why printed(const std::string& want, const std::string& cause, const 
         .reproduce("make grade LESSON=06   # the test " + what_the_test_does);
 }
 
+// The likely cause, from a table: the first clue whose words stdout or stderr shows (a clue
+// without words: the run never finished), else `otherwise`. Only read when the check failed.
+struct Clue {
+    std::string shows;
+    std::string cause;
+};
+inline std::string likely_cause(const pw::RunResult& r, const std::vector<Clue>& clues, const std::string& otherwise) {
+    for (const Clue& c : clues) {
+        bool shown = r.out.find(c.shows) != std::string::npos || r.err.find(c.shows) != std::string::npos;
+        if (c.shows.empty() ? r.timed_out : shown) return c.cause;
+    }
+    return otherwise;
+}
+
 // A sandboxed run that may take this long before it counts as hung.
 inline pw::RunOptions deadline(double seconds) {
     pw::RunOptions o;
