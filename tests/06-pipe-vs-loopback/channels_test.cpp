@@ -58,6 +58,15 @@ int nodelay_of(int fd) {
     return on != 0;
 }
 
+// write_all's tests: the child printed what write_all did; want is what a correct one
+// prints, clues name the likely causes, what says what the test did with write_all.
+void expect_write_all_printed(const RunResult& r, const std::string& want, const std::vector<lesson06::Clue>& clues,
+                              const std::string& what) {
+    std::string cause = lesson06::likely_cause(r, clues, "write_all failed: " + sandbox_status(r));
+    EXPECT_EQ(r.out, want) << explain(
+        r, lesson06::printed(want, cause, "read_full-and-write_all", "calls write_all " + what));
+}
+
 // A reader child drains a pipe slowly while a timer signal keeps interrupting the
 // writer: write() then returns short counts (and EINTR), as it may on any pipe or
 // socket. write_all must finish every one of them.
@@ -109,8 +118,8 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
         },
         lesson06::deadline(20));
     std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
-    std::string cause = lesson06::likely_cause(
-        r,
+    expect_write_all_printed(
+        r, want,
         {{"returned false: Interrupted system call",
           "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
           "means nothing happened yet, try the same write again."},
@@ -122,10 +131,7 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
           "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
           "not send the rest. Loop: advance the buffer by what write() returned and write the remainder."},
          {"", "write_all never finished: after a short write, does it advance the buffer AND shrink the length?"}},
-        "write_all failed: " + sandbox_status(r));
-    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "read_full-and-write_all",
-                                                           "calls write_all on a pipe under a timer signal "
-                                                           "(setitimer)"));
+        "on a pipe under a timer signal (setitimer)");
 }
 
 // The other half of the contract: when write() fails for real, write_all returns false
@@ -145,8 +151,8 @@ TEST(Transports, WriteAllReportsAFailureWithErrno) {
         return 0;
     });
     std::string want = std::string("false, errno ") + std::strerror(EPIPE) + "\n";
-    std::string cause = lesson06::likely_cause(
-        r,
+    expect_write_all_printed(
+        r, want,
         {{"true, errno",
           "write_all returned true although write() failed (EPIPE: nobody reads the pipe): return false on "
           "a failure other than EINTR, so that the caller can stop and report it."},
@@ -154,9 +160,7 @@ TEST(Transports, WriteAllReportsAFailureWithErrno) {
           "write_all returned false, but errno is not what write() set: return at once after the failing "
           "write(), without calls that change errno."},
          {"", "write_all never returned: on a failure other than EINTR it must return false, not try again."}},
-        "write_all failed: " + sandbox_status(r));
-    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "read_full-and-write_all",
-                                                           "calls write_all on a pipe whose reader has gone"));
+        "on a pipe whose reader has gone");
 }
 
 TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
@@ -212,22 +216,22 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
         },
         lesson06::deadline(5));
     const std::string want = "connect_tcp 1\naccept_connection 1\n";  // getsockopt(TCP_NODELAY) gives 1
-    std::string cause;
-    if (r.out.find("connect_tcp 0") != std::string::npos)
-        cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
-    if (r.out.find("accept_connection 0") != std::string::npos)
-        cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
-    if (!cause.empty())
-        cause +=
-            "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
-            "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
-            "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
-    else if (r.out.find("-1") != std::string::npos)
-        cause =
-            "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
-            "the stub?";
-    else
-        cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
+    const std::string nagle =
+        "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
+        "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
+        "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
+    std::string cause = lesson06::likely_cause(
+        r,
+        {{"connect_tcp 0\naccept_connection 0",
+          "TCP_NODELAY is off on the socket connect_tcp returned and on "
+          "the one accept_connection returned. " +
+              nagle},
+         {"connect_tcp 0", "TCP_NODELAY is off on the socket connect_tcp returned. " + nagle},
+         {"accept_connection 0", "TCP_NODELAY is off on the socket accept_connection returned. " + nagle},
+         {"-1",
+          "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they "
+          "still the stub?"}},
+        "connect_tcp or accept_connection failed: " + sandbox_status(r));
     EXPECT_TRUE(pw::Check(r).exits(0).out(want))
         << explain(r, lesson06::printed(want, cause, "nagle-and-tcp_nodelay",
                                         "calls connect_tcp and accept_connection, then getsockopt(TCP_NODELAY)"));
