@@ -194,59 +194,55 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
     GTEST_SKIP() << "watching the server's state needs /proc (Linux)";
 #else
     const int messages = static_cast<int>(lesson06::random_number(200, 2000));
-    RunResult r = pw::run_function(
-        [messages] {
-            std::string dir = temp_dir_template();  // under the test's TMPDIR
-            if (!mkdtemp(&dir[0])) return 90;
-            std::string path = dir + "/late.fifo";
-            int gate[2], done[2];
-            if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
-            pid_t server = getpid();
-            auto send_all = [&](int client) {
-                int fd = open(path.c_str(), O_WRONLY);
-                if (fd < 0) _exit(3);
-                for (int m = 0; m <= messages; ++m) {
-                    std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
-                    if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
-                }
-                close(fd);
-            };
-            pid_t first = fork();
-            if (first == 0) {  // holds gate[1] until it exits: the second client's signal
-                close(gate[0]);
-                close(done[0]);
-                close(done[1]);
-                send_all(0);
-                _exit(0);
+    RunResult r = lesson06::run_server_test([messages](const std::string& dir) {
+        std::string path = dir + "/late.fifo";
+        int gate[2], done[2];
+        if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
+        pid_t server = getpid();
+        auto send_all = [&](int client) {
+            int fd = open(path.c_str(), O_WRONLY);
+            if (fd < 0) _exit(3);
+            for (int m = 0; m <= messages; ++m) {
+                std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
+                if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
             }
-            pid_t second = fork();
-            if (second == 0) {
-                close(gate[1]);
-                close(done[1]);
-                char c;
-                while (read(gate[0], &c, 1) > 0) {
-                }                                                      // EOF: the first client has finished and exited
-                int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
-                for (;;) {
-                    pollfd p{done[0], POLLIN, 0};
-                    if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
-                    int unread = -1;
-                    if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
-                }
-                close(peek);
-                send_all(1);
-                _exit(0);
-            }
+            close(fd);
+        };
+        pid_t first = fork();
+        if (first == 0) {  // holds gate[1] until it exits: the second client's signal
             close(gate[0]);
-            close(gate[1]);
             close(done[0]);
-            Tally tally(2, messages);
-            serve_fifo(path, 2, tally);  // yours
-            close(done[1]);              // tells the second client that the server has returned
-            lesson06::finish_clients({first, second}, path, dir, tally);
-            return 0;
-        },
-        lesson06::deadline(10));
+            close(done[1]);
+            send_all(0);
+            _exit(0);
+        }
+        pid_t second = fork();
+        if (second == 0) {
+            close(gate[1]);
+            close(done[1]);
+            char c;
+            while (read(gate[0], &c, 1) > 0) {
+            }                                                      // EOF: the first client has finished and exited
+            int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
+            for (;;) {
+                pollfd p{done[0], POLLIN, 0};
+                if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
+                int unread = -1;
+                if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
+            }
+            close(peek);
+            send_all(1);
+            _exit(0);
+        }
+        close(gate[0]);
+        close(gate[1]);
+        close(done[0]);
+        Tally tally(2, messages);
+        serve_fifo(path, 2, tally);  // yours
+        close(done[1]);              // tells the second client that the server has returned
+        lesson06::finish_clients({first, second}, path, dir, tally);
+        return 0;
+    });
     std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.rfind("1 clients finished", 0) == 0)
@@ -285,66 +281,62 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
     GTEST_SKIP() << "knowing when the server has read a half line needs Linux (SIOCOUTQ on a Unix socket)";
 #else
     const int messages = static_cast<int>(lesson06::random_number(20, 200));
-    RunResult r = pw::run_function(
-        [messages] {
-            std::string dir = temp_dir_template();  // under the test's TMPDIR
-            if (!mkdtemp(&dir[0])) return 90;
-            sockaddr_un addr{};
-            addr.sun_family = AF_UNIX;
-            std::string path = dir + "/s";
-            std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-            int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-            if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-                listen(listener, 8) != 0)
-                return 91;
-            int turn[2], back[2];  // the first client's go-ahead to the second, and the answer
-            if (pipe(turn) != 0 || pipe(back) != 0) return 92;
-            auto connected = [&] {
-                int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-                if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
-                return fd;
-            };
-            auto send = [](int fd, const std::string& bytes) {
-                if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
-            };
-            auto send_rest = [&](int fd, int client) {
-                for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
-                send(fd, fanin_end_line(client, messages));
-                close(fd);
-            };
-            pid_t first = fork();
-            if (first == 0) {
-                close(listener);
-                int fd = connected();
-                std::string line = fanin_line(0, 0);
-                send(fd, line.substr(0, line.size() / 2));  // half a line, no '\n'
-                wait_until_read(fd);
-                char c = 'x';
-                if (write(turn[1], &c, 1) != 1 || read(back[0], &c, 1) != 1) _exit(5);
-                send(fd, line.substr(line.size() / 2));
-                send_rest(fd, 0);
-                _exit(0);
-            }
-            pid_t second = fork();
-            if (second == 0) {
-                close(listener);
-                int fd = connected();
-                char c;
-                if (read(turn[0], &c, 1) != 1) _exit(5);
-                send(fd, fanin_line(1, 0));  // a whole line, while the first client's is half there
-                wait_until_read(fd);
-                if (write(back[1], &c, 1) != 1) _exit(5);
-                send_rest(fd, 1);
-                _exit(0);
-            }
-            for (int fd : {turn[0], turn[1], back[0], back[1]}) close(fd);
-            Tally tally(2, messages);
-            serve_sockets(listener, 2, tally);  // yours
+    RunResult r = lesson06::run_server_test([messages](const std::string& dir) {
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::string path = dir + "/s";
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            listen(listener, 8) != 0)
+            return 91;
+        int turn[2], back[2];  // the first client's go-ahead to the second, and the answer
+        if (pipe(turn) != 0 || pipe(back) != 0) return 92;
+        auto connected = [&] {
+            int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
+            return fd;
+        };
+        auto send = [](int fd, const std::string& bytes) {
+            if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
+        };
+        auto send_rest = [&](int fd, int client) {
+            for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
+            send(fd, fanin_end_line(client, messages));
+            close(fd);
+        };
+        pid_t first = fork();
+        if (first == 0) {
             close(listener);
-            lesson06::finish_clients({first, second}, path, dir, tally);
-            return 0;
-        },
-        lesson06::deadline(10));
+            int fd = connected();
+            std::string line = fanin_line(0, 0);
+            send(fd, line.substr(0, line.size() / 2));  // half a line, no '\n'
+            wait_until_read(fd);
+            char c = 'x';
+            if (write(turn[1], &c, 1) != 1 || read(back[0], &c, 1) != 1) _exit(5);
+            send(fd, line.substr(line.size() / 2));
+            send_rest(fd, 0);
+            _exit(0);
+        }
+        pid_t second = fork();
+        if (second == 0) {
+            close(listener);
+            int fd = connected();
+            char c;
+            if (read(turn[0], &c, 1) != 1) _exit(5);
+            send(fd, fanin_line(1, 0));  // a whole line, while the first client's is half there
+            wait_until_read(fd);
+            if (write(back[1], &c, 1) != 1) _exit(5);
+            send_rest(fd, 1);
+            _exit(0);
+        }
+        for (int fd : {turn[0], turn[1], back[0], back[1]}) close(fd);
+        Tally tally(2, messages);
+        serve_sockets(listener, 2, tally);  // yours
+        close(listener);
+        lesson06::finish_clients({first, second}, path, dir, tally);
+        return 0;
+    });
     std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.find(" 0 garbled") == std::string::npos && r.out.find(" garbled") != std::string::npos)

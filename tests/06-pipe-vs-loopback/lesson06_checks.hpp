@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <random>
@@ -282,6 +283,19 @@ inline pw::RunOptions deadline(double seconds) {
     pw::RunOptions o;
     o.timeout_seconds = seconds;
     return o;
+}
+
+// A white-box server test: runs body in the sandbox, in a fresh directory for its socket
+// or FIFO (under the test's TMPDIR), with 10 s before it counts as hung; body returns
+// its exit status and ends with finish_clients.
+inline pw::RunResult run_server_test(const std::function<int(const std::string& dir)>& body) {
+    return pw::run_function(
+        [body] {
+            std::string dir = temp_dir_template();
+            if (!mkdtemp(&dir[0])) return 90;
+            return body(dir);
+        },
+        deadline(10));
 }
 
 // The end of a white-box server test with clients: stops and reaps the clients (one may
