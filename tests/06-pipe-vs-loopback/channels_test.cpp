@@ -26,6 +26,7 @@
 
 namespace {
 
+using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
 
@@ -55,6 +56,15 @@ int nodelay_of(int fd) {
     socklen_t len = sizeof on;
     if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0) return -1;
     return on != 0;
+}
+
+// write_all's tests: the child printed what write_all did; want is what a correct one
+// prints, clues name the likely causes, what says what the test did with write_all.
+void expect_write_all_printed(const RunResult& r, const std::string& want, const std::vector<lesson06::Clue>& clues,
+                              const std::string& what) {
+    std::string cause = lesson06::likely_cause(r, clues, "write_all failed: " + sandbox_status(r));
+    EXPECT_EQ(r.out, want) << explain(
+        r, lesson06::printed(want, cause, "read_full-and-write_all", "calls write_all " + what));
 }
 
 // A reader child drains a pipe slowly while a timer signal keeps interrupting the
@@ -106,35 +116,22 @@ TEST(Transports, WriteAllFinishesPartialWrites) {
             if (!written) std::printf("write_all returned false: %s\n", std::strerror(error));
             return 0;
         },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 20;
-            return o;
-        }());
+        lesson06::deadline(20));
     std::string want = "received " + std::to_string(size) + " bytes, all intact\n";
-    std::string cause;
-    if (r.out.find("returned false: Interrupted system call") != std::string::npos)
-        cause =
-            "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
-            "means nothing happened yet, try the same write again.";
-    else if (r.out.find("received 0 bytes") != std::string::npos)
-        cause = "nothing was written: is write_all still the stub?";
-    else if (r.out.find("returned false") != std::string::npos)
-        cause =
-            "write_all returned false although the reader was there to the end: it must only fail when "
-            "write() fails with something other than EINTR.";
-    else if (r.out.find("received ") == 0 && r.out != want)
-        cause =
-            "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
-            "not send the rest. Loop: advance the buffer by what write() returned and write the remainder.";
-    else if (r.timed_out)
-        cause = "write_all never finished: after a short write, does it advance the buffer AND shrink the length?";
-    else
-        cause = "write_all failed: " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "read_full-and-write_all",
-                                          "make grade LESSON=06   # the test calls write_all on a pipe under a "
-                                          "timer signal (setitimer)");
+    expect_write_all_printed(
+        r, want,
+        {{"returned false: Interrupted system call",
+          "write() failed with EINTR (a signal came before it moved any byte) and write_all gave up: EINTR "
+          "means nothing happened yet, try the same write again."},
+         {"received 0 bytes", "nothing was written: is write_all still the stub?"},
+         {"returned false",
+          "write_all returned false although the reader was there to the end: it must only fail when "
+          "write() fails with something other than EINTR."},
+         {"received ",
+          "bytes went missing: write() returned less than asked (a signal interrupted it) and write_all did "
+          "not send the rest. Loop: advance the buffer by what write() returned and write the remainder."},
+         {"", "write_all never finished: after a short write, does it advance the buffer AND shrink the length?"}},
+        "on a pipe under a timer signal (setitimer)");
 }
 
 // The other half of the contract: when write() fails for real, write_all returns false
@@ -154,23 +151,16 @@ TEST(Transports, WriteAllReportsAFailureWithErrno) {
         return 0;
     });
     std::string want = std::string("false, errno ") + std::strerror(EPIPE) + "\n";
-    std::string cause;
-    if (r.out.rfind("true", 0) == 0)
-        cause =
-            "write_all returned true although write() failed (EPIPE: nobody reads the pipe): return false on "
-            "a failure other than EINTR, so that the caller can stop and report it.";
-    else if (r.out.rfind("false", 0) == 0)
-        cause =
-            "write_all returned false, but errno is not what write() set: return at once after the failing "
-            "write(), without calls that change errno.";
-    else if (r.timed_out)
-        cause = "write_all never returned: on a failure other than EINTR it must return false, not try again.";
-    else
-        cause = "write_all failed: " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "read_full-and-write_all",
-                                          "make grade LESSON=06   # the test calls write_all on a pipe whose reader "
-                                          "has gone");
+    expect_write_all_printed(
+        r, want,
+        {{"true, errno",
+          "write_all returned true although write() failed (EPIPE: nobody reads the pipe): return false on "
+          "a failure other than EINTR, so that the caller can stop and report it."},
+         {"false, errno",
+          "write_all returned false, but errno is not what write() set: return at once after the failing "
+          "write(), without calls that change errno."},
+         {"", "write_all never returned: on a failure other than EINTR it must return false, not try again."}},
+        "on a pipe whose reader has gone");
 }
 
 TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
@@ -195,26 +185,22 @@ TEST(Transports, ListenTcpUsesLoopbackAndAPortTheKernelChose) {
         return 0;
     });
     std::string out = r.out;
-    bool ok = r.ok() && out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
-    std::string cause;
-    if (out.rfind("0.0.0.0", 0) == 0)
-        cause =
-            "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
-            "connect. Bind to INADDR_LOOPBACK (127.0.0.1).";
-    else if (out.find("misreported") != std::string::npos)
-        cause =
-            "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
-            "chose with getsockname() (and ntohs() the answer).";
-    else if (out.find("not-listening") != std::string::npos)
-        cause = "the socket is bound but not listening: call listen().";
-    else if (out.find("not a socket") != std::string::npos)
-        cause = "listen_tcp did not return a socket: is it still the stub?";
-    else
-        cause = "listen_tcp failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("a listening socket on 127.0.0.1, on the port listen_tcp reported",
-                                   pw::quote(out) + ", " + r.status(), cause,
-                                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
-                                   "make grade LESSON=06   # the test calls listen_tcp, then getsockname()");
+    bool ok = out.rfind("127.0.0.1 ", 0) == 0 && out.find(" reported listening") != std::string::npos;
+    std::string cause = lesson06::likely_cause(
+        r,
+        {{"0.0.0.0 ",
+          "the socket is bound to every interface (INADDR_ANY): any machine that can reach this one could "
+          "connect. Bind to INADDR_LOOPBACK (127.0.0.1)."},
+         {"misreported",
+          "*port is not the port the socket is bound to: bind to port 0, then ask the kernel which port it "
+          "chose with getsockname() (and ntohs() the answer)."},
+         {"not-listening", "the socket is bound but not listening: call listen()."},
+         {"not a socket", "listen_tcp did not return a socket: is it still the stub?"}},
+        "listen_tcp failed: " + sandbox_status(r));
+    const std::string want = "127.0.0.1 <the port> reported listening";
+    EXPECT_TRUE(pw::Check(r).exits(0).that(ok, pw::quote(want), pw::quote(out)))
+        << explain(r, lesson06::printed(want, cause, "tcp-on-127001-the-same-calls-and-the-whole-network-stack",
+                                        "calls listen_tcp, then getsockname()"));
 }
 
 TEST(Transports, TcpSocketsHaveNoDelayOn) {
@@ -228,32 +214,27 @@ TEST(Transports, TcpSocketsHaveNoDelayOn) {
             std::printf("connect_tcp %d\naccept_connection %d\n", nodelay_of(client), nodelay_of(accepted));
             return 0;
         },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 5;
-            return o;
-        }());
-    bool ok = r.ok() && r.out == "connect_tcp 1\naccept_connection 1\n";
-    std::string cause;
-    if (r.out.find("connect_tcp 0") != std::string::npos)
-        cause = "TCP_NODELAY is off on the socket connect_tcp returned. ";
-    if (r.out.find("accept_connection 0") != std::string::npos)
-        cause += "TCP_NODELAY is off on the socket accept_connection returned. ";
-    if (!cause.empty())
-        cause +=
-            "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
-            "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
-            "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
-    else if (r.out.find("-1") != std::string::npos)
-        cause =
-            "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they still "
-            "the stub?";
-    else
-        cause = "connect_tcp or accept_connection failed: " + sandbox_status(r);
-    EXPECT_TRUE(ok) << pw::explain("both sockets report TCP_NODELAY on (getsockopt gives 1)",
-                                   pw::quote(r.out) + ", " + r.status(), cause, "nagle-and-tcp_nodelay",
-                                   "make grade LESSON=06   # the test calls connect_tcp and accept_connection, "
-                                   "then getsockopt(TCP_NODELAY)");
+        lesson06::deadline(5));
+    const std::string want = "connect_tcp 1\naccept_connection 1\n";  // getsockopt(TCP_NODELAY) gives 1
+    const std::string nagle =
+        "Without it, Nagle's algorithm holds a small write back until the previous one is acknowledged, "
+        "and a ping-pong of small messages stalls. Turn it on with setsockopt(fd, IPPROTO_TCP, "
+        "TCP_NODELAY, &one, sizeof one) on every TCP socket that carries small messages.";
+    std::string cause = lesson06::likely_cause(
+        r,
+        {{"connect_tcp 0\naccept_connection 0",
+          "TCP_NODELAY is off on the socket connect_tcp returned and on "
+          "the one accept_connection returned. " +
+              nagle},
+         {"connect_tcp 0", "TCP_NODELAY is off on the socket connect_tcp returned. " + nagle},
+         {"accept_connection 0", "TCP_NODELAY is off on the socket accept_connection returned. " + nagle},
+         {"-1",
+          "connect_tcp or accept_connection did not return a TCP socket (-1 or not a socket): are they "
+          "still the stub?"}},
+        "connect_tcp or accept_connection failed: " + sandbox_status(r));
+    EXPECT_TRUE(pw::Check(r).exits(0).out(want))
+        << explain(r, lesson06::printed(want, cause, "nagle-and-tcp_nodelay",
+                                        "calls connect_tcp and accept_connection, then getsockopt(TCP_NODELAY)"));
 }
 
 // Two programs of the lesson at once (two learners on one machine, or make bench beside
@@ -285,22 +266,21 @@ TEST(Transports, TwoUnixChannelsAtOnceEachKeepTheirOwnSocket) {
         return 0;
     });
     std::string want = "two paths, the first path reaches the first listener\n";
-    std::string cause;
-    if (r.out.find("one path for both") != std::string::npos ||
-        r.err.find("Address already in use") != std::string::npos)
-        cause =
-            "open_channel uses one fixed socket path for every channel: a second program running at the same time "
-            "either cannot bind (EADDRINUSE), or removes the first one's socket file and takes its name, so the "
-            "first one's child connects to the wrong server. Make a fresh private directory per channel with "
-            "mkdtemp(temp_dir_template()) and put the socket file in it.";
-    else if (r.out.find("reaches the second listener") != std::string::npos)
-        cause = "the first channel's socket file now leads to the second channel's listener: its file was replaced.";
-    else
-        cause = "open_channel(Via::Unix) must work first (see the PingPong tests): " + sandbox_status(r);
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + sandbox_status(r), cause,
-                                          "unix-domain-sockets-listen-connect-accept",
-                                          "make grade LESSON=06   # the test calls open_channel(Via::Unix) twice, "
-                                          "then connects to the first channel's path");
+    const std::string one_path =
+        "open_channel uses one fixed socket path for every channel: a second program running at the same time "
+        "either cannot bind (EADDRINUSE), or removes the first one's socket file and takes its name, so the "
+        "first one's child connects to the wrong server. Make a fresh private directory per channel with "
+        "mkdtemp(temp_dir_template()) and put the socket file in it.";
+    std::string cause = lesson06::likely_cause(
+        r,
+        {{"one path for both", one_path},
+         {"Address already in use", one_path},
+         {"reaches the second listener",
+          "the first channel's socket file now leads to the second channel's listener: its file was replaced."}},
+        "open_channel(Via::Unix) must work first (see the PingPong tests): " + sandbox_status(r));
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "unix-domain-sockets-listen-connect-accept",
+                                                           "calls open_channel(Via::Unix) twice, then connects to "
+                                                           "the first channel's path"));
 }
 
 // Only the parent accepts: a child that keeps its copy of the listener holds a socket it
@@ -341,10 +321,9 @@ TEST(Transports, ChildEndKeepsNoListener) {
                               "so the child closes ch.listener before it connects."
                             : "open_channel, child_end and parent_end must work for tcp and unix first: see the "
                               "PingPong tests.";
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "unix-domain-sockets-listen-connect-accept",
-                                          "the test calls open_channel, forks, and looks for a listening socket "
-                                          "among the child's descriptors after child_end");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "unix-domain-sockets-listen-connect-accept",
+                                                           "calls open_channel, forks, and looks for a listening "
+                                                           "socket among the child's descriptors after child_end"));
 }
 
 }  // namespace

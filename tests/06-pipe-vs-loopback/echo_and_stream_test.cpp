@@ -106,7 +106,30 @@ Outcome run_json(const std::vector<std::string>& argv, double timeout = 10) {
 
 // ---- pingpong ---------------------------------------------------------------------------
 
-void check_pingpong(const std::string& via, std::size_t size, unsigned long long count, const std::string& anchor) {
+// One row of a table of runs: the channel, the sizes drawn from, and the section that
+// explains what the run is about.
+struct Row {
+    const char* name;  // the instance's name in googletest's output
+    const char* via;
+    unsigned long long min_size, max_size;  // pingpong: a message; blast: the whole stream
+    std::vector<std::string> extra;         // more options
+    const char* anchor;
+};
+
+// Names an instance in googletest's output ("pipe") instead of its bytes.
+void PrintTo(const Row& run, std::ostream* os) {
+    *os << run.name;
+}
+std::string run_name(const ::testing::TestParamInfo<Row>& info) {
+    return info.param.name;
+}
+
+// pingpong at one row's size: every reply is the child's answer, every byte accounted for.
+void check_pingpong(const Row& run) {
+    const std::string via = run.via;
+    std::size_t size = static_cast<std::size_t>(lesson06::random_number(run.min_size, run.max_size));
+    // Many small round trips, or a few that are each bigger than the channel holds.
+    unsigned long long count = size < 65536 ? lesson06::random_number(200, 400) : 20;
     unsigned long long seed = lesson06::random_number(1, 1u << 30);
     Outcome o = run_json({pw::program("pingpong"), "--via", via, "--size", std::to_string(size), "--count",
                           std::to_string(count), "--seed", std::to_string(seed), "--json"});
@@ -124,51 +147,60 @@ void check_pingpong(const std::string& via, std::size_t size, unsigned long long
     if (cause.empty()) cause = "stdout is not the one JSON object pingpong prints with --json.";
     EXPECT_TRUE(lesson06::reported(o.r, {{"checksum", want}, {"verified", std::to_string(count)}}, o.leftovers))
         << explain(o.r,
-                   std::to_string(count) + " verified round trips of " + std::to_string(size) + " bytes over " + via +
-                       ", checksum " + want +
-                       ", exit status 0, nothing left "
-                       "behind",
-                   cause, anchor);
+                   pw::Why()
+                       .expected(std::to_string(count) + " verified round trips of " + std::to_string(size) +
+                                 " bytes over " + via + ", checksum " + want + ", exit status 0, nothing left behind")
+                       .cause(cause)
+                       .topic(run.anchor));
 }
 
-TEST(PingPong, PipeUsesOnePipeEachWay) {
-    check_pingpong("pipe", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
-                   "a-pipe-is-one-way-two-pipes-make-a-conversation");
+class PingPongOver : public ::testing::TestWithParam<Row> {};
+
+TEST_P(PingPongOver, EchoesEveryMessage) {
+    check_pingpong(GetParam());
 }
 
-TEST(PingPong, SocketpairEchoesEveryMessage) {
-    check_pingpong("socketpair", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
-                   "socketpair-one-call-two-way");
+INSTANTIATE_TEST_SUITE_P(
+    PingPong, PingPongOver,
+    ::testing::Values(Row{"pipe", "pipe", 1, 3000, {}, "a-pipe-is-one-way-two-pipes-make-a-conversation"},
+                      Row{"socketpair", "socketpair", 1, 3000, {}, "socketpair-one-call-two-way"},
+                      Row{"unix", "unix", 1, 3000, {}, "unix-domain-sockets-listen-connect-accept"},
+                      Row{"tcp", "tcp", 1, 3000, {}, "tcp-on-127001-the-same-calls-and-the-whole-network-stack"}),
+    run_name);
+
+// Bigger than a pipe or a socket buffer holds: read() returns pieces, and the message is
+// only complete when read_full has all of it. A behaviour of its own: a read_full that
+// reads once passes every small round trip above.
+class PingPongLargerThanTheChannel : public ::testing::TestWithParam<Row> {};
+
+TEST_P(PingPongLargerThanTheChannel, EchoesEveryMessage) {
+    check_pingpong(GetParam());
 }
 
-TEST(PingPong, UnixSocketEchoesEveryMessageAndLeavesNoFile) {
-    check_pingpong("unix", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
-                   "unix-domain-sockets-listen-connect-accept");
-}
+INSTANTIATE_TEST_SUITE_P(PingPong, PingPongLargerThanTheChannel,
+                         ::testing::Values(Row{"pipe256KiB", "pipe", 200000, 300000, {}, "read_full-and-write_all"},
+                                           Row{"unix400KiB", "unix", 300000, 500000, {}, "read_full-and-write_all"}),
+                         run_name);
 
-TEST(PingPong, TcpEchoesEveryMessage) {
-    check_pingpong("tcp", lesson06::random_number(1, 3000), lesson06::random_number(200, 400),
-                   "tcp-on-127001-the-same-calls-and-the-whole-network-stack");
-}
-
-// Bigger than a pipe or a socket buffer holds: read() returns pieces, and the
-// message is only complete when read_full has all of it.
-TEST(PingPong, EchoesMessagesLargerThanTheChannel) {
-    check_pingpong("pipe", lesson06::random_number(200000, 300000), 20, "read_full-and-write_all");
-    check_pingpong("unix", lesson06::random_number(300000, 500000), 20, "read_full-and-write_all");
+// Runs argv over a socketpair and checks that its --json report has every documented
+// field (the lesson's table of them), in one JSON object that python3's json module reads.
+void check_documented_json(std::vector<std::string> argv, const std::vector<std::string>& fields) {
+    argv.insert(argv.end(), {"--via", "socketpair", "--json"});
+    Outcome o = run_json(argv);
+    std::string names;
+    for (const std::string& f : fields) names += (names.empty() ? "" : &f == &fields.back() ? " and " : ", ") + f;
+    std::string cause = channel_cause(o.r, "socketpair");
+    EXPECT_TRUE(lesson06::documented_json(o.r, fields))
+        << explain(o.r, pw::Why()
+                            .expected("one JSON object with " + names)
+                            .cause(cause.empty() ? lesson06::json_problem(o.r.out, fields) : cause)
+                            .topic("what-the-programs-report"));
 }
 
 TEST(PingPong, PrintsTheDocumentedJson) {
-    Outcome o = run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--json"});
-    const std::vector<std::string> fields = {"via",       "size",   "count",  "pin",      "placement",
-                                             "median_us", "p99_us", "min_us", "verified", "checksum"};
-    std::string problem = lesson06::json_problem(o.r.out, fields);
-    std::string cause = channel_cause(o.r, "socketpair");
-    EXPECT_TRUE(lesson06::documented_json(o.r, fields))
-        << explain(o.r,
-                   "one JSON object with via, size, count, pin, placement, median_us, p99_us, min_us, verified "
-                   "and checksum",
-                   cause.empty() ? problem : cause, "what-the-programs-report");
+    check_documented_json(
+        {pw::program("pingpong"), "--count", "50"},
+        {"via", "size", "count", "pin", "placement", "median_us", "p99_us", "min_us", "verified", "checksum"});
 }
 
 int usable_cpus() {
@@ -180,6 +212,15 @@ int usable_cpus() {
     return 1;
 }
 
+// Why a --pin run did not report what it was asked: the channel's fault, or else the
+// given main's (the placement is its business, not yours).
+pw::Why placement_why(const RunResult& r) {
+    std::string cause = channel_cause(r, "socketpair");
+    return pw::Why()
+        .cause(cause.empty() ? "the given main reports the placement; is it unchanged?" : cause)
+        .topic("where-the-processes-run-same-cpu-or-cross-cpu");
+}
+
 TEST(PingPong, ReportsThePlacementItRanWith) {
 #ifndef __linux__
     GTEST_SKIP() << "pinning needs Linux";
@@ -188,23 +229,17 @@ TEST(PingPong, ReportsThePlacementItRanWith) {
         run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "same", "--json"});
     // One CPU for both: the child's CPU is expected to be the parent's (and a real one, not -1).
     std::string cpu = text(same.json, "parent_cpu");
-    std::string cause = channel_cause(same.r, "socketpair");
     EXPECT_TRUE(lesson06::reported(
         same.r, {{"placement", "same"}, {"child_cpu", cpu.empty() || cpu[0] == '-' ? "a CPU number" : cpu}}))
-        << explain(same.r, "\"placement\": \"same\" and one CPU number for parent and child",
-                   cause.empty() ? "the given main reports the placement; is it unchanged?" : cause,
-                   "where-the-processes-run-same-cpu-or-cross-cpu");
+        << explain(same.r, placement_why(same.r).expected("\"placement\": \"same\" and one CPU number for parent "
+                                                          "and child"));
     if (usable_cpus() < 2) return;
     Outcome cross =
         run_json({pw::program("pingpong"), "--via", "socketpair", "--count", "50", "--pin", "cross", "--json"});
-    cause = channel_cause(cross.r, "socketpair");
-    std::string why = cause.empty() ? "the given main reports the placement; is it unchanged?" : cause;
     EXPECT_TRUE(lesson06::reported(cross.r, {{"placement", "cross"}}))
-        << explain(cross.r, "\"placement\": \"cross\" and two different CPU numbers", why,
-                   "where-the-processes-run-same-cpu-or-cross-cpu");
+        << explain(cross.r, placement_why(cross.r).expected("\"placement\": \"cross\" and two different CPU numbers"));
     EXPECT_NE(text(cross.json, "parent_cpu"), text(cross.json, "child_cpu"))
-        << explain(cross.r, "two different CPU numbers for parent and child", why,
-                   "where-the-processes-run-same-cpu-or-cross-cpu");
+        << explain(cross.r, placement_why(cross.r).expected("two different CPU numbers for parent and child"));
 #endif
 }
 
@@ -229,32 +264,43 @@ TEST(PingPong, CrossFallsBackClearlyOnOneCpu) {
     });
     Json j;
     lesson06::parse_flat_json(r.out, &j);
-    std::string cause = channel_cause(r, "socketpair");
     std::string note = text(j, "note");  // says why: the note names the one CPU it may use
     EXPECT_TRUE(lesson06::reported(
         r, {{"placement", "none"},
             {"note", note.find('1') != std::string::npos ? note : "a note that cross needs 2 CPUs"}}))
-        << explain(r, "a normal run with \"placement\": \"none\" and a note that cross needs 2 CPUs",
-                   cause.empty() ? "the given main reports the fallback; is it unchanged?" : cause,
-                   "where-the-processes-run-same-cpu-or-cross-cpu",
-                   "taskset -c 0 " + prog + " --via socketpair --count 50 --pin cross --json");
+        << explain(r, placement_why(r)
+                          .expected("a normal run with \"placement\": \"none\" and a note that cross needs 2 CPUs")
+                          .reproduce("taskset -c 0 " + prog + " --via socketpair --count 50 --pin cross --json"));
 #endif
 }
 
 TEST(PingPong, RejectsAnUnknownTransport) {
     RunResult r = pw::run({pw::program("pingpong"), "--via", "carrier-pigeon"});
-    std::string why = "the given option parser should refuse it; is given/pingpong_main.cpp unchanged?";
-    EXPECT_EQ(r.exit_code, 2) << explain(r, "exit status 2", why, "step-0-run-the-three-programs");
-    EXPECT_TRUE(pw::mentions(r.err, "usage"))
-        << explain(r, "a usage line on stderr", why, "step-0-run-the-three-programs");
-    EXPECT_EQ(r.out, "") << explain(r, "nothing on stdout", why, "step-0-run-the-three-programs");
+    EXPECT_TRUE(pw::Check(r).exits(2).err_mentions("usage").out(""))
+        << explain(r, pw::Why()
+                          .expected("exit status 2, a usage line on stderr and nothing on stdout")
+                          .cause("the given option parser should refuse it; is given/pingpong_main.cpp unchanged?")
+                          .topic("step-0-run-the-three-programs"));
 }
 
 // ---- blast ---------------------------------------------------------------------------
 
-void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
+TEST(Blast, PrintsTheDocumentedJson) {
+    check_documented_json({pw::program("blast"), "--bytes", "4M"},
+                          {"via", "bytes", "chunk", "pin", "placement", "seconds", "gb_per_s", "checksum", "verified"});
+}
+
+// blast over one row's channel: every byte of a random stream in random pieces arrives.
+class BlastOver : public ::testing::TestWithParam<Row> {};
+
+TEST_P(BlastOver, DeliversEveryByte) {
+    const Row& run = GetParam();
+#ifndef __linux__
+    if (run.extra == std::vector<std::string>{"--splice"}) GTEST_SKIP() << "vmsplice is Linux only";
+#endif
+    const std::string via = run.via;
     unsigned long long seed = lesson06::random_number(1, 1u << 30);
-    unsigned long long bytes = lesson06::random_number(3u << 20, 6u << 20);
+    unsigned long long bytes = lesson06::random_number(run.min_size, run.max_size);
     std::size_t chunk = static_cast<std::size_t>(lesson06::random_number(1000, 200000));
     std::vector<std::string> argv = {pw::program("blast"),
                                      "--via",
@@ -266,7 +312,7 @@ void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
                                      "--seed",
                                      std::to_string(seed),
                                      "--json"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), run.extra.begin(), run.extra.end());
     Outcome o = run_json(argv);
     std::string want = lesson06::blast_checksum(bytes, chunk, seed);
     std::string cause = channel_cause(o.r, via);
@@ -276,47 +322,25 @@ void check_blast(const std::string& via, std::vector<std::string> extra = {}) {
     if (cause.empty() && !o.r.left_behind.empty()) cause = "a process was still there when blast exited.";
     if (cause.empty()) cause = "the checksum printed is not the one of the stream sent (" + want + ").";
     EXPECT_TRUE(lesson06::reported(o.r, {{"checksum", want}, {"bytes", std::to_string(bytes)}}, o.leftovers))
-        << explain(o.r,
-                   "all " + std::to_string(bytes) + " bytes over " + via + ", checksum " + want +
-                       " on both ends, exit status 0",
-                   cause, "blast-every-byte-counted");
+        << explain(o.r, pw::Why()
+                            .expected("all " + std::to_string(bytes) + " bytes over " + via + ", checksum " + want +
+                                      " on both ends, exit status 0")
+                            .cause(cause)
+                            .topic(run.anchor));
 }
 
-TEST(Blast, PrintsTheDocumentedJson) {
-    Outcome o = run_json({pw::program("blast"), "--via", "socketpair", "--bytes", "4M", "--json"});
-    const std::vector<std::string> fields = {"via",     "bytes",    "chunk",    "pin",     "placement",
-                                             "seconds", "gb_per_s", "checksum", "verified"};
-    std::string problem = lesson06::json_problem(o.r.out, fields);
-    std::string cause = channel_cause(o.r, "socketpair");
-    EXPECT_TRUE(lesson06::documented_json(o.r, fields))
-        << explain(o.r,
-                   "one JSON object with via, bytes, chunk, pin, placement, seconds, gb_per_s, checksum and "
-                   "verified",
-                   cause.empty() ? problem : cause, "what-the-programs-report");
-}
-
-TEST(Blast, PipeDeliversEveryByte) {
-    check_blast("pipe");
-}
-TEST(Blast, PipeWithABiggerBufferDeliversEveryByte) {
-    check_blast("pipe", {"--pipe-size", "1M"});
-}
-// Advanced part (Linux): the child vmsplice()s its pages into your pipe.
-TEST(Blast, PipeWithVmspliceDeliversEveryByte) {
-#ifndef __linux__
-    GTEST_SKIP() << "vmsplice is Linux only";
-#else
-    check_blast("pipe", {"--splice"});
-#endif
-}
-TEST(Blast, SocketpairDeliversEveryByte) {
-    check_blast("socketpair");
-}
-TEST(Blast, UnixSocketDeliversEveryByte) {
-    check_blast("unix");
-}
-TEST(Blast, TcpDeliversEveryByte) {
-    check_blast("tcp");
-}
+// A pipe as it comes, with a bigger buffer, and (the advanced part, Linux) with the
+// child vmsplice()ing its pages into it; then each socket.
+const unsigned long long kStreamMin = 3u << 20, kStreamMax = 6u << 20;
+INSTANTIATE_TEST_SUITE_P(
+    Blast, BlastOver,
+    ::testing::Values(
+        Row{"pipe", "pipe", kStreamMin, kStreamMax, {}, "blast-every-byte-counted"},
+        Row{"pipe1MiB", "pipe", kStreamMin, kStreamMax, {"--pipe-size", "1M"}, "blast-every-byte-counted"},
+        Row{"pipeVmsplice", "pipe", kStreamMin, kStreamMax, {"--splice"}, "blast-every-byte-counted"},
+        Row{"socketpair", "socketpair", kStreamMin, kStreamMax, {}, "blast-every-byte-counted"},
+        Row{"unix", "unix", kStreamMin, kStreamMax, {}, "blast-every-byte-counted"},
+        Row{"tcp", "tcp", kStreamMin, kStreamMax, {}, "blast-every-byte-counted"}),
+    run_name);
 
 }  // namespace

@@ -296,11 +296,26 @@ std::string cause_of(const RunResult& r, const Scenario& s) {
            (r.err.empty() ? "" : ", stderr " + pw::quote(r.err));
 }
 
-void check(const Scenario& s, const std::string& anchor, const std::string& what) {
+// Runs the scenario; what its clients do is said in `clients` ("120 short clients, ...").
+void check(const Scenario& s, const std::string& clients) {
     RunResult r = run_scenario(s);
     if (r.out == "needs Linux\n") GTEST_SKIP() << "these clients watch the server through /proc (Linux)";
-    EXPECT_EQ(r.out, wanted(s)) << pw::explain(pw::quote(wanted(s)), pw::quote(r.out) + ", " + r.status(),
-                                               cause_of(r, s), anchor, "make grade LESSON=06   # " + what);
+    std::string fn = s.fifo ? "serve_fifo" : "serve_sockets";
+    EXPECT_EQ(r.out, wanted(s)) << pw::explain(
+        r,
+        lesson06::printed(wanted(s), cause_of(r, s), s.fifo ? "the-fifo-way-and-pipe_buf" : "many-clients-one-server",
+                          "calls " + fn + " with " + clients));
+}
+
+// Three clients while SIGALRM (a handler without SA_RESTART) interrupts the server each
+// time it sleeps: a read() or poll() then fails with EINTR, which is no end of file.
+Scenario interrupted(bool fifo) {
+    Scenario s;
+    s.fifo = fifo;
+    s.clients = 3;
+    s.messages = 400;
+    s.signals = 20;
+    return s;
 }
 
 TEST(FanInStress, ServesOverAHundredClientsOneAfterAnother) {
@@ -309,9 +324,7 @@ TEST(FanInStress, ServesOverAHundredClientsOneAfterAnother) {
     s.messages = 3;
     s.one_after_another = true;
     s.spare_fds = 16;
-    check(s, "many-clients-one-server",
-          "the test calls serve_sockets with 120 short clients, each connecting after the one before has gone, "
-          "with 16 descriptors to spare");
+    check(s, "120 short clients, each connecting after the one before has gone, with 16 descriptors to spare");
 }
 
 TEST(FanInStress, SilentClientDoesNotHoldUpTheOthers) {
@@ -320,28 +333,15 @@ TEST(FanInStress, SilentClientDoesNotHoldUpTheOthers) {
     s.messages = 500;
     s.silent_first = true;
     s.timeout_seconds = 10;  // a server that waits for the silent client waits until this deadline
-    check(s, "many-clients-one-server",
-          "the test calls serve_sockets; the first client to connect sends nothing until the 3 others have "
-          "been read");
+    check(s, "4 clients; the first to connect sends nothing until the 3 others have been read");
 }
 
 TEST(FanInStress, SocketServerRetriesCallsASignalInterrupts) {
-    Scenario s;
-    s.clients = 3;
-    s.messages = 400;
-    s.signals = 20;
-    check(s, "many-clients-one-server",
-          "the test calls serve_sockets and sends it SIGALRM (handler without SA_RESTART) each time it sleeps");
+    check(interrupted(false), "3 clients, and sends it SIGALRM (handler without SA_RESTART) each time it sleeps");
 }
 
 TEST(FanInStress, FifoServerRetriesCallsASignalInterrupts) {
-    Scenario s;
-    s.fifo = true;
-    s.clients = 3;
-    s.messages = 400;
-    s.signals = 20;
-    check(s, "the-fifo-way-and-pipe_buf",
-          "the test calls serve_fifo and sends it SIGALRM (handler without SA_RESTART) each time it sleeps");
+    check(interrupted(true), "3 clients, and sends it SIGALRM (handler without SA_RESTART) each time it sleeps");
 }
 
 }  // namespace

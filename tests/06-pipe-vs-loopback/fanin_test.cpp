@@ -33,7 +33,6 @@ using pw::explain;
 using pw::RunOptions;
 using pw::RunResult;
 
-const int kClients = 8;
 const int kMessages = 10000;
 
 std::string fanin_cause(const RunResult& r, const std::map<std::string, std::string>& j, bool parsed,
@@ -91,30 +90,6 @@ std::string fanin_cause(const RunResult& r, const std::map<std::string, std::str
     return "fanin failed: " + lesson06::first_line(r.err);
 }
 
-void check_fanin(const std::string& via, const std::string& anchor) {
-    lesson06::ScratchTmp tmp;
-    RunOptions options;
-    options.timeout_seconds = 20;
-    options.extra_env = {tmp.env()};
-    RunResult r = pw::run({pw::program("fanin"), "--via", via, "--clients", std::to_string(kClients), "--messages",
-                           std::to_string(kMessages), "--json"},
-                          options);
-    std::map<std::string, std::string> j;
-    bool parsed = lesson06::parse_flat_json(r.out, &j);
-    std::string leftovers = tmp.leftovers();
-    long long all = static_cast<long long>(kClients) * kMessages;
-    EXPECT_TRUE(lesson06::reported(r,
-                                   {{"received", std::to_string(all)},
-                                    {"garbled", "0"},
-                                    {"clients_finished", std::to_string(kClients)},
-                                    {"ok", "true"}},
-                                   leftovers))
-        << explain(r,
-                   "all " + std::to_string(all) + " messages of " + std::to_string(kClients) +
-                       " clients, whole and in order, over " + via + "; exit status 0",
-                   fanin_cause(r, j, parsed, via, leftovers), anchor);
-}
-
 TEST(FanIn, PrintsTheDocumentedJson) {
     lesson06::ScratchTmp tmp;
     RunOptions options;
@@ -126,22 +101,68 @@ TEST(FanIn, PrintsTheDocumentedJson) {
     std::string problem = lesson06::json_problem(r.out, fields);
     std::map<std::string, std::string> j;
     bool parsed = lesson06::parse_flat_json(r.out, &j);
-    EXPECT_TRUE(lesson06::documented_json(r, fields)) << explain(
-        r,
-        "one JSON object with via, clients, messages, expected, received, lost, garbled, "
-        "clients_heard, clients_finished and ok; exit status 0",
-        problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem, "what-the-programs-report");
+    EXPECT_TRUE(lesson06::documented_json(r, fields))
+        << explain(r, pw::Why()
+                          .expected("one JSON object with via, clients, messages, expected, received, lost, garbled, "
+                                    "clients_heard, clients_finished and ok; exit status 0")
+                          .cause(problem.empty() ? fanin_cause(r, j, parsed, "unix", tmp.leftovers()) : problem)
+                          .topic("what-the-programs-report"));
 }
 
-TEST(FanIn, TcpLosesNothingWithEightClients) {
-    check_fanin("tcp", "many-clients-one-server");
+// One row of the table: a way in, how many clients, and the section about it.
+struct Crowd {
+    const char* via;
+    int clients;
+    const char* anchor;
+};
+
+// Names an instance in googletest's output ("unix8Clients", "unix1Client") instead of its bytes.
+void PrintTo(const Crowd& c, std::ostream* os) {
+    *os << c.via << c.clients << (c.clients == 1 ? "Client" : "Clients");
 }
-TEST(FanIn, UnixLosesNothingWithEightClients) {
-    check_fanin("unix", "many-clients-one-server");
+std::string crowd_name(const ::testing::TestParamInfo<Crowd>& info) {
+    return ::testing::PrintToString(info.param);
 }
-TEST(FanIn, FifoLosesNothingWithEightClients) {
-    check_fanin("fifo", "the-fifo-way-and-pipe_buf");
+
+class FanInOver : public ::testing::TestWithParam<Crowd> {};
+
+// fanin with one row's clients: every message of every client arrives whole and in order.
+TEST_P(FanInOver, LosesNothing) {
+    const std::string via = GetParam().via;
+    const int clients = GetParam().clients;
+    lesson06::ScratchTmp tmp;
+    RunOptions options;
+    options.timeout_seconds = 20;
+    options.extra_env = {tmp.env()};
+    RunResult r = pw::run({pw::program("fanin"), "--via", via, "--clients", std::to_string(clients), "--messages",
+                           std::to_string(kMessages), "--json"},
+                          options);
+    std::map<std::string, std::string> j;
+    bool parsed = lesson06::parse_flat_json(r.out, &j);
+    std::string leftovers = tmp.leftovers();
+    long long all = static_cast<long long>(clients) * kMessages;
+    EXPECT_TRUE(lesson06::reported(r,
+                                   {{"received", std::to_string(all)},
+                                    {"garbled", "0"},
+                                    {"clients_finished", std::to_string(clients)},
+                                    {"ok", "true"}},
+                                   leftovers))
+        << explain(r, pw::Why()
+                          .expected("all " + std::to_string(all) + " messages of " + std::to_string(clients) +
+                                    " clients, whole and in order, over " + via + "; exit status 0")
+                          .cause(fanin_cause(r, j, parsed, via, leftovers))
+                          .topic(GetParam().anchor));
 }
+
+// Eight clients on each way in; then the same behaviour with other crowds: one client
+// alone, and sixteen at once.
+INSTANTIATE_TEST_SUITE_P(FanIn, FanInOver,
+                         ::testing::Values(Crowd{"tcp", 8, "many-clients-one-server"},
+                                           Crowd{"unix", 8, "many-clients-one-server"},
+                                           Crowd{"fifo", 8, "the-fifo-way-and-pipe_buf"},
+                                           Crowd{"unix", 1, "many-clients-one-server"},
+                                           Crowd{"tcp", 16, "many-clients-one-server"}),
+                         crowd_name);
 
 #ifdef __linux__
 // True when pid sleeps in a call that waits for input (read, poll, select, ...).
@@ -173,72 +194,56 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
     GTEST_SKIP() << "watching the server's state needs /proc (Linux)";
 #else
     const int messages = static_cast<int>(lesson06::random_number(200, 2000));
-    RunResult r = pw::run_function(
-        [messages] {
-            const char* base = std::getenv("TMPDIR");
-            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-fifo-XXXXXX";
-            if (!mkdtemp(&dir[0])) return 90;
-            std::string path = dir + "/late.fifo";
-            int gate[2], done[2];
-            if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
-            pid_t server = getpid();
-            auto send_all = [&](int client) {
-                int fd = open(path.c_str(), O_WRONLY);
-                if (fd < 0) _exit(3);
-                for (int m = 0; m <= messages; ++m) {
-                    std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
-                    if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
-                }
-                close(fd);
-            };
-            pid_t first = fork();
-            if (first == 0) {  // holds gate[1] until it exits: the second client's signal
-                close(gate[0]);
-                close(done[0]);
-                close(done[1]);
-                send_all(0);
-                _exit(0);
+    RunResult r = lesson06::run_server_test([messages](const std::string& dir) {
+        std::string path = dir + "/late.fifo";
+        int gate[2], done[2];
+        if (mkfifo(path.c_str(), 0600) != 0 || pipe(gate) != 0 || pipe(done) != 0) return 91;
+        pid_t server = getpid();
+        auto send_all = [&](int client) {
+            int fd = open(path.c_str(), O_WRONLY);
+            if (fd < 0) _exit(3);
+            for (int m = 0; m <= messages; ++m) {
+                std::string line = m < messages ? fanin_line(client, m) : fanin_end_line(client, messages);
+                if (!lesson06::write_all(fd, line.data(), line.size())) _exit(4);  // one write(): a line < PIPE_BUF
             }
-            pid_t second = fork();
-            if (second == 0) {
-                close(gate[1]);
-                close(done[1]);
-                char c;
-                while (read(gate[0], &c, 1) > 0) {
-                }                                                      // EOF: the first client has finished and exited
-                int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
-                for (;;) {
-                    pollfd p{done[0], POLLIN, 0};
-                    if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
-                    int unread = -1;
-                    if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
-                }
-                close(peek);
-                send_all(1);
-                _exit(0);
-            }
+            close(fd);
+        };
+        pid_t first = fork();
+        if (first == 0) {  // holds gate[1] until it exits: the second client's signal
             close(gate[0]);
-            close(gate[1]);
             close(done[0]);
-            Tally tally(2, messages);
-            serve_fifo(path, 2, tally);  // yours
-            close(done[1]);              // tells the second client that the server has returned
-            for (pid_t kid : {first, second}) {
-                kill(kid, SIGKILL);  // a client may still wait in open() for a reader that has gone
-                waitpid(kid, nullptr, 0);
+            close(done[1]);
+            send_all(0);
+            _exit(0);
+        }
+        pid_t second = fork();
+        if (second == 0) {
+            close(gate[1]);
+            close(done[1]);
+            char c;
+            while (read(gate[0], &c, 1) > 0) {
+            }                                                      // EOF: the first client has finished and exited
+            int peek = open(path.c_str(), O_RDONLY | O_NONBLOCK);  // only to see how much is unread
+            for (;;) {
+                pollfd p{done[0], POLLIN, 0};
+                if (poll(&p, 1, 1) > 0) _exit(0);  // the server has returned: too late, say nothing
+                int unread = -1;
+                if (ioctl(peek, FIONREAD, &unread) == 0 && unread == 0 && waits_for_input(server)) break;
             }
-            unlink(path.c_str());
-            rmdir(dir.c_str());
-            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
-                        tally.received(), tally.garbled());
-            return 0;
-        },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 10;
-            return o;
-        }());
-    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+            close(peek);
+            send_all(1);
+            _exit(0);
+        }
+        close(gate[0]);
+        close(gate[1]);
+        close(done[0]);
+        Tally tally(2, messages);
+        serve_fifo(path, 2, tally);  // yours
+        close(done[1]);              // tells the second client that the server has returned
+        lesson06::finish_clients({first, second}, path, dir, tally);
+        return 0;
+    });
+    std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.rfind("1 clients finished", 0) == 0)
         cause =
@@ -251,10 +256,9 @@ TEST(FanIn, FifoServerWaitsForALateClient) {
         cause = "serve_fifo never returned: it must stop once tally.clients_finished() reaches the number of clients.";
     else
         cause = "serve_fifo did not collect both clients' lines: " + r.status();
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "the-fifo-way-and-pipe_buf",
-                                          "make grade LESSON=06   # the test calls serve_fifo with two clients, "
-                                          "the second starting after the first has gone");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "the-fifo-way-and-pipe_buf",
+                                                           "calls serve_fifo with two clients, the second starting "
+                                                           "after the first has gone"));
 #endif
 }
 
@@ -277,79 +281,63 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
     GTEST_SKIP() << "knowing when the server has read a half line needs Linux (SIOCOUTQ on a Unix socket)";
 #else
     const int messages = static_cast<int>(lesson06::random_number(20, 200));
-    RunResult r = pw::run_function(
-        [messages] {
-            const char* base = std::getenv("TMPDIR");
-            std::string dir = std::string(base && *base ? base : P_tmpdir) + "/pw06-unix-XXXXXX";
-            if (!mkdtemp(&dir[0])) return 90;
-            sockaddr_un addr{};
-            addr.sun_family = AF_UNIX;
-            std::string path = dir + "/s";
-            std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-            int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-            if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-                listen(listener, 8) != 0)
-                return 91;
-            int turn[2], back[2];  // the first client's go-ahead to the second, and the answer
-            if (pipe(turn) != 0 || pipe(back) != 0) return 92;
-            auto connected = [&] {
-                int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-                if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
-                return fd;
-            };
-            auto send = [](int fd, const std::string& bytes) {
-                if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
-            };
-            auto send_rest = [&](int fd, int client) {
-                for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
-                send(fd, fanin_end_line(client, messages));
-                close(fd);
-            };
-            pid_t first = fork();
-            if (first == 0) {
-                close(listener);
-                int fd = connected();
-                std::string line = fanin_line(0, 0);
-                send(fd, line.substr(0, line.size() / 2));  // half a line, no '\n'
-                wait_until_read(fd);
-                char c = 'x';
-                if (write(turn[1], &c, 1) != 1 || read(back[0], &c, 1) != 1) _exit(5);
-                send(fd, line.substr(line.size() / 2));
-                send_rest(fd, 0);
-                _exit(0);
-            }
-            pid_t second = fork();
-            if (second == 0) {
-                close(listener);
-                int fd = connected();
-                char c;
-                if (read(turn[0], &c, 1) != 1) _exit(5);
-                send(fd, fanin_line(1, 0));  // a whole line, while the first client's is half there
-                wait_until_read(fd);
-                if (write(back[1], &c, 1) != 1) _exit(5);
-                send_rest(fd, 1);
-                _exit(0);
-            }
-            for (int fd : {turn[0], turn[1], back[0], back[1]}) close(fd);
-            Tally tally(2, messages);
-            serve_sockets(listener, 2, tally);  // yours
+    RunResult r = lesson06::run_server_test([messages](const std::string& dir) {
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::string path = dir + "/s";
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            listen(listener, 8) != 0)
+            return 91;
+        int turn[2], back[2];  // the first client's go-ahead to the second, and the answer
+        if (pipe(turn) != 0 || pipe(back) != 0) return 92;
+        auto connected = [&] {
+            int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(3);
+            return fd;
+        };
+        auto send = [](int fd, const std::string& bytes) {
+            if (!lesson06::write_all(fd, bytes.data(), bytes.size())) _exit(4);
+        };
+        auto send_rest = [&](int fd, int client) {
+            for (int m = 1; m < messages; ++m) send(fd, fanin_line(client, m));
+            send(fd, fanin_end_line(client, messages));
+            close(fd);
+        };
+        pid_t first = fork();
+        if (first == 0) {
             close(listener);
-            for (pid_t kid : {first, second}) {
-                kill(kid, SIGKILL);
-                waitpid(kid, nullptr, 0);
-            }
-            unlink(path.c_str());
-            rmdir(dir.c_str());
-            std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(),
-                        tally.received(), tally.garbled());
-            return 0;
-        },
-        [] {
-            RunOptions o;
-            o.timeout_seconds = 10;
-            return o;
-        }());
-    std::string want = "2 clients finished, " + std::to_string(2 * messages) + " messages, 0 garbled\n";
+            int fd = connected();
+            std::string line = fanin_line(0, 0);
+            send(fd, line.substr(0, line.size() / 2));  // half a line, no '\n'
+            wait_until_read(fd);
+            char c = 'x';
+            if (write(turn[1], &c, 1) != 1 || read(back[0], &c, 1) != 1) _exit(5);
+            send(fd, line.substr(line.size() / 2));
+            send_rest(fd, 0);
+            _exit(0);
+        }
+        pid_t second = fork();
+        if (second == 0) {
+            close(listener);
+            int fd = connected();
+            char c;
+            if (read(turn[0], &c, 1) != 1) _exit(5);
+            send(fd, fanin_line(1, 0));  // a whole line, while the first client's is half there
+            wait_until_read(fd);
+            if (write(back[1], &c, 1) != 1) _exit(5);
+            send_rest(fd, 1);
+            _exit(0);
+        }
+        for (int fd : {turn[0], turn[1], back[0], back[1]}) close(fd);
+        Tally tally(2, messages);
+        serve_sockets(listener, 2, tally);  // yours
+        close(listener);
+        lesson06::finish_clients({first, second}, path, dir, tally);
+        return 0;
+    });
+    std::string want = lesson06::tally_line(2, 2 * messages);
     std::string cause;
     if (r.out.find(" 0 garbled") == std::string::npos && r.out.find(" garbled") != std::string::npos)
         cause =
@@ -363,10 +351,9 @@ TEST(FanIn, UnixKeepsEachClientsUnfinishedLineApart) {
             "every client has hung up.";
     else
         cause = "serve_sockets did not collect both clients' lines whole: " + r.status();
-    EXPECT_EQ(r.out, want) << pw::explain(pw::quote(want), pw::quote(r.out) + ", " + r.status(), cause,
-                                          "many-clients-one-server",
-                                          "make grade LESSON=06   # the test calls serve_sockets with two Unix "
-                                          "clients, one of them stopped in the middle of a line");
+    EXPECT_EQ(r.out, want) << explain(r, lesson06::printed(want, cause, "many-clients-one-server",
+                                                           "calls serve_sockets with two Unix clients, one of them "
+                                                           "stopped in the middle of a line"));
 #endif
 }
 

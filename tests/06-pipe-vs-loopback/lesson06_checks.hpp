@@ -5,13 +5,17 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <random>
 #include <string>
@@ -244,6 +248,73 @@ inline testing::AssertionResult documented_json(const pw::RunResult& r, const st
     std::string problem = json_problem(r.out, fields);
     if (!problem.empty()) return testing::AssertionFailure() << problem;
     return testing::AssertionSuccess();
+}
+
+// ---- white-box tests: a call of yours in a sandboxed child that prints what it got ------
+
+// The message when that child did not print `want`: the likely cause, the section, and
+// what the test did (a call cannot be typed in as a command, so the reproduce line says
+// how to rerun it and what it does).
+inline pw::Why printed(const std::string& want, const std::string& cause, const std::string& anchor,
+                       const std::string& what_the_test_does) {
+    return pw::Why()
+        .expected(pw::quote(want))
+        .cause(cause)
+        .topic(anchor)
+        .reproduce("make grade LESSON=06   # the test " + what_the_test_does);
+}
+
+// The likely cause, from a table: the first clue whose words stdout or stderr shows (a clue
+// without words: the run never finished), else `otherwise`. Only read when the check failed.
+struct Clue {
+    std::string shows;
+    std::string cause;
+};
+inline std::string likely_cause(const pw::RunResult& r, const std::vector<Clue>& clues, const std::string& otherwise) {
+    for (const Clue& c : clues) {
+        bool shown = r.out.find(c.shows) != std::string::npos || r.err.find(c.shows) != std::string::npos;
+        if (c.shows.empty() ? r.timed_out : shown) return c.cause;
+    }
+    return otherwise;
+}
+
+// A sandboxed run that may take this long before it counts as hung.
+inline pw::RunOptions deadline(double seconds) {
+    pw::RunOptions o;
+    o.timeout_seconds = seconds;
+    return o;
+}
+
+// A white-box server test: runs body in the sandbox, in a fresh directory for its socket
+// or FIFO (under the test's TMPDIR), with 10 s before it counts as hung; body returns
+// its exit status and ends with finish_clients.
+inline pw::RunResult run_server_test(const std::function<int(const std::string& dir)>& body) {
+    return pw::run_function(
+        [body] {
+            std::string dir = temp_dir_template();
+            if (!mkdtemp(&dir[0])) return 90;
+            return body(dir);
+        },
+        deadline(10));
+}
+
+// The end of a white-box server test with clients: stops and reaps the clients (one may
+// still wait in open() or connect() for a server that has gone), removes the scratch
+// socket or FIFO and its directory, and prints what the tally counted, as
+// tally_line(clients, messages) says a server that got everything prints it.
+inline void finish_clients(std::initializer_list<pid_t> clients, const std::string& path, const std::string& dir,
+                           const Tally& tally) {
+    for (pid_t kid : clients) {
+        kill(kid, SIGKILL);
+        waitpid(kid, nullptr, 0);
+    }
+    unlink(path.c_str());
+    rmdir(dir.c_str());
+    std::printf("%d clients finished, %lld messages, %lld garbled\n", tally.clients_finished(), tally.received(),
+                tally.garbled());
+}
+inline std::string tally_line(int clients, long long messages) {
+    return std::to_string(clients) + " clients finished, " + std::to_string(messages) + " messages, 0 garbled\n";
 }
 
 // Counts the times `needle` occurs in `hay`.

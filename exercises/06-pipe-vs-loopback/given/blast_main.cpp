@@ -24,7 +24,6 @@
 #include <sys/uio.h>
 #endif
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,48 +40,21 @@
 
 namespace {
 
-struct Options {
-    Via via = Via::Pipe;
-    unsigned long long bytes = 64ULL << 20, chunk = 64 << 10, pipe_size = 0, seed = 1;
-    Pin pin = Pin::None;
-    bool floor = false, json = false, splice = false;
+struct Options : Measure {
+    unsigned long long bytes = 64ULL << 20, chunk = 64 << 10, pipe_size = 0;
+    bool splice = false;
 };
 
-[[noreturn]] void usage() {
-    std::fprintf(stderr,
-                 "usage: blast --via pipe|socketpair|unix|tcp [--bytes N] [--chunk BYTES] [--pipe-size BYTES] "
-                 "[--splice (pipe, Linux)] [--pin same|cross|none] [--seed N] [--floor] [--json]\n");
-    std::exit(2);
-}
+const char* const kUsage =
+    "blast --via pipe|socketpair|unix|tcp [--bytes N] [--chunk BYTES] [--pipe-size BYTES] [--splice (pipe, Linux)] "
+    "[--pin same|cross|none] [--seed N] [--floor] [--json]";
 
 Options parse(int argc, char* argv[]) {
     Options o;
-    bool have_via = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (a == "--json")
-            o.json = true;
-        else if (a == "--floor")
-            o.floor = true;
-        else if (a == "--splice")
-            o.splice = true;
-        else if (a == "--via" && has_value)
-            have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
-        else if (a == "--bytes" && has_value) {
-            if (!parse_size(argv[++i], &o.bytes)) usage();
-        } else if (a == "--chunk" && has_value) {
-            if (!parse_size(argv[++i], &o.chunk) || o.chunk > (64u << 20)) usage();
-        } else if (a == "--pipe-size" && has_value) {
-            if (!parse_size(argv[++i], &o.pipe_size)) usage();
-        } else if (a == "--seed" && has_value) {
-            if (!parse_size(argv[++i], &o.seed)) usage();
-        } else if (a == "--pin" && has_value) {
-            if (!parse_pin(argv[++i], &o.pin)) usage();
-        } else
-            usage();
-    }
-    if (!have_via || (o.splice && o.via != Via::Pipe)) usage();
+    parse_measure(argc, argv, kUsage, &o,
+                  {flag_option("--splice", &o.splice), size_option("--bytes", &o.bytes),
+                   size_option("--chunk", &o.chunk, 64u << 20), size_option("--pipe-size", &o.pipe_size)});
+    if (o.splice && o.via != Via::Pipe) usage_error(kUsage);
 #ifndef __linux__
     if (o.splice) {
         std::fprintf(stderr, "blast: --splice needs vmsplice(2), which only Linux has\n");
@@ -117,8 +89,7 @@ void send_spliced(int fd, const unsigned char* data, std::size_t len) {
 }
 
 // The child: send the stream, then the checksum of what it sent.
-[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
-    run_on_cpu(cpu);
+[[noreturn]] void child(Channel& ch, const Options& o) {
     End end = child_end(ch);
     std::vector<unsigned char> pattern(o.chunk + 4096);
     fill_pattern(o.seed, pattern.data(), pattern.size());
@@ -162,10 +133,7 @@ double memcpy_floor(const Options& o) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    g_program = "blast";
-    // A write into a channel whose reader is gone should be an error we report
-    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
-    signal(SIGPIPE, SIG_IGN);
+    start_program("blast");
     Options o = parse(argc, argv);
     Placement place = plan_placement(o.pin);
     long pipe_size = 0;
@@ -175,8 +143,7 @@ int main(int argc, char* argv[]) {
     Checksum sum;
     std::uint64_t trailer = 0;
     if (o.floor) {
-        if (place.used == Pin::Cross) place.note = "the floor is one process, so it runs on one CPU";
-        if (place.used != Pin::None) place.used = Pin::Same, place.child_cpu = place.parent_cpu;
+        place.one_process();
         run_on_cpu(place.parent_cpu);
         elapsed_us = memcpy_floor(o);
     } else {
@@ -190,18 +157,9 @@ int main(int argc, char* argv[]) {
 #else
         if (o.pipe_size) place.note += "--pipe-size needs F_SETPIPE_SZ (Linux); the default size was used";
 #endif
-        pid_t pid = fork();
-        switch (pid) {
-            case -1:
-                die("fork");
-            case 0:
-                child(ch, o, place.child_cpu);  // does not return
-            default:
-                stop_on_failure(pid);
-                break;
-        }
-        run_on_cpu(place.parent_cpu);
-        End end = parent_end(ch);
+        int pid = -1;
+        End end = fork_child(
+            ch, place, [&](Channel& c) { child(c, o); }, &pid);
 
         std::vector<unsigned char> buf(o.chunk);
         unsigned long long done = 0;
@@ -226,10 +184,7 @@ int main(int argc, char* argv[]) {
         if (read_full(end.in, &extra, 1, "read - parent") != 0)
             fail("more bytes came than were sent: something was written twice");
         close_end(end, "parent");
-        int status;
-        if (waitpid(pid, &status, 0) == -1) die("waitpid");
-        children_reaped();
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+        reap_child(pid);
         if (trailer != sum.value()) {
             char sent[17];
             std::snprintf(sent, sizeof sent, "%016llx", static_cast<unsigned long long>(trailer));
@@ -241,14 +196,11 @@ int main(int argc, char* argv[]) {
     double gbps = elapsed_us > 0 ? timed_bytes / (elapsed_us * 1e3) : 0;
     std::string checksum = o.floor ? "" : sum.hex();
     if (o.json) {
-        std::printf(
-            "{\"program\": \"blast\", \"via\": \"%s\", \"bytes\": %llu, \"chunk\": %llu, \"pipe_size\": %ld, "
-            "\"floor\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, \"child_cpu\": %d, "
-            "\"note\": \"%s\", \"splice\": %s, \"seconds\": %.6f, \"gb_per_s\": %.3f, "
-            "\"checksum\": \"%s\", \"verified\": %s}\n",
-            via_name(o.via), o.bytes, o.chunk, pipe_size, o.floor ? "true" : "false", pin_name(o.pin),
-            pin_name(place.used), place.parent_cpu, place.child_cpu, place.note.c_str(), o.splice ? "true" : "false",
-            elapsed_us / 1e6, gbps, checksum.c_str(), o.floor ? "false" : "true");
+        print_json(
+            measure_fields("blast", o, place),
+            {"bytes", std::to_string(o.bytes), "chunk", std::to_string(o.chunk), "pipe_size", std::to_string(pipe_size),
+             "splice", json_bool(o.splice), "seconds", json_real(elapsed_us / 1e6, 6), "gb_per_s", json_real(gbps, 3),
+             "checksum", json_string(checksum), "verified", json_bool(!o.floor)});
     } else if (o.floor) {
         std::printf("blast: floor (memcpy, one process), %llu bytes in %llu-byte pieces, placement %s: %.2f GB/s\n",
                     o.bytes, o.chunk, place.describe().c_str(), gbps);

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "common.hpp"
+#include "transports.hpp"
 
 const char* g_program = "lesson06";
 
@@ -55,31 +56,36 @@ void fail(const std::string& message) {
     _exit(1);
 }
 
+End fork_child(Channel& ch, const Placement& place, const std::function<void(Channel&)>& child, int* pid) {
+    switch (*pid = fork()) {
+        case -1:
+            die("fork");
+        case 0:
+            run_on_cpu(place.child_cpu);
+            child(ch);
+            _exit(0);  // child() ends in _exit; this is in case it did not
+        default:
+            stop_on_failure(*pid);
+            break;
+    }
+    run_on_cpu(place.parent_cpu);
+    return parent_end(ch);
+}
+
+void reap_child(int pid) {
+    int status;
+    if (waitpid(pid, &status, 0) == -1) die("waitpid");
+    children_reaped();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+}
+
+void start_program(const char* name) {
+    g_program = name;
+    signal(SIGPIPE, SIG_IGN);
+}
+
 namespace {
-const char* const kViaNames[] = {"pipe", "socketpair", "unix", "tcp", "fifo"};
-const char* const kPinNames[] = {"none", "same", "cross"};
-}  // namespace
-
-const char* via_name(Via via) {
-    return kViaNames[static_cast<int>(via)];
-}
-
-bool parse_via(const std::string& text, Via* via) {
-    for (int i = 0; i < 5; ++i)
-        if (text == kViaNames[i]) return *via = static_cast<Via>(i), true;
-    return false;
-}
-
-const char* pin_name(Pin pin) {
-    return kPinNames[static_cast<int>(pin)];
-}
-
-bool parse_pin(const std::string& text, Pin* pin) {
-    for (int i = 0; i < 3; ++i)
-        if (text == kPinNames[i]) return *pin = static_cast<Pin>(i), true;
-    return false;
-}
-
+// "4096", "64K", "1M", "1G" (powers of 1024). False on anything else or on 0.
 bool parse_size(const std::string& text, unsigned long long* value) {
     if (text.empty() || text[0] < '0' || text[0] > '9') return false;
     char* end = nullptr;
@@ -101,6 +107,67 @@ bool parse_size(const std::string& text, unsigned long long* value) {
     return true;
 }
 
+const char* const kViaNames[] = {"pipe", "socketpair", "unix", "tcp", "fifo"};
+const char* const kPinNames[] = {"none", "same", "cross"};
+
+// The value of names[] spelled text, as an enum; false when none is.
+template <typename Enum, std::size_t N>
+bool parse_name(const char* const (&names)[N], const std::string& text, Enum* value) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (text == names[i]) return *value = static_cast<Enum>(i), true;
+    return false;
+}
+}  // namespace
+
+const char* via_name(Via via) {
+    return kViaNames[static_cast<int>(via)];
+}
+
+const char* pin_name(Pin pin) {
+    return kPinNames[static_cast<int>(pin)];
+}
+
+Option flag_option(const char* name, bool* flag) {
+    return {name, flag, nullptr};
+}
+
+Option size_option(const char* name, unsigned long long* value, unsigned long long max) {
+    return {name, nullptr, [=](const std::string& v) { return parse_size(v, value) && *value <= max; }};
+}
+
+void usage_error(const char* usage) {
+    std::fprintf(stderr, "usage: %s\n", usage);
+    std::exit(2);
+}
+
+void parse_args(int argc, char* argv[], const char* usage, Via* via, std::initializer_list<Via> vias,
+                const std::vector<Option>& options) {
+    bool have_via = false;
+    std::vector<Option> all = options;
+    all.push_back({"--via", nullptr, [&](const std::string& v) {
+                       have_via =
+                           parse_name(kViaNames, v, via) && std::find(vias.begin(), vias.end(), *via) != vias.end();
+                       return have_via;
+                   }});
+    for (int i = 1; i < argc; ++i) {
+        auto o = std::find_if(all.begin(), all.end(), [&](const Option& o) { return o.name == argv[i]; });
+        if (o == all.end()) usage_error(usage);
+        if (o->flag)
+            *o->flag = true;
+        else if (i + 1 == argc || !o->take(argv[++i]))
+            usage_error(usage);
+    }
+    if (!have_via) usage_error(usage);
+}
+
+void parse_measure(int argc, char* argv[], const char* usage, Measure* m, std::vector<Option> own) {
+    own.push_back(flag_option("--json", &m->json));
+    own.push_back(flag_option("--floor", &m->floor));
+    own.push_back(size_option("--seed", &m->seed));
+    own.push_back({"--pin", nullptr, [m](const std::string& v) { return parse_name(kPinNames, v, &m->pin); }});
+    parse_args(argc, argv, usage, &m->via, {Via::Pipe, Via::Socketpair, Via::Unix, Via::Tcp}, own);
+}
+
 std::string temp_dir_template() {
     const char* dir = std::getenv("TMPDIR");
     return std::string(dir && *dir ? dir : P_tmpdir) + "/pipeworks-XXXXXX";  // P_tmpdir: stdio's default
@@ -116,6 +183,12 @@ std::string Placement::describe() const {
             break;
     }
     return "none (unpinned)";
+}
+
+void Placement::one_process() {
+    if (used == Pin::Cross) note = "the floor is one process, so it runs on one CPU";
+    if (used != Pin::None) used = Pin::Same;
+    child_cpu = parent_cpu;
 }
 
 Placement plan_placement(Pin pin) {
@@ -163,19 +236,48 @@ std::string Checksum::hex() const {
     return buf;
 }
 
-Summary summarize(std::vector<double> samples) {
-    Summary s;
-    if (samples.empty()) return s;
-    std::sort(samples.begin(), samples.end());
-    s.min = samples.front();
-    s.median = samples[samples.size() / 2];
-    s.p99 = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
-    return s;
-}
-
 double now_us() {
     using namespace std::chrono;
     return duration<double, std::micro>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, c == '"' || c == '\\' ? "\\%c" : "\\u%04x", c);
+        out += c == '"' || c == '\\' || c < 32 || c >= 127 ? escaped : std::string(1, static_cast<char>(c));
+    }
+    return out + "\"";
+}
+
+std::string json_real(double value, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+    return buf;
+}
+
+const char* json_bool(bool value) {
+    return value ? "true" : "false";
+}
+
+void print_json(std::vector<std::string> keys_and_values, std::initializer_list<std::string> more) {
+    keys_and_values.insert(keys_and_values.end(), more);
+    std::string line;
+    for (std::size_t i = 0; i + 1 < keys_and_values.size(); i += 2)
+        line += (i == 0 ? "{" : ", ") + json_string(keys_and_values[i]) + ": " + keys_and_values[i + 1];
+    std::printf("%s}\n", line.c_str());
+}
+
+std::vector<std::string> measure_fields(const char* program, const Measure& m, const Placement& place) {
+    return {"program",    json_string(program),
+            "via",        json_string(via_name(m.via)),
+            "floor",      json_bool(m.floor),
+            "pin",        json_string(pin_name(m.pin)),
+            "placement",  json_string(pin_name(place.used)),
+            "parent_cpu", std::to_string(place.parent_cpu),
+            "child_cpu",  std::to_string(place.child_cpu),
+            "note",       json_string(place.note)};
 }
 
 // ---- fan-in ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // common.hpp - the measuring kit of lesson 06, given: you use it, you do not edit it.
 //
 // pingpong, blast and fanin share everything here that is NOT inter-process
-// communication: error messages, option values, where each process runs (CPU
-// pinning), the test data and its checksum, and the statistics. Your part of the
+// communication: error messages, the command line and the --json report, where each
+// process runs (CPU pinning), the test data and its checksum. Your part of the
 // lesson is the channels themselves (transports.cpp) and the fan-in server
 // (fanin_server.cpp); this file keeps the rest out of your way.
 #pragma once
@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -32,24 +34,66 @@ extern const char* g_program;
 void stop_on_failure(int pid);
 void children_reaped();  // after the parent's own waitpid: nothing left to stop
 
-// ---- option values ------------------------------------------------------------------
+// Waits for the one child of pingpong or blast, and fails unless it exited with 0.
+void reap_child(int pid);
+
+// ---- the command line and the report ------------------------------------------------
+
+// Every given main begins here: names the program for messages, and ignores SIGPIPE so
+// that a write into a channel whose reader is gone is an error we report (EPIPE, through
+// die), not a silent death that leaves children behind.
+void start_program(const char* name);
 
 // The ways two processes on one machine can talk, as this lesson names them.
 enum class Via { Pipe, Socketpair, Unix, Tcp, Fifo };
 const char* via_name(Via via);
-bool parse_via(const std::string& text, Via* via);
 
-// "4096", "64K", "1M", "1G" (powers of 1024). False on anything else or on 0.
-bool parse_size(const std::string& text, unsigned long long* value);
+// One option of a command line: a flag (no value) sets *flag; any other reads its value
+// with take, which says whether the value was a good one. A size is "4096", "64K", "1M"
+// or "1G" (powers of 1024), never 0.
+struct Option {
+    std::string name;  // "--size"
+    bool* flag = nullptr;
+    std::function<bool(const std::string& value)> take;
+};
+Option flag_option(const char* name, bool* flag);
+Option size_option(const char* name, unsigned long long* value, unsigned long long max = 1ULL << 40);
+
+// Reads a given main's command line: --via, which must be one of vias, and the options.
+// Anything else, a bad value or no --via: the usage line on stderr, exit 2.
+void parse_args(int argc, char* argv[], const char* usage, Via* via, std::initializer_list<Via> vias,
+                const std::vector<Option>& options);
+[[noreturn]] void usage_error(const char* usage);  // "usage: ..." on stderr, exit 2
+
+// What pingpong and blast share on their command line: --via pipe|socketpair|unix|tcp,
+// --pin, --seed, --floor and --json. Each adds its own options (own) and fields.
+enum class Pin { None, Same, Cross };
+struct Measure {
+    Via via = Via::Pipe;
+    Pin pin = Pin::None;
+    unsigned long long seed = 1;
+    bool floor = false, json = false;
+};
+void parse_measure(int argc, char* argv[], const char* usage, Measure* m, std::vector<Option> own);
+// The first fields of their --json report: program, via, floor, pin, placement (and
+// where each process ran, and why it differs from what was asked).
+struct Placement;
+std::vector<std::string> measure_fields(const char* program, const Measure& m, const Placement& place);
+
+// One line of --json output: keys and values alternate, each value already JSON:
+//   print_json({"program", json_string("blast"), "bytes", std::to_string(64), ...})
+// prints {"program": "blast", "bytes": 64, ...}; the fields of more come after.
+void print_json(std::vector<std::string> keys_and_values, std::initializer_list<std::string> more = {});
+std::string json_string(const std::string& text);   // quoted, with " \ and control bytes escaped
+std::string json_real(double value, int decimals);  // 0.500 for (0.5, 3)
+const char* json_bool(bool value);                  // true or false
 
 // A template for mkdtemp(): "$TMPDIR/pipeworks-XXXXXX" (stdio's P_tmpdir without TMPDIR).
 std::string temp_dir_template();
 
 // ---- placement: which CPU each process runs on --------------------------------------
 
-enum class Pin { None, Same, Cross };
 const char* pin_name(Pin pin);
-bool parse_pin(const std::string& text, Pin* pin);
 
 // The plan for --pin, decided before fork(): which CPU the parent and the child use
 // (-1: wherever the scheduler puts it), what really happened, and why if it differs
@@ -60,11 +104,20 @@ struct Placement {
     int parent_cpu = -1, child_cpu = -1;
     std::string note;              // e.g. why "cross" fell back to "none"
     std::string describe() const;  // "same CPU 0", "cross: CPUs 0 and 1", "none (unpinned)"
+    void one_process();            // --floor: both "ends" are one process, on one CPU
 };
 Placement plan_placement(Pin pin);
 
 // Pins the calling process to cpu with sched_setaffinity (no-op for -1).
 void run_on_cpu(int cpu);
+
+// pingpong's and blast's fork, with your channel: forks; the child, on place.child_cpu,
+// runs child(ch), which ends in _exit and never returns; the parent, on place.parent_cpu,
+// returns its end (parent_end) and the child's pid, which die() and fail() stop and reap
+// should the parent fail before reap_child(pid).
+struct Channel;
+struct End;
+End fork_child(Channel& ch, const Placement& place, const std::function<void(Channel&)>& child, int* pid);
 
 // ---- test data and checksum -----------------------------------------------------------
 
@@ -129,12 +182,7 @@ inline std::size_t blast_offset(std::uint64_t piece) {
     return static_cast<std::size_t>((piece * 64) % 4096);
 }
 
-// ---- statistics ----------------------------------------------------------------------
-
-struct Summary {
-    double median = 0, p99 = 0, min = 0;
-};
-Summary summarize(std::vector<double> samples);
+// ---- timing ---------------------------------------------------------------------------
 
 // Microseconds since some fixed moment (CLOCK_MONOTONIC).
 double now_us();

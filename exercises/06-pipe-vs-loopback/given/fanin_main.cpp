@@ -34,29 +34,13 @@ struct Options {
     bool json = false;
 };
 
-[[noreturn]] void usage() {
-    std::fprintf(stderr, "usage: fanin --via tcp|unix|fifo [--clients K] [--messages M] [--json]\n");
-    std::exit(2);
-}
+const char* const kUsage = "fanin --via tcp|unix|fifo [--clients K] [--messages M] [--json]";
 
 Options parse(int argc, char* argv[]) {
     Options o;
-    bool have_via = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (a == "--json")
-            o.json = true;
-        else if (a == "--via" && has_value)
-            have_via = parse_via(argv[++i], &o.via) && (o.via == Via::Tcp || o.via == Via::Unix || o.via == Via::Fifo);
-        else if (a == "--clients" && has_value) {
-            if (!parse_size(argv[++i], &o.clients) || o.clients > 512) usage();
-        } else if (a == "--messages" && has_value) {
-            if (!parse_size(argv[++i], &o.messages) || o.messages > 100000000) usage();
-        } else
-            usage();
-    }
-    if (!have_via) usage();
+    parse_args(argc, argv, kUsage, &o.via, {Via::Tcp, Via::Unix, Via::Fifo},
+               {flag_option("--json", &o.json), size_option("--clients", &o.clients, 512),
+                size_option("--messages", &o.messages, 100000000)});
     return o;
 }
 
@@ -87,28 +71,10 @@ Options parse(int argc, char* argv[]) {
     _exit(0);
 }
 
-std::string json_text(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\')
-            out += '\\', out += static_cast<char>(c);
-        else if (c < 32 || c >= 127) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\u%04x", c);
-            out += hex;
-        } else
-            out += static_cast<char>(c);
-    }
-    return out;
-}
-
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    g_program = "fanin";
-    // A write into a channel whose reader is gone should be an error we report
-    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
-    signal(SIGPIPE, SIG_IGN);
+    start_program("fanin");
     Options o = parse(argc, argv);
     int clients = static_cast<int>(o.clients);
 
@@ -163,14 +129,32 @@ int main(int argc, char* argv[]) {
     long long lost = tally.expected() - tally.received();
     bool ok = tally.complete() && failed_clients == 0;
     if (o.json) {
-        std::printf(
-            "{\"program\": \"fanin\", \"via\": \"%s\", \"clients\": %d, \"messages\": %llu, "
-            "\"expected\": %lld, \"received\": %lld, \"lost\": %lld, \"garbled\": %lld, "
-            "\"clients_heard\": %d, \"clients_finished\": %d, \"first_problem\": \"%s\", "
-            "\"seconds\": %.6f, \"ok\": %s}\n",
-            via_name(o.via), clients, o.messages, tally.expected(), tally.received(), lost, tally.garbled(),
-            tally.clients_heard(), tally.clients_finished(), json_text(tally.first_problem()).c_str(), seconds,
-            ok ? "true" : "false");
+        print_json({"program",
+                    json_string("fanin"),
+                    "via",
+                    json_string(via_name(o.via)),
+                    "clients",
+                    std::to_string(clients),
+                    "messages",
+                    std::to_string(o.messages),
+                    "expected",
+                    std::to_string(tally.expected()),
+                    "received",
+                    std::to_string(tally.received()),
+                    "lost",
+                    std::to_string(lost),
+                    "garbled",
+                    std::to_string(tally.garbled()),
+                    "clients_heard",
+                    std::to_string(tally.clients_heard()),
+                    "clients_finished",
+                    std::to_string(tally.clients_finished()),
+                    "first_problem",
+                    json_string(tally.first_problem()),
+                    "seconds",
+                    json_real(seconds, 6),
+                    "ok",
+                    json_bool(ok)});
     } else {
         std::printf(
             "fanin: %s, %d clients x %llu messages: %lld of %lld arrived, from %d of %d clients; %lld garbled; "

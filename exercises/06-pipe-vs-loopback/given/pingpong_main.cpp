@@ -26,14 +26,13 @@
 // The channel itself comes from transports.cpp: open_channel, child_end, parent_end.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -42,51 +41,38 @@
 
 namespace {
 
-struct Options {
-    Via via = Via::Pipe;
-    unsigned long long size = 64, count = 2000, seed = 1;
-    Pin pin = Pin::None;
-    bool floor = false, json = false, split = false, nagle = false;
+struct Options : Measure {
+    unsigned long long size = 64, count = 2000;
+    bool split = false, nagle = false;
 };
 
-[[noreturn]] void usage() {
-    std::fprintf(stderr,
-                 "usage: pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N] "
-                 "[--pin same|cross|none] [--seed N] [--floor] [--split] [--nagle] [--json]\n");
-    std::exit(2);
-}
+const char* const kUsage =
+    "pingpong --via pipe|socketpair|unix|tcp [--size BYTES] [--count N] [--pin same|cross|none] [--seed N] "
+    "[--floor] [--split] [--nagle] [--json]";
 
 Options parse(int argc, char* argv[]) {
     Options o;
-    bool have_via = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (a == "--json")
-            o.json = true;
-        else if (a == "--floor")
-            o.floor = true;
-        else if (a == "--split")
-            o.split = true;
-        else if (a == "--nagle")
-            o.nagle = true;
-        else if (a == "--via" && has_value)
-            have_via = parse_via(argv[++i], &o.via) && o.via != Via::Fifo;
-        else if (a == "--size" && has_value) {
-            if (!parse_size(argv[++i], &o.size) || o.size > (64u << 20)) usage();
-        } else if (a == "--count" && has_value) {
-            if (!parse_size(argv[++i], &o.count)) usage();
-        } else if (a == "--seed" && has_value) {
-            if (!parse_size(argv[++i], &o.seed)) usage();
-        } else if (a == "--pin" && has_value) {
-            if (!parse_pin(argv[++i], &o.pin)) usage();
-        } else
-            usage();
-    }
-    if (!have_via || (o.floor && o.size > 65536)) usage();
-    if (o.nagle && (o.via != Via::Tcp || o.floor)) usage();  // Nagle is TCP's, between two processes
-    if (o.split && o.size < 2) usage();
+    parse_measure(argc, argv, kUsage, &o,
+                  {flag_option("--split", &o.split), flag_option("--nagle", &o.nagle),
+                   size_option("--size", &o.size, 64u << 20), size_option("--count", &o.count)});
+    if (o.floor && o.size > 65536) usage_error(kUsage);
+    if (o.nagle && (o.via != Via::Tcp || o.floor)) usage_error(kUsage);  // Nagle is TCP's, between two processes
+    if (o.split && o.size < 2) usage_error(kUsage);
     return o;
+}
+
+// The median, 99th percentile and minimum of the timed round trips.
+struct Summary {
+    double median = 0, p99 = 0, min = 0;
+};
+Summary summarize(std::vector<double> samples) {
+    Summary s;
+    if (samples.empty()) return s;
+    std::sort(samples.begin(), samples.end());
+    s.min = samples.front();
+    s.median = samples[samples.size() / 2];
+    s.p99 = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
+    return s;
 }
 
 // --nagle: TCP_NODELAY off, so that TCP may hold back a small segment (Nagle's algorithm).
@@ -96,8 +82,7 @@ void nagle_on(int fd) {
 }
 
 // The child: answer every message until the parent closes its end.
-[[noreturn]] void child(Channel& ch, const Options& o, int cpu) {
-    run_on_cpu(cpu);
+[[noreturn]] void child(Channel& ch, const Options& o) {
     End end = child_end(ch);
     if (o.nagle) nagle_on(end.out);
     std::vector<unsigned char> msg(o.size);
@@ -146,36 +131,20 @@ End floor_channel(Via via, End* other) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    g_program = "pingpong";
-    // A write into a channel whose reader is gone should be an error we report
-    // (EPIPE, through die), not a silent death by SIGPIPE that leaves children behind.
-    signal(SIGPIPE, SIG_IGN);
+    start_program("pingpong");
     Options o = parse(argc, argv);
     Placement place = plan_placement(o.pin);
-    if (o.floor) {  // one process: it cannot be on two CPUs
-        if (place.used == Pin::Cross) place.note = "the floor is one process, so it runs on one CPU";
-        place.used = place.used == Pin::None ? Pin::None : Pin::Same;
-        place.child_cpu = place.parent_cpu;
-    }
+    if (o.floor) place.one_process();
 
     End end, floor_other;
-    pid_t pid = -1;
+    int pid = -1;
     if (o.floor) {
         run_on_cpu(place.parent_cpu);
         end = floor_channel(o.via, &floor_other);
     } else {
         Channel ch = open_channel(o.via);
-        switch (pid = fork()) {
-            case -1:
-                die("fork");
-            case 0:
-                child(ch, o, place.child_cpu);  // does not return
-            default:
-                stop_on_failure(pid);
-                break;
-        }
-        run_on_cpu(place.parent_cpu);
-        end = parent_end(ch);
+        end = fork_child(
+            ch, place, [&](Channel& c) { child(c, o); }, &pid);
         if (o.nagle) nagle_on(end.out);
     }
 
@@ -217,24 +186,22 @@ int main(int argc, char* argv[]) {
     } else {
         close_end(end, "parent");  // the child's EOF: it leaves its loop and exits
         end = End();
-        int status;
-        if (waitpid(pid, &status, 0) == -1) die("waitpid");
-        children_reaped();
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child failed (see its message above)");
+        reap_child(pid);
     }
     if (end.in >= 0 || end.out >= 0) close_end(end, "parent");
 
     Summary s = summarize(samples);
     if (o.json) {
-        std::printf(
-            "{\"program\": \"pingpong\", \"via\": \"%s\", \"size\": %llu, \"count\": %llu, \"timed\": %zu, "
-            "\"floor\": %s, \"split\": %s, \"nagle\": %s, \"pin\": \"%s\", \"placement\": \"%s\", \"parent_cpu\": %d, "
-            "\"child_cpu\": %d, "
-            "\"note\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"min_us\": %.3f, "
-            "\"verified\": %llu, \"checksum\": \"%s\"}\n",
-            via_name(o.via), o.size, o.count, samples.size(), o.floor ? "true" : "false", o.split ? "true" : "false",
-            o.nagle ? "true" : "false", pin_name(o.pin), pin_name(place.used), place.parent_cpu, place.child_cpu,
-            place.note.c_str(), s.median, s.p99, s.min, o.count, sum.hex().c_str());
+        print_json(measure_fields("pingpong", o, place), {"size",      std::to_string(o.size),
+                                                          "count",     std::to_string(o.count),
+                                                          "timed",     std::to_string(samples.size()),
+                                                          "split",     json_bool(o.split),
+                                                          "nagle",     json_bool(o.nagle),
+                                                          "median_us", json_real(s.median, 3),
+                                                          "p99_us",    json_real(s.p99, 3),
+                                                          "min_us",    json_real(s.min, 3),
+                                                          "verified",  std::to_string(o.count),
+                                                          "checksum",  json_string(sum.hex())});
     } else {
         std::printf(
             "pingpong: %s%s%s, %llu B x %llu round trips, placement %s%s%s: median %.1f us, p99 %.1f us, "
