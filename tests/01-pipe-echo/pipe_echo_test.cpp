@@ -15,11 +15,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "pipe_echo";
 // Larger than the 64 KiB pipe, just under Linux's 128 KiB limit for one argument.
@@ -235,20 +231,16 @@ TEST(PipeEcho, ChildDoesNotRunTheParentsCode) {
 
 TEST(PipeEcho, PrintsUsageWithoutArgument) {
     RunResult r = pw::run({pw::program(kProgram)});
-    Why why =
-        Why().cause(r.term_signal ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
-                                  : "with no MESSAGE, print one usage line on stderr and return 2; check argc first.");
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out("")) << explain(
-        r, why.expected("exit status 2, a usage line on stderr, nothing on stdout").topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why(r.term_signal ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
+                                       : "with no MESSAGE, print one usage line on stderr and return 2; check "
+                                         "argc first."));
 }
 
 TEST(PipeEcho, PrintsUsageWithTwoArguments) {
     RunResult r = pw::run({pw::program(kProgram), "one", "two"});
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("pipe_echo takes exactly one MESSAGE: argc must be 2; check argc first.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("pipe_echo takes exactly one MESSAGE: argc must be 2; check argc first."));
 }
 
 // With only four descriptors allowed, pipe() has no room for its two: EMFILE.

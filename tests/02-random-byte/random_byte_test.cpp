@@ -28,11 +28,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "random_byte";
 
@@ -483,8 +479,11 @@ TEST(RandomByte, ParentReapsTheChild) {
 TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    EXPECT_TRUE(Check(r).exits(0).err("").that(t.all_five_once() && t.pid != 0, "the five lines once, a real pid",
-                                               pw::quote(r.out)))
+    EXPECT_TRUE(Check(r)
+                    .exits(0)
+                    .err("")
+                    .that(t.all_five_once(), "the five lines, each once", pw::quote(r.out))
+                    .that(t.pid != 0, "a real pid in \"new child has pid\"", std::to_string(t.pid)))
         << explain(r,
                    byte_why(r, t).expected(five_lines() + ", nothing on stderr").topic("step-2-fork-and-who-is-who"));
 }

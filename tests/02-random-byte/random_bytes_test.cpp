@@ -20,11 +20,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "random_bytes";
 const std::uint64_t kMiB = 1024 * 1024;

@@ -21,11 +21,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 using Commands = std::vector<std::string>;
 
 const std::string kProgram = "pipeline";
@@ -669,21 +665,15 @@ TEST(Pipeline, WaitsForCommandsThatEndAfterTheLast) {
 
 TEST(Pipeline, PrintsUsageWithoutCommands) {
     RunResult r = pw::run({pw::program(kProgram)}, with_timeout(5));
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("with no COMMAND, print one usage line on stderr and exit 2.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("with no COMMAND, print one usage line on stderr and exit 2."));
 }
 
 TEST(Pipeline, PrintsUsageForAnEmptyCommand) {
     RunResult r = pipeline({"cat", "  "}, with_timeout(5));
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("a command with no words (\"\" or \"  \") is a usage error: check what "
-                                 "split_words gives before starting anything.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("a command with no words (\"\" or \"  \") is a usage error: check what "
+                         "split_words gives before starting anything."));
 }
 
 // With only four descriptors allowed, the first pipe() has no room for its two: EMFILE.

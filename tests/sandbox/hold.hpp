@@ -24,9 +24,14 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbox.hpp"
+
+#ifdef PW_LESSON
+#include <gtest/gtest.h>
+#endif
 
 namespace pw {
 
@@ -58,5 +63,52 @@ RunResult run_holding_first_child(const std::vector<std::string>& argv, HeldRun&
 
 // A HeldRun::Release in words ("the parent slept in read()"), for failure messages.
 const char* release_words(HeldRun::Release r);
+
+// Whether nothing could be held because ptrace is not allowed here (a container without
+// it, Yama's ptrace_scope 3). A race test has nothing to say then, and skips:
+// PW_SKIP_WHERE_PTRACE_IS_REFUSED(h) below.
+bool ptrace_refused(const HeldRun& h);
+
+// The likely cause when no child was held although the program ran: "there was no child to
+// hold (the program never forked): " + what_it_forks ("pipe_echo forks one child.").
+std::string nothing_held(const HeldRun& h, const std::string& what_it_forks);
+
+// The likely cause when the parent exited while its child was still held
+// (HeldRun::Release::ParentExited), worded alike in every lesson, each part by name:
+//   "a race: pipe_echo exited before its child had even run. The test held it right after
+//    fork() and would have let it go as soon as the parent waited for it; <instead>
+//    `make grade SHAKE=6` shows the same race now and then."
+class RaceCause {
+  public:
+    explicit RaceCause(std::string program) : program_(std::move(program)) {}
+    RaceCause& ended(std::string verb) {  // how the program went: "exited" unless said otherwise
+        ended_ = std::move(verb);
+        return *this;
+    }
+    RaceCause& held(std::string what) {  // what was held: "its child" unless said otherwise
+        held_ = std::move(what);
+        return *this;
+    }
+    RaceCause& let_go_when(std::string when) {  // "the parent waited for it": what this lesson's parent should do
+        when_ = std::move(when);
+        return *this;
+    }
+    RaceCause& instead(std::string what) {  // what the parent did instead, and what to do about it
+        instead_ = std::move(what);
+        return *this;
+    }
+    std::string text() const;
+
+  private:
+    std::string program_, ended_ = "exited", held_ = "its child", when_ = "the parent waited for it", instead_;
+};
+
+#ifdef PW_LESSON
+// The opening of every race test: where ptrace is refused there is no race to force, so the
+// test skips and says why, instead of failing a learner for the machine.
+#define PW_SKIP_WHERE_PTRACE_IS_REFUSED(h) \
+    if (pw::ptrace_refused(h))             \
+    GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << (h).why_not
+#endif
 
 }  // namespace pw

@@ -1,16 +1,15 @@
 // lesson.cpp - program paths, failure messages and hygiene checks for lesson tests.
 #include "lesson.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
+#include "open_fds.hpp"
 #include "process_table.hpp"
 
 namespace pw {
@@ -189,6 +188,10 @@ Check& Check::err_mentions(const std::string& word) {
     return *this;
 }
 
+Check& Check::usage_error() {
+    return exits(2).err_mentions("usage").out("");
+}
+
 Check& Check::nothing_left_behind() {
     if (!r_.left_behind.empty())
         wanted_got(failed_, "no process left behind", std::to_string(r_.left_behind.size()) + " left behind");
@@ -210,17 +213,7 @@ std::string random_word(std::size_t length) {
 
 std::vector<int> open_fds() {
     std::vector<int> fds;
-    const char* dir_path = process_table::available() ? "/proc/self/fd" : "/dev/fd";
-    DIR* d = opendir(dir_path);
-    if (!d) return fds;
-    int own = dirfd(d);
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        int fd = std::atoi(e->d_name);
-        if (fd != own) fds.push_back(fd);
-    }
-    closedir(d);
-    std::sort(fds.begin(), fds.end());
+    list_open_fds(fds);  // none listed when neither /proc/self/fd nor /dev/fd can be read
     return fds;
 }
 

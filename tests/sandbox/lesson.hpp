@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbox.hpp"
@@ -101,6 +102,7 @@ class Check {
     Check& err(const std::string& want);                                      // exactly this on stderr
     Check& err_mentions(const std::string& word);                             // stderr mentions word, in any case
     Check& nothing_left_behind();                                             // no process of the run outlived it
+    Check& usage_error();                                                     // exit 2, "usage" on stderr, no stdout
     Check& that(bool ok, const std::string& wanted, const std::string& got);  // anything else
     bool passed() const { return failed_.empty(); }
     // "wanted X, got Y" for each clause that failed, one a line.
@@ -143,6 +145,23 @@ inline std::string explain(const std::string& expected, const std::string& got, 
                            const std::string& anchor, const std::string& how_to_reproduce) {
     return explain(Why().expected(expected).got(got).cause(cause).topic(anchor).reproduce(how_to_reproduce));
 }
+// Why a usage error was expected (Check::usage_error), worded alike in every lesson; the
+// cause says what this program takes.
+inline Why usage_why(std::string cause) {
+    return Why()
+        .expected("exit status 2, a usage line on stderr, nothing on stdout")
+        .cause(std::move(cause))
+        .topic("usage-and-errors");
+}
+// The names every lesson test checks and words with, in one declaration instead of a
+// using-line each at the top of every test file: `using namespace pw::in_tests;`.
+namespace in_tests {
+using pw::Check;
+using pw::explain;
+using pw::RunOptions;
+using pw::RunResult;
+using pw::Why;
+}  // namespace in_tests
 #endif
 
 }  // namespace pw
