@@ -16,7 +16,6 @@
 namespace {
 
 using namespace pw::in_tests;
-using pw::HeldRun;
 
 const std::string kProgram = "pipe_echo";
 
@@ -45,9 +44,8 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
     if (!exited_first && h.held && (!r.ok() || !echoed))
         cause = "with a slow child, the echo went wrong: " + r.status() +
                 ". Close the parent's read end, write, close the write end, then wait for the child.";
-    EXPECT_TRUE(Check(r)
-                    .that(h.held, "the child held right after fork()", h.held ? "held" : h.why_not)
-                    .that(!exited_first, "pipe_echo waits for its held child", pw::release_words(h.release))
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
+                    .exits(0)
                     .exits(0)
                     .that(echoed, "stdout starting with " + pw::quote(message), pw::quote(r.out)))
         << explain(r, Why()

@@ -19,7 +19,6 @@
 namespace {
 
 using namespace pw::in_tests;
-using pw::HeldRun;
 
 const std::string kProgram = "random_byte";
 
@@ -60,8 +59,7 @@ TEST(RandomByteRaces, ParentGetsTheByteOfASlowChild) {
     else if (!ok)
         cause = "with a slow child, the parent did not print the byte the child sent (" + r.status() +
                 "). Read until EOF, then wait, then print.";
-    EXPECT_TRUE(Check(r)
-                    .that(h.held, "the child held right after fork()", h.held ? "held" : h.why_not)
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
                     .exits(0)
                     .that(got_it, "\"Child returned N\" with the N of \"Number sent to parent N\"",
                           "sent " + std::to_string(sent) + ", returned " + std::to_string(returned) +

@@ -18,7 +18,6 @@
 namespace {
 
 using namespace pw::in_tests;
-using pw::HeldRun;
 
 const std::string kProgram = "pipeline";
 
@@ -49,11 +48,7 @@ TEST(PipelineRaces, WaitsForAFirstCommandSlowerThanAnyPause) {
     else if (!r.ok() || r.err != word + "\n")
         cause = "with a slow first command, the pipeline went wrong (" + r.status() +
                 "): fork every command, close every pipe end, then waitpid() each child.";
-    EXPECT_TRUE(Check(r)
-                    .that(h.held, "the first command held right after fork()", h.held ? "held" : h.why_not)
-                    .that(!exited_first, "pipeline waits for its held first command", pw::release_words(h.release))
-                    .exits(0)
-                    .err(word + "\n"))
+    EXPECT_TRUE(pw::held_check(r, h, "the first command").exits(0).exits(0).err(word + "\n"))
         << explain(r, Why()
                           .expected("with its first command held back after fork(), pipeline waits for it; once "
                                     "let go, it prints " +

@@ -23,8 +23,7 @@
 
 namespace {
 
-using pw::HeldRun;
-using pw::RunResult;
+using namespace pw::in_tests;
 
 // What filter_bytes returned, in memory shared with the test (the call runs two
 // processes away, in the sandbox).
@@ -80,20 +79,19 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
                 "()); by then the parent had already looked at the exec-error pipe without waiting. Read it with a "
                 "blocking read(): it returns 0 (EOF) when exec succeeded, or the child's errno when it failed, "
                 "however slow the child is. `make grade SHAKE=6` shows the same race now and then.";
-    EXPECT_TRUE(pw::Check(r)
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
                     .exits(0)
-                    .that(h.held, "the child held right after fork()", h.held ? "held" : h.why_not)
                     .that(g.returned, "filter_bytes returns", r.status())
                     .that(g.exec_errno == ENOENT, "exec_errno ENOENT (" + std::to_string(ENOENT) + ")",
                           std::to_string(g.exec_errno))
                     .that(g.error == want, "status.error " + pw::quote(want), pw::quote(g.error)))
-        << pw::explain(pw::Why()
-                           .expected("with the child held back after fork(), exec_errno ENOENT (" +
-                                     std::to_string(ENOENT) + ") and status.error " + pw::quote(want))
-                           .got(got_text)
-                           .cause(cause)
-                           .topic("when-exec-fails")
-                           .reproduce("make grade LESSON=04 SHAKE=6   # holds children back at random"));
+        << explain(Why()
+                       .expected("with the child held back after fork(), exec_errno ENOENT (" + std::to_string(ENOENT) +
+                                 ") and status.error " + pw::quote(want))
+                       .got(got_text)
+                       .cause(cause)
+                       .topic("when-exec-fails")
+                       .reproduce("make grade LESSON=04 SHAKE=6   # holds children back at random"));
 }
 
 }  // namespace

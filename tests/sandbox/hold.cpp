@@ -117,6 +117,13 @@ std::string nothing_held(const HeldRun& h, const std::string& what_it_forks) {
     return std::string("there was no child to hold (") + h.why_not + "): " + what_it_forks;
 }
 
+Check held_check(const RunResult& r, const HeldRun& h, const std::string& what_was_held) {
+    return Check(r)
+        .that(h.held, what_was_held + " held right after fork()", h.held ? "held" : h.why_not)
+        .that(h.release != HeldRun::Release::ParentExited, "the parent waiting or blocking before it exits",
+              release_words(h.release));
+}
+
 std::string RaceCause::text() const {
     return "a race: " + program_ + " " + ended_ + " before " + held_ +
            " had even run. The test held it right after fork() and would have let it go as soon as " + when_ + "; " +

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "lesson.hpp"
 #include "sandbox.hpp"
 
 #ifdef PW_LESSON
@@ -103,7 +104,16 @@ class RaceCause {
     std::string program_, ended_ = "exited", held_ = "its child", when_ = "the parent waited for it", instead_;
 };
 
+// The clauses a race test's check opens with: the first child was held right after fork(),
+// and its parent did not exit while it was still held. Add the lesson's own clauses after:
+//   EXPECT_TRUE(pw::held_check(r, h, "its child").exits(0).out(...)) << explain(r, why);
+Check held_check(const RunResult& r, const HeldRun& h, const std::string& what_was_held);
+
 #ifdef PW_LESSON
+namespace in_tests {
+using pw::HeldRun;
+}  // namespace in_tests
+
 // The opening of every race test: where ptrace is refused there is no race to force, so the
 // test skips and says why, instead of failing a learner for the machine.
 #define PW_SKIP_WHERE_PTRACE_IS_REFUSED(h) \
