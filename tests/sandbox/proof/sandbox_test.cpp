@@ -4,18 +4,22 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 
+#include "hold.hpp"
 #include "lesson.hpp"
 #include "process_table.hpp"
 #include "sandbox.hpp"
+#include "watch.hpp"
 
 namespace {
 
@@ -317,6 +321,80 @@ TEST(SandboxWatch, InputTheTestFeedsLaterIsNotADeadlock) {
     close(fds[0]);
     close(fds[1]);
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(SandboxWatch, RunWhoseProcessesHaveAllExitedIsNotADeadlock) {
+    // The end of a run as the warden sees it: every process of the run has exited, one is a
+    // zombie not yet reaped because the warden is busy (handing a large output over, say).
+    // Nobody sleeps, so nothing is deadlocked. Here a stand-in warden keeps its exited
+    // child unreaped (waitid with WNOWAIT: no timing) and blocks until the watch is done.
+    int ready[2], done[2];
+    ASSERT_EQ(pipe(ready), 0);
+    ASSERT_EQ(pipe(done), 0);
+    pid_t warden = fork();
+    ASSERT_NE(warden, -1) << std::strerror(errno);
+    if (warden == 0) {
+        close(ready[0]);
+        close(done[1]);
+        pid_t child = fork();
+        if (child == 0) _exit(0);
+        siginfo_t info;
+        if (child == -1 || waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == -1) _exit(1);
+        (void)!write(ready[1], "z", 1);  // the child is a zombie now
+        char c;
+        (void)!read(done[0], &c, 1);  // "busy" until the test has watched
+        waitpid(child, nullptr, 0);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(done[0]);
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    // Sample as the warden does, for twice the stillness that would confirm a deadlock.
+    pw::RunWatch watch(warden, getpid());
+    pw::WatchVerdict verdict;
+    timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int steps = 0; verdict.kind == pw::WatchVerdict::Nothing; ++steps) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double watched = static_cast<double>(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+        if (steps >= 3 && watched > 2 * pw::kDeadlockConfirmSeconds) break;
+        verdict = watch.step();
+        usleep(pw::kWatchEveryMs * 1000);
+    }
+    close(done[1]);  // the stand-in warden reaps its zombie and exits
+    int status = 0;
+    ASSERT_EQ(waitpid(warden, &status, 0), warden);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the stand-in warden: status " << status;
+    EXPECT_EQ(verdict.kind, pw::WatchVerdict::Nothing)
+        << "a run whose only process is an exited zombie was called "
+        << (verdict.kind == pw::WatchVerdict::Deadlock ? "deadlocked" : "spinning");
+}
+
+// pw::hold_first_child forces a fork() race's unlucky order: the child is held right
+// after fork() until its parent waits, blocks, or exits.
+TEST(SandboxHold, ParentThatExitsWithoutWaitingIsSeenExitingFirst) {
+    pw::HeldRun h;
+    pw::RunResult r = pw::run_holding_first_child({bad("exits_before_its_child")}, h, quick(10));
+    if (pw::ptrace_refused(h)) GTEST_SKIP() << h.why_not;
+    ASSERT_TRUE(h.held) << h.why_not << "\n" << describe(r);
+    EXPECT_EQ(h.release, pw::HeldRun::Release::ParentExited) << pw::release_words(h.release);
+    // The child ran only once its parent had gone, and was reaped all the same.
+    EXPECT_EQ(r.out, "parent exits before its child\nchild\n") << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_TRUE(r.left_behind.empty()) << describe(r);
+}
+
+TEST(SandboxHold, HeldChildIsLetGoWhenItsParentWaits) {
+    pw::HeldRun h;
+    pw::RunResult r = pw::run_holding_first_child({bad("waits_for_its_child")}, h, quick(10));
+    if (pw::ptrace_refused(h)) GTEST_SKIP() << h.why_not;
+    ASSERT_TRUE(h.held) << h.why_not << "\n" << describe(r);
+    EXPECT_EQ(h.release, pw::HeldRun::Release::Waited)
+        << pw::release_words(h.release) << " (in " << h.released_in << ")";
+    EXPECT_EQ(r.out, "child\nparent waited for status 7\n") << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
 }
 
