@@ -62,4 +62,16 @@ inline pw::Why hang_why(const pw::RunResult& r) {
     return why.cause("the program did not finish in time: see above what each process was blocked in.");
 }
 
+// The causes that come before a run's output is worth reading, the same for both programs:
+// a hang, a crash, or nothing at all (main is still the stub). Empty when none applies.
+inline pw::Why early_why(const pw::RunResult& r, const std::string& program) {
+    pw::Why why;
+    if (r.timed_out) return hang_why(r);
+    if (r.term_signal) return why.cause(pw::signal_cause(r));
+    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
+        return why.cause("nothing was printed: is main still the stub? Follow the TODOs in exercises/02-random-byte/" +
+                         program + ".cpp.");
+    return why;
+}
+
 }  // namespace lesson02

@@ -69,13 +69,8 @@ RunResult random_bytes(std::uint64_t count, std::vector<std::string> more = {}, 
 // the section about that cause.
 Why bytes_why(const RunResult& r, const Report& rep, std::uint64_t count) {
     const std::string reads = "short-reads-and-the-read-loop";
-    Why why;
-    if (r.timed_out) return lesson02::hang_why(r);
-    if (r.term_signal) return why.cause(pw::signal_cause(r));
-    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return why.cause(
-            "nothing was printed: is main still the stub? Follow the TODOs in "
-            "exercises/02-random-byte/random_bytes.cpp.");
+    Why why = lesson02::early_why(r, kProgram);
+    if (!why.cause_text().empty()) return why;
     if (!rep.received_seen)
         return why.cause(
             "the parent did not print \"received <n> bytes, checksum <16 hex digits>\" (after reading to "
@@ -257,19 +252,15 @@ TEST(RandomBytes, UsesAChildProcess) {
     const std::uint64_t count = 64 * kMiB;
     RunResult r = pw::run({pw::program(kProgram), std::to_string(count)}, options);
     Report rep = read_report(r.out);
-    bool child_seen = false;
-    for (const auto& p : r.seen_while_stalled) child_seen = child_seen || p.ppid == r.pid;
-    Why why = child_seen ? bytes_why(r, rep, count)
-                         : Why().cause(
-                               "no child of random_bytes was seen while it ran: the lesson's program forks, "
-                               "and the bytes travel through the pipe from child to parent.");
-    EXPECT_TRUE(Check(r)
-                    .that(child_seen, "a child of random_bytes (pid " + std::to_string(r.pid) + ")",
-                          std::to_string(r.seen_while_stalled.size()) + " processes seen, none a child of it")
-                    .exits(0)
-                    .that(rep.received == count && rep.sent_sum == rep.received_sum,
-                          "all " + std::to_string(count) + " bytes with matching checksums",
-                          std::to_string(rep.received) + " bytes, " + rep.sent_sum + " and " + rep.received_sum))
+    Why why = pw::child_seen_while_stalled(r)
+                  ? bytes_why(r, rep, count)
+                  : Why().cause(
+                        "no child of random_bytes was seen while it ran: the lesson's program forks, "
+                        "and the bytes travel through the pipe from child to parent.");
+    EXPECT_TRUE(Check(r).forked_while_stalled().exits(0).that(
+        rep.received == count && rep.sent_sum == rep.received_sum,
+        "all " + std::to_string(count) + " bytes with matching checksums",
+        std::to_string(rep.received) + " bytes, " + rep.sent_sum + " and " + rep.received_sum))
         << explain(r, why.expected("a child process of random_bytes that sends the bytes through the pipe")
                           .topic("step-4-a-lot-of-bytes-random_bytes"));
 }

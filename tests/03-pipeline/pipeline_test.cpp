@@ -678,16 +678,8 @@ TEST(Pipeline, PrintsUsageForAnEmptyCommand) {
 
 // With only four descriptors allowed, the first pipe() has no room for its two: EMFILE.
 TEST(Pipeline, ReportsAFailedSystemCall) {
-    RunOptions options = with_timeout(5);
-    options.max_open_files = 4;
-    RunResult r = pipeline({"cat", "cat"}, options);
-    EXPECT_TRUE(Check(r).exits(1).err("pipeline: pipe: Too many open files\n"))
-        << explain(r, Why()
-                          .expected("exit status 1 and stderr \"pipeline: pipe: Too many open files\\n\"")
-                          .cause("check what pipe() returns; on -1 print \"pipeline: pipe: \" and strerror(errno), "
-                                 "then exit 1.")
-                          .topic("usage-and-errors")
-                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + " cat cat)"));
+    RunResult r = pipeline({"cat", "cat"}, pw::too_few_fds(with_timeout(5)));
+    EXPECT_TRUE(Check(r).exits(1).err(pw::emfile_err(kProgram))) << explain(r, pw::emfile_why(kProgram, " cat cat"));
 }
 
 }  // namespace

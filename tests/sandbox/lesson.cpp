@@ -192,6 +192,24 @@ Check& Check::usage_error() {
     return exits(2).err_mentions("usage").out("");
 }
 
+bool child_seen_while_stalled(const RunResult& r) {
+    for (const auto& p : r.seen_while_stalled)
+        if (p.ppid == r.pid) return true;
+    return false;
+}
+
+std::string left_behind_cause(const std::string& wait_call) {
+    return "the program exited while its child was still there (running, or a zombie): the parent must " + wait_call +
+           " for its child before it exits.";
+}
+
+Check& Check::forked_while_stalled() {
+    if (!child_seen_while_stalled(r_))
+        wanted_got(failed_, "a child of the program (pid " + std::to_string(r_.pid) + ")",
+                   std::to_string(r_.seen_while_stalled.size()) + " processes seen, none a child of it");
+    return *this;
+}
+
 Check& Check::nothing_left_behind() {
     if (!r_.left_behind.empty())
         wanted_got(failed_, "no process left behind", std::to_string(r_.left_behind.size()) + " left behind");
