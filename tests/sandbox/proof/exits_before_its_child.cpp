@@ -6,13 +6,10 @@
 
 #include <cstring>
 
+#include "proof.hpp"
+
 int main() {
-    pid_t pid = fork();
-    if (pid == -1) return 1;
-    if (pid == 0) {
-        (void)!write(1, "child\n", 6);
-        _exit(0);
-    }
+    pid_t pid = fork_child_that_says("child\n", 0);
     usleep(100 * 1000);  // "a moment": no pause is long enough for a child that is held
     int status;
     const char* line =

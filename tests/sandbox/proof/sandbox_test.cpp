@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -260,30 +261,36 @@ TEST(SandboxWatch, ThreadsOfAFunctionThatWaitForEachOtherAreADeadlock) {
     EXPECT_TRUE(mentions(r.stuck_report, "waits in read()")) << describe(r);
 }
 
-TEST(SandboxWatch, SleepingChildIsNotADeadlock) {
-    pw::RunResult r = pw::run({bad("sleeps_then_answers")}, quick(30));
+// Programs that look stuck for a while but end by themselves: the watch must let each run
+// to its end (a sleeping child is not a deadlock, a busy loop that can end is not a spin).
+struct EndsByItself {
+    const char* program;
+    const char* out_starts_with;  // what it prints when it has run to its end
+};
+
+class SandboxWatchLetsItEnd : public ::testing::TestWithParam<EndsByItself> {};
+
+TEST_P(SandboxWatchLetsItEnd, RunsToItsEnd) {
+    pw::RunResult r = pw::run({bad(GetParam().program)}, quick(30));
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.out.rfind(GetParam().out_starts_with, 0), 0u) << describe(r);
 }
 
-TEST(SandboxWatch, BusyComputingIsNotASpin) {
-    pw::RunResult r = pw::run({bad("computes_then_exits")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
-    EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
-}
-
-TEST(SandboxWatch, BusyWaitThatCanEndIsNotEndedEarly) {
-    pw::RunResult r = pw::run({bad("busy_waits_for_child")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
-}
-
-TEST(SandboxWatch, PollWithATimeoutIsNotADeadlock) {
-    pw::RunResult r = pw::run({bad("polls_with_a_timeout")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
-}
+INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
+                         ::testing::Values(EndsByItself{"sleeps_then_answers", ""},       // a sleeping child
+                                           EndsByItself{"computes_then_exits", "done "},  // busy computing
+                                           EndsByItself{"busy_waits_for_child", ""},      // a busy wait that can end
+                                           EndsByItself{"polls_with_a_timeout", ""}),     // poll with a timeout
+                         [](const ::testing::TestParamInfo<EndsByItself>& info) {         // SleepsThenAnswers
+                             std::string name;
+                             bool word_starts = true;
+                             for (const char* c = info.param.program; *c; ++c) {
+                                 if (*c != '_') name += word_starts ? static_cast<char>(std::toupper(*c)) : *c;
+                                 word_starts = *c == '_';
+                             }
+                             return name;
+                         });
 
 TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
     // The test binary holds the write end (and could write any time): the run waits

@@ -6,13 +6,10 @@
 
 #include <string>
 
+#include "proof.hpp"
+
 int main() {
-    pid_t pid = fork();
-    if (pid == -1) return 1;
-    if (pid == 0) {
-        (void)!write(1, "child\n", 6);
-        _exit(7);
-    }
+    pid_t pid = fork_child_that_says("child\n", 7);
     int status;
     if (waitpid(pid, &status, 0) != pid) return 1;
     std::string line = "parent waited for status " + std::to_string(WEXITSTATUS(status)) + "\n";
