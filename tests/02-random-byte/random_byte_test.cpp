@@ -489,20 +489,11 @@ TEST(RandomByte, RejectsBadArguments) {
                                                        {"--seed", "99999999999999999999999"},
                                                        {"7"},
                                                        {"--seed", "1", "2"}};
-    for (const auto& args : bad) {
-        RunResult r = random_byte(args, short_run());
-        Check usage = Check(r).exits(2).that(!r.err.empty(), "a usage line on stderr", "nothing").out("");
-        if (usage.passed()) continue;
-        std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1] or argv[2]."
-                                          : "random_byte takes nothing, or exactly --seed N with N a whole number "
-                                            "(digits only): anything else prints one usage line on stderr and "
-                                            "returns 2, before any fork().";
-        EXPECT_TRUE(usage) << explain(r, Why()
-                                             .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                                             .cause(cause)
-                                             .topic("usage-and-errors"));
-        break;  // one bad case is enough to read
-    }
+    lesson02::expect_usage_errors(
+        bad, [](const std::vector<std::string>& args) { return random_byte(args, short_run()); },
+        "random_byte takes nothing, or exactly --seed N with N a whole number (digits only): anything else prints "
+        "one usage line on stderr and returns 2, before any fork().",
+        "it crashed: check argc before you read argv[1] or argv[2].");
 }
 
 // With only four descriptors allowed, pipe() has no room for its two: EMFILE.

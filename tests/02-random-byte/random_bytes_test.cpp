@@ -285,21 +285,16 @@ TEST(RandomBytes, RejectsABadCount) {
 TEST(RandomBytes, PrintsUsageOnBadArguments) {
     const std::vector<std::vector<std::string>> bad = {
         {}, {"5", "--seed"}, {"5", "--seed", "x"}, {"5", "6"}, {"5", "--sed", "1"}};
-    for (const auto& args : bad) {
-        std::vector<std::string> argv{pw::program(kProgram)};
-        argv.insert(argv.end(), args.begin(), args.end());
-        RunResult r = pw::run(argv);
-        Check usage = Check(r).exits(2).that(!r.err.empty(), "a line on stderr", "nothing").out("");
-        if (usage.passed()) continue;
-        std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1], argv[2] or argv[3]."
-                                          : "random_bytes takes COUNT, optionally followed by --seed N: anything else "
-                                            "prints one line on stderr and returns 2.";
-        EXPECT_TRUE(usage) << explain(r, Why()
-                                             .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                                             .cause(cause)
-                                             .topic("usage-and-errors"));
-        break;  // one bad case is enough to read
-    }
+    lesson02::expect_usage_errors(
+        bad,
+        [](const std::vector<std::string>& args) {
+            std::vector<std::string> argv{pw::program(kProgram)};
+            argv.insert(argv.end(), args.begin(), args.end());
+            return pw::run(argv);
+        },
+        "random_bytes takes COUNT, optionally followed by --seed N: anything else prints one line on stderr and "
+        "returns 2.",
+        "it crashed: check argc before you read argv[1], argv[2] or argv[3].");
 }
 
 }  // namespace
