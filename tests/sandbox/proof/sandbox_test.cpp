@@ -160,7 +160,8 @@ TEST(SandboxProof, PeakMemoryOfTheProgramIsMeasured) {
             return block[12345] == 'x' ? 0 : 1;
         },
         quick(10));
-    ASSERT_TRUE(small.ok() && big.ok()) << describe(small) << describe(big);
+    ASSERT_TRUE(small.ok()) << describe(small);
+    ASSERT_TRUE(big.ok()) << describe(big);
     EXPECT_GT(small.max_rss_kb, 0);
     EXPECT_LT(small.max_rss_kb, 32 * 1024);
     EXPECT_GT(big.max_rss_kb, 64 * 1024);
@@ -292,18 +293,25 @@ INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
                              return name;
                          });
 
-TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
-    // The test binary holds the write end (and could write any time): the run waits
-    // for it, so only the timeout ends it.
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
+// A run that waits for one byte from the test binary: it closes its copy of the write end,
+// so only the test (which keeps its own) can still send the byte. Exit status 0 once read.
+pw::RunResult run_reading_from_the_test(int fds[2], double seconds) {
     pw::RunResult r = pw::run_function(
         [&] {
             close(fds[1]);
             char c;
             return read(fds[0], &c, 1) == 1 ? 0 : 1;
         },
-        quick(2));
+        quick(seconds));
+    return r;
+}
+
+TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
+    // The test binary holds the write end (and could write any time): the run waits
+    // for it, so only the timeout ends it.
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pw::RunResult r = run_reading_from_the_test(fds, 2);
     close(fds[0]);
     close(fds[1]);
     EXPECT_EQ(r.ending, pw::Ending::TimedOut) << describe(r);
@@ -317,13 +325,7 @@ TEST(SandboxWatch, InputTheTestFeedsLaterIsNotADeadlock) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
         (void)!write(fds[1], "x", 1);
     });
-    pw::RunResult r = pw::run_function(
-        [&] {
-            close(fds[1]);
-            char c;
-            return read(fds[0], &c, 1) == 1 ? 0 : 1;
-        },
-        quick(30));
+    pw::RunResult r = run_reading_from_the_test(fds, 30);
     feeder.join();
     close(fds[0]);
     close(fds[1]);
@@ -374,7 +376,7 @@ TEST(SandboxWatch, RunWhoseProcessesHaveAllExitedIsNotADeadlock) {
     close(done[1]);  // the stand-in warden reaps its zombie and exits
     int status = 0;
     ASSERT_EQ(waitpid(warden, &status, 0), warden);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the stand-in warden: status " << status;
+    EXPECT_EQ(status, 0) << "the stand-in warden's wait status (0: it exited with 0)";
     EXPECT_EQ(verdict.kind, pw::WatchVerdict::Nothing)
         << "a run whose only process is an exited zombie was called "
         << (verdict.kind == pw::WatchVerdict::Deadlock ? "deadlocked" : "spinning");
