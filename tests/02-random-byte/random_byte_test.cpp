@@ -400,8 +400,8 @@ TEST(RandomByte, ReportsTheChildsPid) {
                                        "the value fork() returned in the parent.",
                                        fork)
                                  : byte_why(traced, c);
-    EXPECT_TRUE(Check(traced).exits(0).that(trace.is_child(c.pid), "the pid fork() created, " + forked,
-                                            std::to_string(c.pid)))
+    EXPECT_TRUE(
+        Check(traced).exits(0).that(trace.is_child(c.pid), "the pid fork() created, " + forked, std::to_string(c.pid)))
         << explain(traced, traced_why.expected("the pid of the child that random_byte forked (pid " + forked + ")")
                                .topic(fork)
                                .reproduce(strace_command()));
