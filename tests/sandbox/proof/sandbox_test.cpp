@@ -15,6 +15,7 @@
 #include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "hold.hpp"
 #include "lesson.hpp"
@@ -39,6 +40,17 @@ constexpr double kGrace = 10;
 
 bool gone(pid_t pid) {
     return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+// A bad program's name as a test name: "sleeps_then_answers" -> "SleepsThenAnswers".
+std::string camel_case(const char* program) {
+    std::string name;
+    bool word_starts = true;
+    for (const char* c = program; *c; ++c) {
+        if (*c != '_') name += word_starts ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
+        word_starts = *c == '_';
+    }
+    return name;
 }
 
 std::string describe(const pw::RunResult& r) {
@@ -115,22 +127,31 @@ TEST(SandboxProof, ZombieIsReported) {
     EXPECT_NE(r.left_behind_report().find("a zombie nobody waited for"), std::string::npos);
 }
 
-TEST(SandboxProof, HangIsExplainedByWhoHoldsTheWriteEnd) {
+// A program that hangs: the report of where each process was stuck must say why, in
+// these words.
+struct ExplainedHang {
+    const char* program;
+    std::vector<std::string> says;
+};
+
+class SandboxProofHang : public ::testing::TestWithParam<ExplainedHang> {};
+
+TEST_P(SandboxProofHang, IsExplained) {
     if (!pw::process_table::available()) GTEST_SKIP() << "hang explanations need Linux /proc";
-    pw::RunResult r = pw::run({bad("reader_keeps_write_end")}, quick(1));
+    pw::RunResult r = pw::run({bad(GetParam().program)}, quick(1));
     ASSERT_TRUE(r.timed_out) << describe(r);
-    EXPECT_NE(r.stuck_report.find("the program you ran) waits for a child"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("write end is still open in: the same process"), std::string::npos) << r.stuck_report;
+    for (const auto& words : GetParam().says)
+        EXPECT_NE(r.stuck_report.find(words), std::string::npos) << "no \"" << words << "\" in:\n" << r.stuck_report;
 }
 
-TEST(SandboxProof, HangInAThreadIsExplainedByThatThread) {
-    if (!pw::process_table::available()) GTEST_SKIP() << "hang explanations need Linux /proc";
-    pw::RunResult r = pw::run({bad("thread_blocks_in_read")}, quick(1));
-    ASSERT_TRUE(r.timed_out) << describe(r);
-    EXPECT_NE(r.stuck_report.find("in its thread"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
-}
+INSTANTIATE_TEST_SUITE_P(
+    ByWhatEachProcessWaitsFor, SandboxProofHang,
+    ::testing::Values(ExplainedHang{"reader_keeps_write_end",  // by who holds the write end
+                                    {"the program you ran) waits for a child", "waits in read() on pipe",
+                                     "write end is still open in: the same process"}},
+                      ExplainedHang{"thread_blocks_in_read",  // in a thread, by that thread
+                                    {"in its thread", "waits in read() on pipe"}}),
+    [](const ::testing::TestParamInfo<ExplainedHang>& info) { return camel_case(info.param.program); });
 
 TEST(SandboxProof, MissingProgramExitsWith127) {
     pw::RunResult r = pw::run({"build/shared/proof/bin/no-such-program"}, quick(5));
@@ -283,14 +304,8 @@ INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
                                            EndsByItself{"computes_then_exits", "done "},  // busy computing
                                            EndsByItself{"busy_waits_for_child", ""},      // a busy wait that can end
                                            EndsByItself{"polls_with_a_timeout", ""}),     // poll with a timeout
-                         [](const ::testing::TestParamInfo<EndsByItself>& info) {         // SleepsThenAnswers
-                             std::string name;
-                             bool word_starts = true;
-                             for (const char* c = info.param.program; *c; ++c) {
-                                 if (*c != '_') name += word_starts ? static_cast<char>(std::toupper(*c)) : *c;
-                                 word_starts = *c == '_';
-                             }
-                             return name;
+                         [](const ::testing::TestParamInfo<EndsByItself>& info) {
+                             return camel_case(info.param.program);
                          });
 
 // A run that waits for one byte from the test binary: it closes its copy of the write end,
