@@ -161,8 +161,8 @@ hint: ## the next hint for a lesson, one more each time (LESSON=02; RESET=1 star
 watch: ## re-grade a lesson every time you save a file of it (LESSON=02)
 	@$(CLASSROOM) watch --lesson "$(LESSON)"
 
-handout: ## a student copy in DEST of the lessons in LESSONS (default all): no solutions, prebuilt reference programs
-	@$(CLASSROOM) handout --dest "$(DEST)" $(if $(LESSONS),--lessons "$(LESSONS)")
+handout: ## a student copy in DEST of the lessons in LESSONS (default all): no solutions, prebuilt reference programs; its Gradescope zip in ZIP (default build/gradescope/autograder.zip)
+	@$(CLASSROOM) handout --dest "$(DEST)" $(if $(LESSONS),--lessons "$(LESSONS)") $(if $(ZIP),--zip "$(ZIP)")
 
 gradescope: ## build/gradescope/autograder.zip for the lessons in LESSONS, with private-tests/ inside
 	@$(CLASSROOM) gradescope $(if $(LESSONS),--lessons "$(LESSONS)")

@@ -27,29 +27,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 
-// Prints "random_byte: what: reason" and exits 1. Call it when a system call fails,
-// e.g. die("pipe") or die("close - child"). It uses _exit, so a child never flushes
-// stdio buffers it copied from its parent.
-[[noreturn]] void die(const char* what) {
-    std::fprintf(stderr, "random_byte: %s: %s\n", what, std::strerror(errno));
-    _exit(1);
-}
+// Given in given/common.hpp (read it, do not edit it): die("call") for a failed
+// system call, and parse_number() for the N of --seed N.
+#include "common.hpp"
 
-// Reads a whole decimal number into out: digits only (no sign, no spaces), at most max.
-// Returns false when text is not such a number. Use it for the N of --seed N.
-bool parse_number(const char* text, std::uint64_t max, std::uint64_t& out) {
-    if (*text < '0' || *text > '9') return false;  // strtoull would accept " 5", "-5" and ""
-    errno = 0;
-    char* end;
-    unsigned long long value = std::strtoull(text, &end, 10);
-    if (errno == ERANGE || *end != '\0' || value > max) return false;
-    out = value;
-    return true;
-}
+const char* const kProgram = "random_byte";  // die() starts its messages with it
 
 int main(int argc, char* argv[]) {
     // TODO 1: arguments. Accept nothing (argc == 1), or exactly "--seed N"

@@ -1,22 +1,19 @@
 // filter.cpp - run a command as a filter through two pipes: no temp file, no deadlock.
 //
 // Usage: filter_bytes(input, {"sort"}) returns what sort printed; filter_stream(in_fd,
-// out_fd, {"tr", "a-z", "A-Z"}) streams one descriptor through the command into another.
-// Both are declared, with their contract, in given/filter.hpp; the program
-// `filter_through CMD [ARGS...]` (given/filter_through_main.cpp) is built on filter_stream.
+// out_fd, argv) streams one descriptor through the command into another (given/filter.hpp).
+// Both are run() below, called by given/filter_api.cpp with their own Ends.
 //
-// You are going to use another program as a filter, as a shell pipeline does, but from
-// inside your own program. You start the child with two pipes, one into its stdin and
-// one out of its stdout, and pump both at the same time with poll(2): writing all the
-// input first and reading afterwards deadlocks as soon as both pipes are full. You close
-// the child's stdin when the input ends (its end of file), read its stdout until end of
-// file, reap it, and say how it ended: an exit status, a signal, or a failed exec. Both
-// functions share one pump: only where the bytes come from and go to differs.
+// The child's stdin and stdout are two pipes, pumped both at once with poll(2): writing
+// all the input first deadlocks once both pipes are full. Closing its stdin is the child's
+// end of file; then its stdout is read to end of file, and the child reaped.
 //
 // Read lessons/04-filter-child.md first; it walks through every step below. The header
-// exercises/04-filter-child/given/filter.hpp says what each function must do.
+// exercises/04-filter-child/given/filter.hpp says what each function must do, and
+// given/filter_child.hpp holds what the pump works on (Child, Ends, fail, close_end).
 // Check your work with:  make grade LESSON=04     Stuck?  make hint LESSON=04
 #include "filter.hpp"
+#include "filter_child.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -30,64 +27,28 @@
 namespace filter {
 namespace {
 
-// Bytes moved by one read(): the pump holds at most one such chunk of input and one of
-// output, whatever the size of the data.
-constexpr std::size_t kChunk = 64 * 1024;
-
-// A running child and the parent's ends of its two pipes (-1 once closed).
-struct Child {
-    pid_t pid = -1;
-    int to_stdin = -1;     // write end of the pipe that is the child's stdin
-    int from_stdout = -1;  // read end of the pipe that is the child's stdout
-};
-
-// Where the pump takes its input and puts the output: the only difference between
-// filter_bytes (a string in memory) and filter_stream (the caller's descriptors).
-struct Ends {
-    const char* data = nullptr;  // input not yet written into the child, and how much
-    std::size_t left = 0;
-    int in_fd = -1;              // where more input comes from once `left` is 0 (-1: nowhere)
-    std::string* out = nullptr;  // the output goes here, or else to out_fd
-    int out_fd = -1;
-    std::uint64_t bytes_in = 0, bytes_out = 0;
-};
-
-// Records that one of our own system calls failed, as "what: reason". The first
-// failure is the one reported. Example: if (pipe(in) == -1) fail(status, "pipe");
-void fail(Status& status, const char* what) {
-    if (status.error.empty()) status.error = std::string(what) + ": " + std::strerror(errno);
-}
-
-// Closes fd (if still open) and marks it closed, so that no end is closed twice.
-// Example: close_end(child.to_stdin, status, "close - stdin of the child");
-[[maybe_unused]] void close_end(int& fd, Status& status, const char* what) {
-    if (fd >= 0 && close(fd) == -1) fail(status, what);
-    fd = -1;
-}
-
-// The child's way out when it cannot become the command: it sends errno to the parent
-// through the exec-error pipe, then leaves with _exit: exit() would run the caller's
-// atexit handlers and flush its stdio buffers, copied into this child by fork.
+// A child whose exec failed: errno to the parent, then _exit (exit() runs the caller's atexit).
 [[maybe_unused]] [[noreturn]] void child_failed(int exec_error_fd) {
-    int e = errno;
-    ssize_t ignored = write(exec_error_fd, &e, sizeof e);  // nothing more a child can do if this fails
-    (void)ignored;
+    // TODO: save errno (an int) and write it into exec_error_fd: the parent reads it
+    //       from the other end. If that write fails there is nothing more a child can do.
+    //       Then _exit(127), never exit(): this child is a copy of the caller, and exit()
+    //       would run the caller's atexit handlers and flush its copied stdio buffers.
+    (void)exec_error_fd;
     _exit(127);
 }
 
-// Writes all of buf to fd, which may be a slow pipe: loop on short writes.
+// Writes all of buf to fd, which may be a slow pipe.
 [[maybe_unused]] bool write_all(int fd, const char* buf, std::size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n == -1 && errno == EINTR) continue;
-        if (n == -1) return false;
-        buf += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
+    // TODO: loop until len bytes are written: write() may take fewer than you asked (a
+    //       short write). EINTR (a signal handler ran): write again. Another error:
+    //       return false.
+    (void)fd;
+    (void)buf;
+    (void)len;
+    return false;
 }
 
-// Reaps exactly our child, by pid, and records how it ended.
+// Reaps our child by pid (wait() may take one of the caller's) and says how it ended.
 [[maybe_unused]] void finish_child(pid_t pid, const std::string& name, Status& status) {
     // TODO: waitpid(pid, &ws, 0) - by pid, never wait(): the caller may have children
     //       of its own - again while it fails with EINTR; on another failure
@@ -101,13 +62,10 @@ void fail(Status& status, const char* what) {
     (void)status;
 }
 
-// Starts argv with its stdin and stdout on two new pipes, and learns whether exec
-// worked (status.exec_errno). Returns false, with nothing left open, when there is no
-// child at all.
+// Starts argv (not empty) on two pipes; false, with nothing left open, if there is no child.
 bool start_child(const std::vector<std::string>& argv, Child& child, Status& status) {
-    // TODO 1: no argv? status.error = "no command to run"; return false. Then build
-    //         execvp's argument array (char* of each argv string, then nullptr) BEFORE
-    //         fork: between fork and exec the child makes only system calls.
+    // TODO 1: build execvp's argument array (char* of each argv string, then nullptr)
+    //         BEFORE fork: between fork and exec the child makes only system calls.
     // TODO 2: three pipes: in (the child's stdin), out (its stdout) and exec_error.
     //         Mark exec_error's write end close-on-exec: fcntl(fd, F_SETFD, FD_CLOEXEC).
     //         If anything fails: fail(status, "pipe"), close what is open, return false.
@@ -131,19 +89,20 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
 // The one pump, for both functions: moves bytes both ways at once until the child's
 // stdout ends.
 [[maybe_unused]] void pump(Child& child, Ends& ends, Status& status) {
-    // TODO 1: nothing to write and nowhere to read more (ends.left == 0, ends.in_fd < 0)?
-    //         Close child.to_stdin at once: that is the child's end of file.
-    // TODO 2: while child.to_stdin or child.from_stdout is still open, poll() two fds
-    //         (an fd of -1 is skipped), with a timeout of -1 (wait; again on EINTR):
+    // TODO 1: loop. First thing each time round: nothing left to write and nowhere to
+    //         read more (ends.left == 0, ends.in_fd < 0)? Close child.to_stdin: that is
+    //         the child's EOF. Then, child.to_stdin and child.from_stdout both closed?
+    //         Return: a poll() with nothing to wait for would wait forever.
+    // TODO 2: poll() two fds (an fd of -1 is skipped), timeout -1 (wait; again on EINTR):
     //         - fds[0]: child.to_stdin for POLLOUT while ends.left > 0, else ends.in_fd
     //           for POLLIN (only while child.to_stdin is open);
     //         - fds[1]: child.from_stdout for POLLIN.
     //         Act on ANY revents (POLLHUP and POLLERR come unasked).
     // TODO 3: fds[0] ready and ends.left == 0: read a chunk of in_fd into a buffer
-    //         (ends.data, ends.left). 0 (or an error): close child.to_stdin.
-    //         fds[0] ready and ends.left > 0: write what fits; count it in bytes_in.
-    //         All written and ends.in_fd < 0: close child.to_stdin. EPIPE: the child
-    //         stopped reading: close child.to_stdin and drop the rest on purpose.
+    //         (ends.data, ends.left). 0 (or an error): no more input, ends.in_fd = -1
+    //         (never close it: it is the caller's). fds[0] ready and ends.left > 0:
+    //         write what fits; count it in bytes_in. EPIPE: the child stopped reading:
+    //         close child.to_stdin and drop the rest on purpose.
     //         EAGAIN: the pipe was full, poll again.
     // TODO 4: fds[1] ready: read a chunk. Append it to *ends.out, or write_all it to
     //         ends.out_fd (count it in bytes_out). 0 means EOF: close child.from_stdout.
@@ -153,9 +112,13 @@ bool start_child(const std::vector<std::string>& argv, Child& child, Status& sta
     (void)status;
 }
 
-// Both functions: start the child, pump, reap it.
+}  // namespace
+
+// Starts the child, pumps, reaps it (declared in given/filter_child.hpp).
 Status run(const std::vector<std::string>& argv, Ends& ends) {
     Status status;
+    // TODO 0: no command at all (argv empty)? Do not start anything: return a Status
+    //         whose error is "no command to run" (start_child needs argv[0]).
     Child child;
     if (!start_child(argv, child, status)) return status;
     // TODO 1: only if exec worked (status.exec_errno == 0): ignore SIGPIPE while the pump
@@ -170,24 +133,6 @@ Status run(const std::vector<std::string>& argv, Ends& ends) {
     (void)ends;
     status.error = "run is not written yet";
     return status;
-}
-
-}  // namespace
-
-FilterOutput filter_bytes(const std::string& input, const std::vector<std::string>& argv) {
-    FilterOutput result;
-    Ends ends{input.data(), input.size(), -1, &result.output};
-    result.status = run(argv, ends);
-    return result;
-}
-
-StreamResult filter_stream(int in_fd, int out_fd, const std::vector<std::string>& argv) {
-    StreamResult result;
-    Ends ends{nullptr, 0, in_fd, nullptr, out_fd};
-    result.status = run(argv, ends);
-    result.bytes_in = ends.bytes_in;
-    result.bytes_out = ends.bytes_out;
-    return result;
 }
 
 }  // namespace filter

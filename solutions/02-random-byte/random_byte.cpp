@@ -24,29 +24,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 
+#include "common.hpp"  // given: die(), parse_number()
+
+const char* const kProgram = "random_byte";  // die() starts its messages with it
+
 namespace {
-
-// Prints "random_byte: what: reason" and exits 1. Any process may call it: it uses
-// _exit, so a child never flushes stdio buffers it copied from its parent.
-[[noreturn]] void die(const char* what) {
-    std::fprintf(stderr, "random_byte: %s: %s\n", what, std::strerror(errno));
-    _exit(1);
-}
-
-// Reads a whole decimal number into out: digits only (no sign, no spaces), at most max.
-bool parse_number(const char* text, std::uint64_t max, std::uint64_t& out) {
-    if (*text < '0' || *text > '9') return false;  // strtoull would accept " 5", "-5" and ""
-    errno = 0;
-    char* end;
-    unsigned long long value = std::strtoull(text, &end, 10);
-    if (errno == ERANGE || *end != '\0' || value > max) return false;
-    out = value;
-    return true;
-}
 
 // The child: draw the byte, send it, say so, exit.
 [[noreturn]] void child(int pipefd[2], bool seeded, std::uint64_t seed) {

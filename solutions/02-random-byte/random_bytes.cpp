@@ -19,68 +19,17 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
+
+#include "common.hpp"  // given: die(), parse_number(), write_all(), fill_random(), fnv1a()
+
+const char* const kProgram = "random_bytes";  // die() starts its messages with it
 
 namespace {
 
 const std::uint64_t kMaxCount = std::uint64_t{1} << 30;  // 1 GiB
 const std::size_t kChunk = 64 * 1024;                    // bytes per write() and per read()
-
-// FNV-1a, 64 bits: start from the offset basis; for each byte, XOR it in, then
-// multiply by the FNV prime (modulo 2^64). Simple, and any lost, extra or changed
-// byte changes the result.
-const std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325;
-const std::uint64_t kFnvPrime = 0x100000001b3;
-
-std::uint64_t fnv1a(std::uint64_t hash, const unsigned char* data, std::size_t len) {
-    for (std::size_t i = 0; i < len; ++i) {
-        hash ^= data[i];
-        hash *= kFnvPrime;
-    }
-    return hash;
-}
-
-// Prints "random_bytes: what: reason" and exits 1. Any process may call it: it uses
-// _exit, so a child never flushes stdio buffers it copied from its parent.
-[[noreturn]] void die(const char* what) {
-    std::fprintf(stderr, "random_bytes: %s: %s\n", what, std::strerror(errno));
-    _exit(1);
-}
-
-// Reads a whole decimal number into out: digits only (no sign, no spaces), at most max.
-bool parse_number(const char* text, std::uint64_t max, std::uint64_t& out) {
-    if (*text < '0' || *text > '9') return false;  // strtoull would accept " 5", "-5" and ""
-    errno = 0;
-    char* end;
-    unsigned long long value = std::strtoull(text, &end, 10);
-    if (errno == ERANGE || *end != '\0' || value > max) return false;
-    out = value;
-    return true;
-}
-
-// write() may move fewer bytes than asked (a signal, a full pipe): loop until all
-// of them are out.
-void write_all(int fd, const unsigned char* buf, std::size_t len, const char* what) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die(what);
-        }
-        buf += n;
-        len -= static_cast<std::size_t>(n);
-    }
-}
-
-// Fills buf with len random bytes, eight from each 64-bit draw of the engine.
-void fill_random(std::mt19937_64& engine, unsigned char* buf, std::size_t len) {
-    for (std::size_t i = 0; i < len; i += 8) {
-        std::uint64_t r = engine();
-        for (std::size_t k = 0; k < 8 && i + k < len; ++k) buf[i + k] = static_cast<unsigned char>(r >> (8 * k));
-    }
-}
 
 // The child: draw, checksum and send COUNT bytes, a chunk at a time; report; exit.
 [[noreturn]] void child(int pipefd[2], std::uint64_t count, bool seeded, std::uint64_t seed) {

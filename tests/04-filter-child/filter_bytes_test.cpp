@@ -385,7 +385,42 @@ std::string reproduce(const Outcome& o) {
     if (o.returned && diff.empty() && o.leaked_fds.empty() && o.children.empty()) return ::testing::AssertionSuccess();
     Cause c = cause(o, w, otherwise);
     std::string seen = got(o) + (diff.empty() ? "" : "\n              that is: " + diff);
-    return ::testing::AssertionFailure() << explain(describe(w), seen, c.text, c.anchor, reproduce(o));
+    return ::testing::AssertionFailure() << explain(
+               pw::Why().expected(describe(w)).got(seen).cause(c.text, c.anchor).reproduce(reproduce(o)));
+}
+
+// What a test that looks into the child's output needs first: the call returned, with no
+// error, and the child printed something. `first` is the advice when nothing else explains it.
+::testing::AssertionResult ReturnsOutput(const Outcome& o, const std::string& expected, const std::string& first,
+                                         const std::string& topic) {
+    if (o.returned && o.status.ok() && !o.output.empty()) return ::testing::AssertionSuccess();
+    Cause c = cause(o, {}, {first, ""});
+    return ::testing::AssertionFailure() << explain(
+               pw::Why().expected(expected).got(got(o)).cause(c.text, c.anchor).topic(topic).reproduce(reproduce(o)));
+}
+
+// A likely cause that a test reads in the line its sandboxed caller printed.
+struct Sign {
+    bool seen;
+    std::string cause;
+};
+
+// The one check of a white-box run that prints one line: the line must be `want`. On
+// failure the likely cause is what stopped the run, else the first sign seen, else
+// `otherwise`; `why` brings the rest (what was expected, the topic, how to reproduce).
+::testing::AssertionResult PrintsLine(const pw::RunResult& r, const std::string& want, const std::vector<Sign>& signs,
+                                      const std::string& otherwise, pw::Why why) {
+    if (r.out == want) return ::testing::AssertionSuccess();
+    std::string cause = otherwise;
+    if (r.timed_out) cause = lesson04::hang_cause(r);
+    for (auto sign = signs.begin(); !r.timed_out && sign != signs.end(); ++sign)
+        if (sign->seen) {
+            cause = sign->cause;
+            break;
+        }
+    return ::testing::AssertionFailure() << "the test process printed " << pw::quote(r.out) << ", not "
+                                         << pw::quote(want) << "\n"
+                                         << explain(r, why.cause(cause));
 }
 
 std::string random_bytes(std::size_t n) {
@@ -575,16 +610,18 @@ TEST(FilterBytes, ChildHoldsOnlyItsOwnEnds) {
     for (int fd; is >> fd;)
         if (fd > 2 && std::find(test_fds.begin(), test_fds.end(), fd) == test_fds.end())
             extra += " " + std::to_string(fd);
-    EXPECT_TRUE(o.returned && o.status.ok() && !o.output.empty())
-        << explain("the child's list of its descriptors, and no error", got(o),
-                   cause(o, {}, {"filter_bytes must run list_fds first: see the other tests.", ""}).text,
-                   "starting-the-child-with-two-pipes", reproduce(o));
-    EXPECT_EQ(extra, "") << explain("the child starts with fds 0, 1 and 2 only (plus what the test itself had open)",
-                                    "the child also holds fd" + extra,
-                                    "after dup2, the child closes every original pipe end, the exec-error pipe's "
-                                    "read end included; a leftover write end of its own stdin would keep it from "
-                                    "ever seeing EOF.",
-                                    "starting-the-child-with-two-pipes", reproduce(o));
+    EXPECT_TRUE(ReturnsOutput(o, "the child's list of its descriptors, and no error",
+                              "filter_bytes must run list_fds first: see the other tests.",
+                              "starting-the-child-with-two-pipes"));
+    EXPECT_EQ(extra, "") << explain(
+        pw::Why()
+            .expected("the child starts with fds 0, 1 and 2 only (plus what the test itself had open)")
+            .got("the child also holds fd" + extra)
+            .cause("after dup2, the child closes every original pipe end, the exec-error pipe's "
+                   "read end included; a leftover write end of its own stdin would keep it from "
+                   "ever seeing EOF.")
+            .topic("starting-the-child-with-two-pipes")
+            .reproduce(reproduce(o)));
 }
 
 #ifdef __linux__
@@ -592,18 +629,19 @@ TEST(FilterBytes, ChildHoldsOnlyItsOwnEnds) {
 // servers do) must still give the command the default, or `yes | head` breaks in it.
 TEST(FilterBytes, ChildStartsWithTheDefaultSigpipe) {
     Outcome o = call_filter_bytes("", {"grep", "^SigIgn:", "/proc/self/status"}, {}, [] { signal(SIGPIPE, SIG_IGN); });
+    ASSERT_TRUE(ReturnsOutput(o, "grep's line \"SigIgn: <mask>\" from the child's /proc/self/status",
+                              "filter_bytes must run grep first: see the other tests.",
+                              "when-the-child-stops-reading-sigpipe-and-epipe"));
     unsigned long long mask = 0;
-    bool parsed = std::sscanf(o.output.c_str(), "SigIgn: %llx", &mask) == 1;
-    ASSERT_TRUE(o.returned && o.status.ok() && parsed)
-        << explain("grep's line \"SigIgn: <mask>\" from the child's /proc/self/status", got(o),
-                   cause(o, {}, {"filter_bytes must run grep first: see the other tests.", ""}).text,
-                   "when-the-child-stops-reading-sigpipe-and-epipe", reproduce(o));
-    EXPECT_EQ(mask & (1ull << (SIGPIPE - 1)), 0u)
-        << explain("the command starts with SIGPIPE at its default action, even when the caller ignores it",
-                   "the child's " + o.output,
-                   "the child inherited SIG_IGN for SIGPIPE, which exec keeps: in the child, before exec, put it "
-                   "back with signal(SIGPIPE, SIG_DFL).",
-                   "when-the-child-stops-reading-sigpipe-and-epipe", reproduce(o));
+    ASSERT_EQ(std::sscanf(o.output.c_str(), "SigIgn: %llx", &mask), 1) << "grep printed " << pw::quote(o.output);
+    EXPECT_EQ(mask & (1ull << (SIGPIPE - 1)), 0u) << explain(
+        pw::Why()
+            .expected("the command starts with SIGPIPE at its default action, even when the caller ignores it")
+            .got("the child's " + o.output)
+            .cause("the child inherited SIG_IGN for SIGPIPE, which exec keeps: in the child, before exec, put it "
+                   "back with signal(SIGPIPE, SIG_DFL).")
+            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+            .reproduce(reproduce(o)));
 }
 #endif
 
@@ -618,15 +656,16 @@ TEST(FilterBytes, LeavesSigpipeAsItFoundIt) {
                     now.sa_handler == SIG_DFL ? "default" : "changed");
         return 0;
     });
-    EXPECT_EQ(r.out, "output-ok default\n")
-        << explain("after filter_bytes returns, SIGPIPE has its default action again",
-                   r.timed_out ? "the call never returned" : "the test process printed " + pw::quote(r.out),
-                   r.out.find("changed") != std::string::npos
-                       ? "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it "
-                         "back before you return."
-                       : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
-                   "when-the-child-stops-reading-sigpipe-and-epipe",
-                   "the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action");
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok default\n",
+        {{r.out.find("changed") != std::string::npos,
+          "save the old action when you ignore SIGPIPE (sigaction's third argument) and put it back before you "
+          "return."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("after filter_bytes returns, SIGPIPE has its default action again")
+            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+            .reproduce("the test calls filter_bytes(<50 letters>, {\"cat\"}) then looks at SIGPIPE's action")));
 }
 
 // ---- filter_stream, called directly -------------------------------------------------------
@@ -656,22 +695,22 @@ TEST(FilterStream, KeepsTheCallersDescriptorsOpen) {
         return 0;
     });
     std::string want = "|open|same|0|copied";
-    std::string cause = "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.";
-    if (r.timed_out)
-        cause = lesson04::hang_cause(r);
-    else if (r.out.find("not written yet") != std::string::npos)
-        cause = r.out.substr(0, r.out.find(' ')) +
-                " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp.";
-    else if (r.out.find("|closed|") != std::string::npos)
-        cause = "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends.";
-    else if (r.out.find("|changed|") != std::string::npos)
-        cause = "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends.";
-    EXPECT_EQ(r.out, want) << explain(
-        "the test process prints " + pw::quote(want) +
-            ": no error, in_fd and out_fd still "
-            "open, no other descriptor changed, no child left, the input copied",
-        "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause, "streaming-between-two-descriptors",
-        "the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})");
+    EXPECT_TRUE(PrintsLine(
+        r, want,
+        {{r.out.find("not written yet") != std::string::npos,
+          r.out.substr(0, r.out.find(' ')) +
+              " is still the stub: follow its TODOs in exercises/04-filter-child/filter.cpp."},
+         {r.out.find("|closed|") != std::string::npos,
+          "filter_stream closed in_fd or out_fd: they belong to the caller. Close only your own pipe ends."},
+         {r.out.find("|changed|") != std::string::npos,
+          "filter_stream left descriptors open (or closed some it did not own): close exactly your pipe ends."}},
+        "see what the test process printed: error|in_fd and out_fd|other descriptors|children|output.",
+        pw::Why()
+            .expected("the test process prints " + pw::quote(want) +
+                      ": no error, in_fd and out_fd still open, no other descriptor changed, no child left, the "
+                      "input copied")
+            .topic("streaming-between-two-descriptors")
+            .reproduce("the test calls filter_stream(read end of a pipe, write end of another, {\"cat\"})")));
 }
 
 // ---- what a caller has of its own: children, signals, stdio buffers ----------------------
@@ -694,18 +733,18 @@ TEST(FilterBytes, ReapsOnlyItsOwnChild) {
         return 0;
     });
     std::string want = "output-ok||mine-still-mine";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("mine-gone") != std::string::npos)
-        cause =
-            "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() "
-            "takes any child. Reap exactly yours with waitpid(pid, &status, 0).";
-    EXPECT_EQ(r.out, want) << explain("the test process prints " + pw::quote(want) +
-                                          ": the output, no error, and the caller's own child still there to reap",
-                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
-                                      "saying-how-the-child-ended",
-                                      "the test forks a child of its own that exits with 42, then calls "
-                                      "filter_bytes(<50 letters>, {\"cat\"})");
+    EXPECT_TRUE(PrintsLine(
+        r, want,
+        {{r.out.find("mine-gone") != std::string::npos,
+          "filter_bytes reaped the caller's own child (which had exited with 42) instead of its own: wait() takes "
+          "any child. Reap exactly yours with waitpid(pid, &status, 0)."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the test process prints " + pw::quote(want) +
+                      ": the output, no error, and the caller's own child still there to reap")
+            .topic("saying-how-the-child-ended")
+            .reproduce("the test forks a child of its own that exits with 42, then calls filter_bytes(<50 letters>, "
+                       "{\"cat\"})")));
 }
 
 // A caller may have a signal handler (a timer, a SIGCHLD watcher). Each signal makes
@@ -736,25 +775,21 @@ TEST(FilterBytes, CarriesOnWhenASignalInterruptsACall) {
             o.timeout_seconds = 15;
             return o;
         }());
-    std::string want = "output-ok|";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("Interrupted system call") != std::string::npos)
-        cause =
-            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_bytes "
-            "gave up (" +
-            r.out.substr(r.out.find('|') + 1) +
-            "). EINTR is not an error: call poll(), read(), write() or waitpid() again.";
-    else if (r.out.rfind("output-wrong|", 0) == 0 && r.out.size() == std::string("output-wrong|").size())
-        cause =
-            "the output came back short with no error: a call that failed with EINTR was taken for the end of "
-            "the data. EINTR only means: call it again.";
-    EXPECT_EQ(r.out, want) << explain("the whole output and no error, with a SIGALRM handler firing every ms",
-                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
-                                      "pumping-both-pipes-with-poll",
-                                      "the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                                      "then calls filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; "
-                                      "exec >&-; sleep 0.3\"})");
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok|",
+        {{r.out.find("Interrupted system call") != std::string::npos,
+          "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_bytes gave up (" +
+              r.out.substr(r.out.find('|') + 1) +
+              "). EINTR is not an error: call poll(), read(), write() or waitpid() again."},
+         {r.out == "output-wrong|",
+          "the output came back short with no error: a call that failed with EINTR was taken for the end of the "
+          "data. EINTR only means: call it again."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+            .topic("pumping-both-pipes-with-poll")
+            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, then calls "
+                       "filter_bytes(<256 KiB>, {\"sh\", \"-c\", \"sleep 0.3; cat; exec >&-; sleep 0.3\"})")));
 }
 
 // The caller's SIGPIPE action, whatever it is, is the same after the call as before, on
@@ -780,22 +815,20 @@ TEST(FilterBytes, RestoresTheCallersSigpipeOnEveryPath) {
         std::printf("%s", seen.c_str());
         return 0;
     });
-    std::string want = "cat:kept pw-no-such-command-04:kept ";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("cat:changed") == 0)
-        cause =
-            "after a normal run the caller's own SIGPIPE handler was gone: save the old action with "
-            "sigaction's third argument and put back exactly that (not SIG_DFL) before you return.";
-    else if (r.out.find("pw-no-such-command-04:changed") != std::string::npos)
-        cause =
-            "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an "
-            "early return must restore the caller's action too (or change it only once the child runs).";
-    EXPECT_EQ(r.out, want) << explain("the caller's own SIGPIPE handler in place after each call",
-                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
-                                      "when-the-child-stops-reading-sigpipe-and-epipe",
-                                      "the test installs a SIGPIPE handler, then calls filter_bytes with cat and "
-                                      "with a command that does not exist");
+    EXPECT_TRUE(PrintsLine(
+        r, "cat:kept pw-no-such-command-04:kept ",
+        {{r.out.find("cat:changed") == 0,
+          "after a normal run the caller's own SIGPIPE handler was gone: save the old action with sigaction's third "
+          "argument and put back exactly that (not SIG_DFL) before you return."},
+         {r.out.find("pw-no-such-command-04:changed") != std::string::npos,
+          "when the command could not be executed, filter_bytes returned with SIGPIPE still changed: an early "
+          "return must restore the caller's action too (or change it only once the child runs)."}},
+        "filter_bytes(\"...\", {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the caller's own SIGPIPE handler in place after each call")
+            .topic("when-the-child-stops-reading-sigpipe-and-epipe")
+            .reproduce("the test installs a SIGPIPE handler, then calls filter_bytes with cat and with a command "
+                       "that does not exist")));
 }
 
 // A child whose exec failed is a copy of the caller, atexit handlers and stdio buffers
@@ -828,12 +861,16 @@ TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
         cause =
             "the child whose exec failed ran the caller's atexit handlers (or flushed its stdio buffers): it "
             "left with exit(), which does both in a copy of the caller. Leave with _exit(127).";
-    EXPECT_TRUE(r.out == want && !foreign_exit)
-        << explain("\"caller-line enoent\" printed once by the caller, and no atexit handler run in the child",
-                   "it printed " + pw::quote(r.out) + " and on stderr " + pw::quote(r.err) + " (" + r.status() + ")",
-                   cause, "when-exec-fails",
-                   "the test registers an atexit handler and printf()s without flushing, then calls "
-                   "filter_bytes(\"x\", {\"pw-no-such-command-04\"})");
+    EXPECT_TRUE(
+        pw::Check(r).out(want).that(!foreign_exit, "no atexit handler run in the child", "stderr " + pw::quote(r.err)))
+        << explain(r,
+                   pw::Why()
+                       .expected(
+                           "\"caller-line enoent\" printed once by the caller, and no atexit handler run in the child")
+                       .cause(cause)
+                       .topic("when-exec-fails")
+                       .reproduce("the test registers an atexit handler and printf()s without flushing, then calls "
+                                  "filter_bytes(\"x\", {\"pw-no-such-command-04\"})"));
 }
 
 // ---- CPU use: waiting, not spinning --------------------------------------------------------
@@ -867,6 +904,22 @@ std::vector<int> free_low_fds() {
     for (int fd = 3; fd <= 9 && free.size() < 3; ++fd)
         if (std::find(open.begin(), open.end(), fd) == open.end()) free.push_back(fd);
     return free;
+}
+// The one check of both tests below: the whole output and no error, in at most kAtMost
+// wake-ups while `silent` stayed silent. `first` is the advice when the call itself failed.
+void expect_waited(const pw::RunResult& r, const Cause& first, const std::string& silent, const std::string& call) {
+    long wakeups = counts->wakeups();
+    Cause c = r.timed_out ? lesson04::diagnose_hang(r, counts) : first;
+    if (r.out == "output-ok|" && wakeups > kAtMost) c = lesson04::spin_cause(*counts);
+    EXPECT_EQ(r.out, "output-ok|") << explain(
+        r, pw::Why().expected("the whole output and no error").cause(c.text, c.anchor).reproduce("see below"));
+    EXPECT_LE(wakeups, kAtMost) << explain(
+        pw::Why()
+            .expected("at most " + std::to_string(kAtMost) + " wake-ups in the whole call: it waits while " + silent +
+                      " is silent")
+            .got("it woke up " + std::to_string(wakeups) + " times: " + counts->text())
+            .cause(c.text, c.anchor)
+            .reproduce(call));
 }
 #else
 const char* const kNeedsLinux =
@@ -933,18 +986,11 @@ TEST(FilterBytes, WaitsWhileTheCommandIsSilent) {
             return 0;
         },
         long_enough());
-    long wakeups = counts->wakeups();
-    Cause c = r.timed_out ? lesson04::diagnose_hang(r, counts)
-                          : Cause{"filter_bytes(<200 KiB>, ...) must work first: see the other tests.",
-                                  "pumping-both-pipes-with-poll"};
-    if (r.out == "output-ok|" && wakeups > kAtMost) c = lesson04::spin_cause(*counts);
-    EXPECT_EQ(r.out, "output-ok|") << explain(
-        "the whole output and no error", pw::quote(r.out) + " (" + r.status() + ")", c.text, c.anchor, "see below");
-    EXPECT_LE(wakeups, kAtMost) << explain(
-        "at most " + std::to_string(kAtMost) + " wake-ups in the whole call: it waits while the command is silent",
-        "it woke up " + std::to_string(wakeups) + " times: " + counts->text(), c.text, c.anchor,
-        "the test calls filter_bytes(<200 KiB>, {\"sh\", \"-c\", \"<stay silent until let go>; exec cat\"}) and "
-        "counts the calls that wait (poll, select, epoll) and the EAGAIN failures of read() and write()");
+    expect_waited(
+        r, {"filter_bytes(<200 KiB>, ...) must work first: see the other tests.", "pumping-both-pipes-with-poll"},
+        "the command",
+        "the test calls filter_bytes(<200 KiB>, {\"sh\", \"-c\", \"<stay silent until let go>; exec cat\"}) "
+        "and counts the calls that wait (poll, select, epoll) and the EAGAIN failures of read() and write()");
 #endif
 }
 
@@ -981,16 +1027,11 @@ TEST(FilterStream, WaitsWhileTheInputIsSilent) {
             return 0;
         },
         long_enough());
-    long wakeups = counts->wakeups();
-    Cause c = r.timed_out ? lesson04::diagnose_hang(r, counts)
-                          : Cause{"filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.",
-                                  "streaming-between-two-descriptors"};
-    if (r.out == "output-ok|" && wakeups > kAtMost) c = lesson04::spin_cause(*counts);
-    EXPECT_EQ(r.out, "output-ok|") << explain(
-        "the whole output and no error", pw::quote(r.out) + " (" + r.status() + ")", c.text, c.anchor, "see below");
-    EXPECT_LE(wakeups, kAtMost) << explain(
-        "at most " + std::to_string(kAtMost) + " wake-ups in the whole call: it waits while its input is silent",
-        "it woke up " + std::to_string(wakeups) + " times: " + counts->text(), c.text, c.anchor,
+    expect_waited(
+        r,
+        {"filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.",
+         "streaming-between-two-descriptors"},
+        "its input",
         "the test calls filter_stream(<a pipe that gives 1000 bytes, then nothing until the caller waits, then "
         "1000 more>, <a pipe>, {\"cat\"}) and counts the calls that wait and the EAGAIN failures");
 #endif
@@ -1044,21 +1085,20 @@ TEST(FilterStream, CarriesOnWhenASignalInterruptsAWrite) {
             return 0;
         },
         long_enough());
-    std::string want = "output-ok|";
-    std::string cause = r.timed_out ? lesson04::hang_cause(r)
-                                    : "filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.";
-    if (r.out.find("Interrupted system call") != std::string::npos)
-        cause =
-            "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_stream "
-            "gave up (" +
-            r.out.substr(r.out.find('|') + 1) +
-            "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on "
-            "after EINTR.";
-    EXPECT_EQ(r.out, want) << explain("the whole output and no error, with a SIGALRM handler firing every ms",
-                                      "it printed " + pw::quote(r.out) + " (" + r.status() + ")", cause,
-                                      "streaming-between-two-descriptors",
-                                      "the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, "
-                                      "then calls filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})");
+    EXPECT_TRUE(PrintsLine(
+        r, "output-ok|",
+        {{r.out.find("Interrupted system call") != std::string::npos,
+          "a signal with a handler interrupted a blocking call, which failed with EINTR, and filter_stream gave up "
+          "(" +
+              r.out.substr(r.out.find('|') + 1) +
+              "). EINTR is not an error: call write() (or poll(), read()) again; a write_all loop goes on after "
+              "EINTR."}},
+        "filter_stream(in_fd, out_fd, {\"cat\"}) must work first: see the other tests.",
+        pw::Why()
+            .expected("the whole output and no error, with a SIGALRM handler firing every ms")
+            .topic("streaming-between-two-descriptors")
+            .reproduce("the test sets a SIGALRM handler (no SA_RESTART) and a 1 ms interval timer, then calls "
+                       "filter_stream(<512 KiB>, <a pipe read only after 0.3 s>, {\"cat\"})")));
 }
 
 }  // namespace

@@ -77,9 +77,22 @@ void expect_passes_through(const std::vector<std::string>& command, const std::s
                            const std::string& anchor, RunOptions options = {}) {
     RunResult r = through(command, input, options);
     std::string report = report_line(input.size(), want.size());
-    EXPECT_TRUE(r.ok() && r.out == want && r.err == report && r.left_behind.empty())
-        << explain(r, "stdout " + lesson04::shown(want) + ", stderr " + pw::quote(report) + ", exit status 0",
-                   cause(r, want), anchor);
+    EXPECT_TRUE(pw::Check(r).exits(0).out(want).err(report).nothing_left_behind()) << explain(
+        r, pw::Why()
+               .expected("stdout " + lesson04::shown(want) + ", stderr " + pw::quote(report) + ", exit status 0")
+               .cause(cause(r, want))
+               .topic(anchor));
+}
+
+// filter_through ends as its child did: exit status `code`, `out` and `err`. `fix` is the
+// likely cause when filter_through itself ran to its end (else what stopped it is).
+void expect_ends_as_the_child(const RunResult& r, int code, const std::string& code_text, const std::string& out,
+                              const std::string& err, const std::string& fix, const std::string& anchor) {
+    EXPECT_TRUE(pw::Check(r).exits(code).out(out).err(err))
+        << explain(r, pw::Why()
+                          .expected(code_text + " and stderr " + pw::quote(err))
+                          .cause(r.timed_out || r.term_signal ? cause(r, out) : fix)
+                          .topic(anchor));
 }
 
 TEST(FilterThrough, UppercasesStdinThroughTr) {
@@ -140,13 +153,16 @@ TEST(FilterThrough, Streams256MebibytesInBoundedMemory) {
               "instead of streaming it. Read the input only as fast as the child takes it, one buffer at a time.";
     else if (r.ok() && r.err != report)
         why = "not every byte went through: the report line counts what the child accepted and what it wrote.";
-    EXPECT_TRUE(r.ok() && r.err == report && small)
+    std::string cap = "peak memory below " + std::to_string(kMemoryCapKiB / 1024) + " MiB";
+    EXPECT_TRUE(
+        pw::Check(r).exits(0).err(report).that(small, cap, "peak memory " + std::to_string(r.max_rss_kb) + " KiB"))
         << explain(r,
-                   "stderr " + pw::quote(report) + ", exit status 0, peak memory below " +
-                       std::to_string(kMemoryCapKiB / 1024) + " MiB",
-                   why, "streaming-between-two-descriptors",
-                   "head -c " + std::to_string(k256MiB) + " /dev/urandom | command time -f '%M KiB' " +
-                       pw::program(kProgram) + " cat | wc -c");
+                   pw::Why()
+                       .expected("stderr " + pw::quote(report) + ", exit status 0, " + cap)
+                       .cause(why)
+                       .topic("streaming-between-two-descriptors")
+                       .reproduce("head -c " + std::to_string(k256MiB) + " /dev/urandom | command time -f '%M KiB' " +
+                                  pw::program(kProgram) + " cat | wc -c"));
 }
 
 // The same 256 MiB through sha256sum, compared with sha256sum run on them directly.
@@ -158,13 +174,15 @@ TEST(FilterThrough, Streams256MebibytesIntact) {
     ASSERT_TRUE(reference.ok()) << "the test could not hash its own data: " << reference.status();
     RunResult r = pw::run(fed(seed, {pw::program(kProgram), "sha256sum"}), options);
     std::string report = report_line(k256MiB, reference.out.size());
-    EXPECT_TRUE(r.ok() && r.out == reference.out && r.err == report)
-        << explain(r, "stdout " + pw::quote(reference.out) + " (the hash of the 256 MiB), stderr " + pw::quote(report),
-                   r.ok() && r.out != reference.out ? "bytes were lost, repeated or changed on the way to the child."
-                                                    : cause(r, reference.out),
-                   "streaming-between-two-descriptors",
-                   "head -c " + std::to_string(k256MiB) + " /dev/urandom | tee >(sha256sum >&2) | " +
-                       pw::program(kProgram) + " sha256sum");
+    EXPECT_TRUE(pw::Check(r).exits(0).out(reference.out).err(report)) << explain(
+        r,
+        pw::Why()
+            .expected("stdout " + pw::quote(reference.out) + " (the hash of the 256 MiB), stderr " + pw::quote(report))
+            .cause(r.ok() && r.out != reference.out ? "bytes were lost, repeated or changed on the way to the child."
+                                                    : cause(r, reference.out))
+            .topic("streaming-between-two-descriptors")
+            .reproduce("head -c " + std::to_string(k256MiB) + " /dev/urandom | tee >(sha256sum >&2) | " +
+                       pw::program(kProgram) + " sha256sum"));
 }
 
 // head -c 100 exits after 100 bytes: the rest of the megabyte is left unread on purpose.
@@ -173,11 +191,12 @@ TEST(FilterThrough, StopsFeedingWhenHeadStopsReading) {
     RunResult r = through({"head", "-c", "100"}, in);
     static const std::regex report("filter_through: [0-9]+ bytes in, 100 bytes out\n");
     std::string want = in.substr(0, 100);
-    EXPECT_TRUE(r.ok() && r.out == want && std::regex_match(r.err, report))
-        << explain(r,
-                   "stdout: the first 100 bytes of the input; stderr \"filter_through: N bytes in, 100 bytes "
-                   "out\\n\"; exit status 0",
-                   cause(r, want), "when-the-child-stops-reading-sigpipe-and-epipe");
+    std::string report_text = "stderr \"filter_through: N bytes in, 100 bytes out\\n\"";
+    EXPECT_TRUE(pw::Check(r).exits(0).out(want).that(std::regex_match(r.err, report), report_text, pw::quote(r.err)))
+        << explain(r, pw::Why()
+                          .expected("stdout: the first 100 bytes of the input; " + report_text + "; exit status 0")
+                          .cause(cause(r, want))
+                          .topic("when-the-child-stops-reading-sigpipe-and-epipe"));
 }
 
 // ---- exit status: the child's, in the shell's convention -----------------------------
@@ -186,43 +205,38 @@ TEST(FilterThrough, ExitsWithTheChildsStatus) {
     std::string in = pw::random_word(20);
     RunResult r = through({"sh", "-c", "cat; exit 3"}, in);
     std::string err = report_line(in.size(), in.size()) + "filter_through: sh exited with status 3\n";
-    EXPECT_TRUE(r.exited_with(3) && r.out == in && r.err == err)
-        << explain(r, "exit status 3 and stderr " + pw::quote(err),
-                   r.timed_out || r.term_signal ? cause(r, in)
-                                                : "filter_stream must record the child's exit status (WEXITSTATUS) "
-                                                  "and say \"sh exited with status 3\".",
-                   "saying-how-the-child-ended");
+    expect_ends_as_the_child(r, 3, "exit status 3", in, err,
+                             "filter_stream must record the child's exit status (WEXITSTATUS) and say \"sh exited "
+                             "with status 3\".",
+                             "saying-how-the-child-ended");
 }
 
 TEST(FilterThrough, ExitsWith128PlusTheSignal) {
     RunResult r = through({"sh", "-c", "kill -TERM $$"}, "");
     std::string err = report_line(0, 0) + "filter_through: sh was killed by signal 15 (Terminated)\n";
-    EXPECT_TRUE(r.exited_with(128 + SIGTERM) && r.err == err)
-        << explain(r, "exit status 143 (128 + 15) and stderr " + pw::quote(err),
-                   r.timed_out || r.term_signal ? cause(r, "")
-                                                : "filter_stream must record the signal (WIFSIGNALED, WTERMSIG) "
-                                                  "and say \"sh was killed by signal 15 (Terminated)\".",
-                   "saying-how-the-child-ended");
+    expect_ends_as_the_child(r, 128 + SIGTERM, "exit status 143 (128 + 15)", "", err,
+                             "filter_stream must record the signal (WIFSIGNALED, WTERMSIG) and say \"sh was killed "
+                             "by signal 15 (Terminated)\".",
+                             "saying-how-the-child-ended");
 }
 
 TEST(FilterThrough, Exits127WhenTheCommandIsMissing) {
     std::string name = "no-such-command-" + pw::random_word(6);
     RunResult r = through({name}, pw::random_word(10));
     std::string err = report_line(0, 0) + "filter_through: cannot execute " + name + ": No such file or directory\n";
-    EXPECT_TRUE(r.exited_with(127) && r.out.empty() && r.err == err)
-        << explain(r, "exit status 127 and stderr " + pw::quote(err),
-                   r.timed_out || r.term_signal ? cause(r, "")
-                                                : "when execvp fails, the child writes errno into a close-on-exec "
-                                                  "pipe; the parent reads it and sets exec_errno and the error.",
-                   "when-exec-fails");
+    expect_ends_as_the_child(r, 127, "exit status 127", "", err,
+                             "when execvp fails, the child writes errno into a close-on-exec pipe; the parent reads "
+                             "it and sets exec_errno and the error.",
+                             "when-exec-fails");
 }
 
 TEST(FilterThrough, PrintsUsageWithoutCommand) {
     RunResult r = pw::run({pw::program(kProgram)});
-    EXPECT_TRUE(r.exited_with(2) && r.err == "usage: filter_through CMD [ARGS...]\n" && r.out.empty())
-        << explain(r, "exit status 2 and one usage line on stderr",
-                   "the given main prints the usage: has given/filter_through_main.cpp been changed?",
-                   "the-program-filter_through");
+    EXPECT_TRUE(pw::Check(r).exits(2).err("usage: filter_through CMD [ARGS...]\n").out(""))
+        << explain(r, pw::Why()
+                          .expected("exit status 2 and one usage line on stderr")
+                          .cause("the given main prints the usage: has given/filter_through_main.cpp been changed?")
+                          .topic("the-program-filter_through"));
 }
 
 // With five descriptors allowed, the first pipe fits and the second cannot.
@@ -231,19 +245,25 @@ TEST(FilterThrough, ReportsAFailedSystemCall) {
     options.max_open_files = 5;
     RunResult r = through({"cat"}, "hello", options);
     std::string err = report_line(0, 0) + "filter_through: pipe: Too many open files\n";
-    EXPECT_TRUE(r.exited_with(1) && r.err == err && r.left_behind.empty()) << explain(
-        r, "exit status 1 and stderr " + pw::quote(err),
-        r.timed_out || r.term_signal ? cause(r, "")
-                                     : "check every pipe(); when one fails, close what is already open "
-                                       "and report \"pipe: \" and strerror(errno) in status.error.",
-        "starting-the-child-with-two-pipes", "(ulimit -n 5; echo hello | " + pw::program(kProgram) + " cat)");
+    EXPECT_TRUE(pw::Check(r).exits(1).err(err).nothing_left_behind())
+        << explain(r, pw::Why()
+                          .expected("exit status 1 and stderr " + pw::quote(err))
+                          .cause(r.timed_out || r.term_signal
+                                     ? cause(r, "")
+                                     : "check every pipe(); when one fails, close what is already open and report "
+                                       "\"pipe: \" and strerror(errno) in status.error.")
+                          .topic("starting-the-child-with-two-pipes")
+                          .reproduce("(ulimit -n 5; echo hello | " + pw::program(kProgram) + " cat)"));
 }
 
 TEST(FilterThrough, LeavesNoChildBehind) {
     std::string in = pw::random_word(30);
     RunResult r = through({"cat"}, in);
-    EXPECT_TRUE(r.ok() && r.out == in && r.left_behind.empty()) << explain(
-        r, "the input on stdout, exit status 0, no process left behind", cause(r, in), "saying-how-the-child-ended");
+    EXPECT_TRUE(pw::Check(r).exits(0).out(in).nothing_left_behind())
+        << explain(r, pw::Why()
+                          .expected("the input on stdout, exit status 0, no process left behind")
+                          .cause(cause(r, in))
+                          .topic("saying-how-the-child-ended"));
 }
 
 // ---- no temporary files ------------------------------------------------------------------
@@ -282,17 +302,19 @@ TEST(FilterThrough, CreatesNoFiles) {
     std::string in = pw::random_word(5000);
     RunResult r = through({"sh", "-c", "cat >/dev/null; ls -A \"$TMPDIR\""}, in, in_scratch(scratch));
     std::string after = scratch.listing();
-    bool none = r.ok() && r.out.empty() && after.empty();
     std::string why = cause(r, "");
     if (!r.out.empty() || !after.empty())
         why = "files appeared in TMPDIR while the child ran (" + pw::quote(r.out) + ")" +
               (after.empty() ? std::string() : ", and stayed:" + after) +
               ". Connect the child's stdin and stdout to pipes: no temporary file is needed, or wanted.";
-    EXPECT_TRUE(none) << explain(
-        r, "an empty listing of TMPDIR, taken by the child while it ran, and an empty folder after", why,
-        "why-not-a-temporary-file",
-        "mkdir -p scratch; echo hi | TMPDIR=$PWD/scratch " + pw::program(kProgram) +
-            " sh -c 'cat >/dev/null; ls -A \"$TMPDIR\"'");
+    EXPECT_TRUE(pw::Check(r).exits(0).out("").that(after.empty(), "an empty folder after", "files left:" + after))
+        << explain(r, pw::Why()
+                          .expected("an empty listing of TMPDIR, taken by the child while it ran, and an empty "
+                                    "folder after")
+                          .cause(why)
+                          .topic("why-not-a-temporary-file")
+                          .reproduce("mkdir -p scratch; echo hi | TMPDIR=$PWD/scratch " + pw::program(kProgram) +
+                                     " sh -c 'cat >/dev/null; ls -A \"$TMPDIR\"'"));
 }
 
 #ifdef __linux__
@@ -309,9 +331,13 @@ TEST(FilterThrough, GivesTheChildPipesNotFiles) {
         why = "the child's stdin or stdout is not a pipe (it is " + pw::quote(r.out) +
               "): connect both to pipes "
               "with dup2, and stream.";
-    EXPECT_TRUE(r.ok() && std::regex_match(r.out, pipes))
-        << explain(r, "two lines \"pipe:[N]\": the child's fd 0 and fd 1 are pipes", why, "why-not-a-temporary-file",
-                   "echo hi | " + pw::program(kProgram) + " sh -c 'readlink /proc/$$/fd/0 /proc/$$/fd/1'");
+    std::string two_pipes = "two lines \"pipe:[N]\": the child's fd 0 and fd 1 are pipes";
+    EXPECT_TRUE(pw::Check(r).exits(0).that(std::regex_match(r.out, pipes), two_pipes, pw::quote(r.out))) << explain(
+        r, pw::Why()
+               .expected(two_pipes)
+               .cause(why)
+               .topic("why-not-a-temporary-file")
+               .reproduce("echo hi | " + pw::program(kProgram) + " sh -c 'readlink /proc/$$/fd/0 /proc/$$/fd/1'"));
 }
 #endif
 

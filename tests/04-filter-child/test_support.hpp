@@ -49,30 +49,34 @@ struct Cause {
 
 // Why a busy loop spins, from the counts: which call it repeats, and the cure for that one.
 inline Cause spin_cause(const WaitCounts& w) {
+    struct Spin {
+        bool seen;           // what the counts show
+        const char* cure;    // the call it repeats, and the cure for that one
+        const char* anchor;  // the lesson section about that cure
+    };
+    const Spin spins[] = {
+        {w.eagain > w.waits(),
+         "on a non-blocking descriptor, EAGAIN means \"not now\"; calling read() or write() again at once spins. "
+         "Wait in poll() until the descriptor is ready, and only then call read() or write().",
+         "pumping-both-pipes-with-poll"},
+        {w.zero_timeout * 2 > w.waits(),
+         "a timeout of 0 (poll(..., 0), select with {0, 0}, epoll_wait(..., 0)) returns at once instead of "
+         "waiting. Pass -1 (select: NULL) to wait until a descriptor is ready.",
+         "pumping-both-pipes-with-poll"},
+        {w.out_ready * 2 > w.waits(),
+         "poll() answers POLLOUT at once whenever the pipe has room, so asking for it while you have nothing to "
+         "write wakes you up for nothing, again and again. Ask for POLLOUT on the child's stdin only while you "
+         "hold input for it (else poll your input for POLLIN).",
+         "streaming-between-two-descriptors"},
+        {true,
+         "each wait returns at once. Ask only for events you will act on, and close (stop polling) a pipe once "
+         "read() has returned 0.",
+         "pumping-both-pipes-with-poll"},
+    };
     std::string seen = "it woke up " + std::to_string(w.wakeups()) + " times: " + w.text() + ". ";
-    if (w.eagain > w.waits())
-        return {seen +
-                    "A busy loop that burns a core: on a non-blocking descriptor, EAGAIN means \"not now\"; "
-                    "calling read() or write() again at once spins. Wait in poll() until the descriptor is "
-                    "ready, and only then call read() or write().",
-                "pumping-both-pipes-with-poll"};
-    if (w.zero_timeout * 2 > w.waits())
-        return {seen +
-                    "A busy loop that burns a core: a timeout of 0 (poll(..., 0), select with {0, 0}, "
-                    "epoll_wait(..., 0)) returns at once instead of waiting. Pass -1 (select: NULL) to wait "
-                    "until a descriptor is ready.",
-                "pumping-both-pipes-with-poll"};
-    if (w.out_ready * 2 > w.waits())
-        return {seen +
-                    "A busy loop that burns a core: poll() answers POLLOUT at once whenever the pipe has room, "
-                    "so asking for it while you have nothing to write wakes you up for nothing, again and "
-                    "again. Ask for POLLOUT on the child's stdin only while you hold input for it (else poll "
-                    "your input for POLLIN).",
-                "streaming-between-two-descriptors"};
-    return {seen +
-                "A busy loop that burns a core: each wait returns at once. Ask only for events you will act on, "
-                "and close (stop polling) a pipe once read() has returned 0.",
-            "pumping-both-pipes-with-poll"};
+    for (const Spin& spin : spins)
+        if (spin.seen) return {seen + "A busy loop that burns a core: " + spin.cure, spin.anchor};
+    return {seen, ""};  // not reached: the last entry is always seen
 }
 
 // The likely cause of a hang, in a learner's words, from RunResult::stuck (what each

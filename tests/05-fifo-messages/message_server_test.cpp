@@ -6,9 +6,10 @@
 // plays the client: it opens the FIFOs, talks, and finally calls stop(). As it goes,
 // the child records what it saw (how far the server got, what the client sent and
 // what came back) in memory shared with the test, and exits 0 when everything was
-// right. The test checks that with one predicate, ScenarioOk(), whose failure message
-// (pw::explain) computes the likely cause from that record and from the sandbox's view
-// of the stuck processes.
+// right. A test describes its scenario (the client's part, and what it expects, in
+// words) and checks it with one predicate, Plays(), whose failure message (pw::Why)
+// computes the likely cause from that record and from the sandbox's view of the stuck
+// processes.
 //
 // A blocked open(), read() or write() in the child is fine: the sandbox's timeout is
 // the guard, and when it fires, its report says where the server was stuck. No test
@@ -72,6 +73,7 @@ struct Evidence {
     bool awaiting_sleep = false;     // the client waits to see serve()'s thread asleep
     char inside[40] = "";            // the server call a handler is inside of, "" when none
     int sends_returned = 0;          // send() calls that returned (scenarios that count them)
+    int stop_after = 0;              // the message after which the client calls stop() (when it is drawn)
     bool finished = false;           // the child reached its end
     int problems = 0;                // what the client found wrong, in words, " / " between them
     char found[3000] = "";
@@ -120,6 +122,28 @@ void await_reply(int k, const std::string& message, const std::string& already =
     copy_into(evidence->arrived, sizeof evidence->arrived, evidence->arrived_size, already);
 }
 
+// What a scenario found wrong, in words: into the evidence at once.
+struct Findings {
+    void fail(const std::string& what) {
+        std::lock_guard<std::mutex> lock(evidence_mutex);
+        std::string all = evidence->found;
+        all += (all.empty() ? "" : " / ") + what;
+        std::size_t size;
+        copy_into(evidence->found, sizeof evidence->found - 1, size, all);
+        ++evidence->problems;
+    }
+};
+
+// Cuts the first whole line off the front of pending, into line without its '\n';
+// false while pending holds no '\n' yet.
+bool take_line(std::string& pending, std::string& line) {
+    std::size_t end = pending.find('\n');
+    if (end == std::string::npos) return false;
+    line = pending.substr(0, end);
+    pending.erase(0, end + 1);
+    return true;
+}
+
 // A client's end of the conversation: blocking descriptors (the sandbox guards them)
 // and a line reader that keeps what it read past a '\n'. What it reads is recorded as
 // evidence, so a reply that never ends is seen for what it was. Its ends stay open
@@ -131,16 +155,16 @@ struct Client {
 
     bool open_to(const MessageServer& s) { return (to = open(s.to_server_path().c_str(), O_WRONLY)) != -1; }
     bool open_from(const MessageServer& s) { return (from = open(s.from_server_path().c_str(), O_RDONLY)) != -1; }
+    // Opens both FIFOs, to-server first, as most clients do; a failure goes into f.
+    bool attach(const MessageServer& s, Findings& f) {
+        if (open_to(s) && open_from(s)) return true;
+        f.fail(errno_text("the client's open"));
+        return false;
+    }
     bool send(const std::string& message) { return write_all(to, message + "\n"); }
     // The next line from the server, without its '\n'; false at EOF or on an error.
     bool receive(std::string& line) {
-        for (;;) {
-            std::size_t end = pending.find('\n');
-            if (end != std::string::npos) {
-                line = pending.substr(0, end);
-                pending.erase(0, end + 1);
-                return true;
-            }
+        while (!take_line(pending, line)) {
             char buf[65536];
             ssize_t n = read(from, buf, sizeof buf);
             if (n == -1 && errno == EINTR) continue;
@@ -150,6 +174,7 @@ struct Client {
             std::lock_guard<std::mutex> lock(evidence_mutex);
             copy_into(evidence->arrived, sizeof evidence->arrived, evidence->arrived_size, pending);
         }
+        return true;
     }
     // Sends message number k (from 1) and says so in the evidence: the reply it waits for.
     bool send_awaiting(int k, const std::string& message) {
@@ -158,18 +183,6 @@ struct Client {
     }
     void close_to() { close(to), to = -1; }
     void close_from() { close(from), from = -1; }
-};
-
-// What a scenario found wrong, in words: into the evidence at once.
-struct Findings {
-    void fail(const std::string& what) {
-        std::lock_guard<std::mutex> lock(evidence_mutex);
-        std::string all = evidence->found;
-        all += (all.empty() ? "" : " / ") + what;
-        std::size_t size;
-        copy_into(evidence->found, sizeof evidence->found - 1, size, all);
-        ++evidence->problems;
-    }
 };
 
 // The handler's way to tell the client thread "that message was handled": one byte
@@ -193,6 +206,9 @@ bool wait_for_handler() {
     }
 }
 
+struct Played;
+
+// One behaviour of the server: what each side does, and how the test judges it.
 struct Scenario {
     // The client's part, in its own thread. stop() is called when it returns.
     std::function<void(MessageServer&, Findings&)> client;
@@ -201,6 +217,16 @@ struct Scenario {
     std::function<void(MessageServer&, Findings&)> after_serve;   // checks once serve() returned
     double timeout_seconds = 5;
     bool ignore_sigpipe = false;  // for clients that may write to a server that is gone
+    int cycles = 1;               // played this many times, each in a fresh process and directory
+    int umask = -1;               // the server's umask, when the test sets one (-1: inherited)
+
+    // What the test expects, in words, and the lesson section about it.
+    std::string expected;
+    std::string topic;
+    // The test's own likely cause of a failed run, when what happened points to one
+    // ("" otherwise: then cause_of() speaks), and the section about that cause.
+    std::function<std::string(const Played&)> cause;
+    std::string cause_topic;
 };
 
 // A finished run: what the sandbox saw, and what the child recorded.
@@ -211,7 +237,13 @@ struct Played {
 };
 
 // Plays a scenario in a sandboxed child, in a fresh directory.
-Played play(const FifoDir& dir, const Scenario& s) {
+Played play(const Scenario& s) {
+    FifoDir dir;
+    if (!dir.ok()) {
+        Played p;
+        p.r.sandbox_note = errno_text("mkdtemp of the FIFO directory");
+        return p;
+    }
     void* page = mmap(nullptr, sizeof(Evidence), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) {
         Played p;
@@ -225,6 +257,7 @@ Played play(const FifoDir& dir, const Scenario& s) {
     played.r = pw::run_function(
         [&]() -> int {
             if (s.ignore_sigpipe) signal(SIGPIPE, SIG_IGN);
+            if (s.umask != -1) umask(static_cast<mode_t>(s.umask));  // after the directory was made
             if (pipe(ack_pipe) == -1) return 12;
             Findings findings;
             MessageServer server(dir.path());
@@ -387,14 +420,27 @@ std::string anchor_for(const Played& p, const std::string& usual) {
     return usual;
 }
 
-// The one check of every scenario: the child ended with status 0, at its end, and the
-// client found nothing wrong. On failure, the five parts of pw::explain, with the cause
-// computed from the evidence (or the test's own, when it knows better).
-::testing::AssertionResult ScenarioOk(const Played& p, const std::string& expected, const std::string& anchor,
-                                      const std::string& cause = "") {
-    if (p.ok()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << pw::explain(p.r, expected, cause.empty() ? cause_of(p) : cause,
-                                                        anchor_for(p, anchor), rerun_command());
+// The one check of every scenario, played s.cycles times (until the first failure):
+// the child ended with status 0, at its end, and the client found nothing wrong. On
+// failure, the message says what was expected, with the cause computed from the
+// evidence (or the test's own, when it knows better).
+::testing::AssertionResult Plays(const Scenario& s) {
+    for (int cycle = 1; cycle <= s.cycles; ++cycle) {
+        Played p = play(s);
+        if (p.ok()) continue;
+        pw::Why why;
+        why.expected(s.cycles == 1
+                         ? s.expected
+                         : "cycle " + std::to_string(cycle) + " of " + std::to_string(s.cycles) + ": " + s.expected);
+        std::string own = s.cause ? s.cause(p) : "";
+        if (own.empty())
+            why.cause(cause_of(p));
+        else
+            why.cause(own, s.cause_topic.empty() ? "" : anchor_for(p, s.cause_topic));
+        why.topic(anchor_for(p, s.topic)).reproduce(rerun_command());
+        return ::testing::AssertionFailure() << pw::explain(p.r, why);
+    }
+    return ::testing::AssertionSuccess();
 }
 
 // A mode in octal: 0600 -> "600", or with digits = 4, a umask: 077 -> "0077".
@@ -420,7 +466,7 @@ std::string random_binary(std::mt19937& gen, std::size_t length) {
 void round_trips(MessageServer& server, Findings& f, const std::vector<std::string>& messages,
                  const std::function<std::string(const std::string&)>& expect = nullptr) {
     Client c;
-    if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+    if (!c.attach(server, f)) return;
     std::string reply;
     for (std::size_t i = 0; i < messages.size(); ++i) {
         if (!c.send_awaiting(static_cast<int>(i + 1), messages[i])) return f.fail(errno_text("the client's write"));
@@ -434,6 +480,21 @@ void round_trips(MessageServer& server, Findings& f, const std::vector<std::stri
     }
 }
 
+// The server's own messages: send() notes 1 to n, "note K TAG", one at a time, each read
+// by the waiting reader before the next is sent (the evidence says which one it awaits).
+void notes_reach(MessageServer& server, Client& reader, Findings& f, int n, const std::string& tag) {
+    std::string line;
+    for (int k = 1; k <= n; ++k) {
+        std::string note = "note " + std::to_string(k) + " " + tag;
+        await_reply(k, note);
+        server.send(note);
+        if (!reader.receive(line)) return f.fail("from-server ended (EOF) before note " + std::to_string(k));
+        if (line != note)
+            return f.fail("the reader read " + pw::quote(line, 30) + " where note " + std::to_string(k) + ", " +
+                          pw::quote(note, 30) + ", was expected");
+    }
+}
+
 // "DIR/to-server": how failure texts name a FIFO (the directory is a fresh temporary one).
 std::string shown(const std::string& path) {
     return "DIR" + path.substr(path.rfind('/'));
@@ -441,42 +502,42 @@ std::string shown(const std::string& path) {
 
 // ---- the FIFOs ----------------------------------------------------------------------------
 
-TEST(MessageServer, CreatesBothFifosWithMode0600) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    // Two umasks: 0 lets every bit of mkfifo's mode through, 0277 takes the owner's write bit away.
-    for (mode_t mask : {mode_t(0), mode_t(0277)}) {
-        Scenario s;
-        s.before_serve = [mask](MessageServer& server, Findings& f) {
-            for (const std::string& path : {server.to_server_path(), server.from_server_path()}) {
-                struct stat st;
-                if (stat(path.c_str(), &st) == -1)
-                    f.fail("after start(), " + errno_text(shown(path)));
-                else if (!S_ISFIFO(st.st_mode))
-                    f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
-                else if ((st.st_mode & 07777) != 0600)
-                    f.fail(shown(path) + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
-                           ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
-            }
-        };
-        s.client = [](MessageServer&, Findings&) {};
-        mode_t old = umask(mask);  // the sandboxed child inherits it
-        Played r = play(dir, s);
-        umask(old);
-        EXPECT_TRUE(
-            ScenarioOk(r, "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4),
-                       "step-1-make-the-two-fifos"));
-        if (!r.ok()) break;
-    }
+// The FIFOs' mode under a umask: 0 lets every bit of mkfifo's mode through, 0277 takes
+// the owner's write bit away (and only chmod() gives it back).
+class FifoMode : public ::testing::TestWithParam<mode_t> {};
+
+TEST_P(FifoMode, CreatesBothFifosWithMode0600) {
+    const mode_t mask = GetParam();
+    Scenario s;
+    s.expected = "DIR/to-server and DIR/from-server, both FIFOs with mode 600, under umask " + octal(mask, 4);
+    s.topic = "step-1-make-the-two-fifos";
+    s.umask = mask;
+    s.before_serve = [mask](MessageServer& server, Findings& f) {
+        for (const std::string& path : {server.to_server_path(), server.from_server_path()}) {
+            struct stat st;
+            if (stat(path.c_str(), &st) == -1)
+                f.fail("after start(), " + errno_text(shown(path)));
+            else if (!S_ISFIFO(st.st_mode))
+                f.fail(shown(path) + " is not a FIFO: create it with mkfifo()");
+            else if ((st.st_mode & 07777) != 0600)
+                f.fail(shown(path) + " has mode " + octal(st.st_mode) + " under umask " + octal(mask, 4) +
+                       ", not 600: mkfifo's mode passes through the umask; set it again with chmod()");
+        }
+    };
+    s.client = [](MessageServer&, Findings&) {};
+    EXPECT_TRUE(Plays(s));
 }
 
+INSTANTIATE_TEST_SUITE_P(MessageServer, FifoMode, ::testing::Values(mode_t(0), mode_t(0277)),
+                         [](const ::testing::TestParamInfo<mode_t>& info) { return "Umask" + octal(info.param, 4); });
+
 TEST(MessageServer, RemovesTheFifosWhenStopped) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
+    s.expected = "both FIFOs gone once serve() returned after stop()";
+    s.topic = "step-5-stop-with-a-self-pipe";
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         std::string reply;
         if (!c.send("hello") || !c.receive(reply)) f.fail("from-server ended before the reply to \"hello\"");
     };
@@ -486,8 +547,7 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
                 f.fail(shown(path) +
                        " is still there after serve() returned: remove both FIFOs (unlink) once they are closed");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "both FIFOs gone once serve() returned after stop()", "step-5-stop-with-a-self-pipe"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // ---- stop() in every state ------------------------------------------------------------------
@@ -496,72 +556,85 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
 // poll(), sometimes (it is up to the scheduler, and SHAKE makes it likely) before
 // serve() has begun. Either way serve() must return. Five times over, in fresh processes.
 TEST(MessageServer, StartsAndStopsWithNoClient) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
+    s.expected = "start() returns at once with no client, and serve() returns after stop()";
+    s.topic = "step-2-open-without-waiting";
     s.client = [](MessageServer&, Findings&) {};
-    for (int cycle = 1; cycle <= 5; ++cycle) {
-        Played r = play(dir, s);
-        EXPECT_TRUE(ScenarioOk(r,
-                               "cycle " + std::to_string(cycle) +
-                                   " of 5: start() returns at once with no client, and serve() returns after stop()",
-                               "step-2-open-without-waiting"));
-        if (!r.ok()) break;
-    }
+    s.cycles = 5;
+    EXPECT_TRUE(Plays(s));
 }
 
-TEST(MessageServer, StopsWhileAClientHoldsBothEnds) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Scenario s;
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // stays open while stop() is called
-        if (!c.open_to(server) || !c.open_from(server)) f.fail(errno_text("the client's open"));
-    };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "serve() returns after stop() while a client holds both FIFOs open",
-                           "step-5-stop-with-a-self-pipe"));
+// The state a client leaves the server in when stop() comes; serve() must return from
+// each. The client's ends stay open while stop() is called (Client closes nothing by itself).
+struct StopState {
+    const char* name;
+    const char* expected;
+    MessageServer::Handler handler;  // empty: the default (echo)
+    void (*client)(MessageServer&, Findings&);
+};
+
+void holds_both_ends(MessageServer& server, Findings& f) {
+    Client c;
+    c.attach(server, f);
 }
 
-TEST(MessageServer, StopsWithAReplyUnread) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Scenario s;
-    s.handler = acking_echo;
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // sends, never reads the reply, and stays open while stop() is called
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
-        if (!c.send(pw::random_word(30)) || !wait_for_handler()) f.fail("the message never reached the handler");
-    };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "serve() returns after stop() while a reply waits unread in from-server",
-                           "step-5-stop-with-a-self-pipe"));
+void leaves_a_reply_unread(MessageServer& server, Findings& f) {
+    Client c;  // sends, and never reads the reply
+    if (!c.attach(server, f)) return;
+    if (!c.send(pw::random_word(30)) || !wait_for_handler()) f.fail("the message never reached the handler");
 }
 
-TEST(MessageServer, StopsInTheMiddleOfAMessage) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Scenario s;
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;  // half a line: the server holds it, waiting for its '\n'
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
-        if (!write_all(c.to, "half a mess")) f.fail(errno_text("the client's write"));
-    };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "serve() returns after stop() while half a message waits for its newline",
-                           "step-5-stop-with-a-self-pipe"));
+void sends_half_a_message(MessageServer& server, Findings& f) {
+    Client c;  // half a line: the server holds it, waiting for its '\n'
+    if (!c.attach(server, f)) return;
+    if (!write_all(c.to, "half a mess")) f.fail(errno_text("the client's write"));
 }
+
+void deletes_both_fifos(MessageServer& server, Findings& f) {
+    Client c;
+    if (!c.attach(server, f)) return;
+    if (unlink(server.to_server_path().c_str()) == -1 || unlink(server.from_server_path().c_str()) == -1)
+        f.fail(errno_text("unlink"));
+}
+
+void PrintTo(const StopState& state, std::ostream* os) {
+    *os << state.name;
+}
+
+class StopIn : public ::testing::TestWithParam<StopState> {};
+
+TEST_P(StopIn, ServeReturnsAfterStop) {
+    Scenario s;
+    s.expected = GetParam().expected;
+    s.topic = "step-5-stop-with-a-self-pipe";
+    s.handler = GetParam().handler;
+    s.client = GetParam().client;
+    EXPECT_TRUE(Plays(s));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    MessageServer, StopIn,
+    ::testing::Values(
+        StopState{"AClientHoldsBothEnds", "serve() returns after stop() while a client holds both FIFOs open", nullptr,
+                  holds_both_ends},
+        StopState{"AReplyIsUnread", "serve() returns after stop() while a reply waits unread in from-server",
+                  acking_echo, leaves_a_reply_unread},
+        StopState{"HalfAMessageWaits", "serve() returns after stop() while half a message waits for its newline",
+                  nullptr, sends_half_a_message},
+        StopState{"BothFifosWereDeleted", "serve() returns (true) after stop() even though someone deleted both FIFOs",
+                  nullptr, deletes_both_fifos}),
+    [](const ::testing::TestParamInfo<StopState>& info) { return std::string(info.param.name); });
 
 // The client closes its read end of from-server, then writes: the replies have no
 // client to go to. A server without a reader of its own would die of SIGPIPE.
 TEST(MessageServer, SurvivesAClientThatClosedItsReadEndAndWrote) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
+    s.expected = "the server answers into from-server with no client reading it, does not die, and stops";
+    s.topic = "step-3-keep-a-handle-on-the-far-end";
     s.handler = acking_echo;
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         c.close_from();
         // Two messages, one at a time: once the second one is handled, the reply to
         // the first has been written (or has killed the server).
@@ -569,20 +642,19 @@ TEST(MessageServer, SurvivesAClientThatClosedItsReadEndAndWrote) {
             if (!c.send(pw::random_word(20)) || !wait_for_handler())
                 return f.fail("a message never reached the handler");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "the server answers into from-server with no client reading it, does not die, and stops",
-                           "step-3-keep-a-handle-on-the-far-end"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string ping = "ping:" + pw::random_word(8);
     Scenario s;
+    s.expected =
+        "the server still sends after the client closed its end of to-server, and serve() returns after stop()";
+    s.topic = "step-3-keep-a-handle-on-the-far-end";
     s.client = [ping](MessageServer& server, Findings& f) {
         Client c;
         std::string line;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         if (!c.send(pw::random_word(20)) || !c.receive(line))
             return f.fail("from-server ended before the reply to the first message");
         c.close_to();  // the client leaves: for a server without its own writer, an end of file
@@ -592,55 +664,34 @@ TEST(MessageServer, StopsAfterTheClientClosedItsWriteEnd) {
         if (!c.receive(line) || line != ping)
             f.fail("server.send() after the client closed its write end: no line came");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(
-        r, "the server still sends after the client closed its end of to-server, and serve() returns after stop()",
-        "step-3-keep-a-handle-on-the-far-end"));
-}
-
-TEST(MessageServer, StopsAfterBothFifosWereDeleted) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Scenario s;
-    s.client = [](MessageServer& server, Findings& f) {
-        Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
-        if (unlink(server.to_server_path().c_str()) == -1 || unlink(server.from_server_path().c_str()) == -1)
-            f.fail(errno_text("unlink"));
-    };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "serve() returns (true) after stop() even though someone deleted both FIFOs",
-                           "step-5-stop-with-a-self-pipe"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // ---- messages ---------------------------------------------------------------------------------
 
 TEST(MessageServer, EchoesAMessageByteForByte) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string message = pw::random_word(8) + " \t" + pw::random_word(12) + " !?";
     Scenario s;
+    s.expected = "the reply " + pw::quote(message + "\n");
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.client = [message](MessageServer& server, Findings& f) { round_trips(server, f, {message}); };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "the reply " + pw::quote(message + "\n"), "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, AnswersOneHundredRoundTripsOf683Characters) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::vector<std::string> messages;
     for (int i = 0; i < 100; ++i) messages.push_back(pw::random_word(683));
     Scenario s;
+    s.expected = "100 replies, each the same 683 characters as its message";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.client = [messages](MessageServer& server, Findings& f) { round_trips(server, f, messages); };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "100 replies, each the same 683 characters as its message",
-                           "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, EchoesSingleLinesFrom1KiBTo16MiB) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
+    s.expected = "single lines of 1 KiB, 4 KiB, ... 16 MiB, each echoed whole";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.timeout_seconds = 30;  // a cap for slow machines, not a speed limit
     s.client = [](MessageServer& server, Findings& f) {
         std::vector<std::string> messages;
@@ -648,15 +699,13 @@ TEST(MessageServer, EchoesSingleLinesFrom1KiBTo16MiB) {
             messages.push_back(pw::random_word(16) + std::string(size - 16, 'x'));
         round_trips(server, f, messages);
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "single lines of 1 KiB, 4 KiB, ... 16 MiB, each echoed whole",
-                           "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, RoundTripsRandomBinaryLinesWithNulBytes) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
+    s.expected = "2500 random binary lines (NUL bytes included, any byte but '\\n'), each echoed exactly";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.timeout_seconds = 15;
     s.client = [](MessageServer& server, Findings& f) {
         std::mt19937 gen{std::random_device{}()};
@@ -666,24 +715,23 @@ TEST(MessageServer, RoundTripsRandomBinaryLinesWithNulBytes) {
         messages[1] = std::string("\0\0\0", 3);
         round_trips(server, f, messages);
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "2500 random binary lines (NUL bytes included, any byte but '\\n'), each echoed exactly",
-                           "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, KNewlinesGiveKPlusOneEmptyMessages) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int k = 7;
     auto seen = std::make_shared<std::vector<std::string>>();
     Scenario s;
+    s.expected = std::to_string(k + 1) + " newlines in one write: " + std::to_string(k + 1) +
+                 " empty messages for the handler, " + std::to_string(k + 1) + " replies";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.handler = [seen](const std::string& m) {
         seen->push_back(m);
         return "got " + std::to_string(m.size());
     };
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         if (!c.send(std::string(k, '\n'))) return f.fail(errno_text("the client's write"));  // k + 1 newlines in all
         std::string reply;
         for (int i = 0; i <= k; ++i)
@@ -696,51 +744,43 @@ TEST(MessageServer, KNewlinesGiveKPlusOneEmptyMessages) {
                    (seen->empty() ? "" : ", the first " + pw::quote(seen->front(), 20)) + " for " +
                    std::to_string(k + 1) + " newlines: one read() is not one message; every '\\n' ends one");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r,
-                           std::to_string(k + 1) + " newlines in one write: " + std::to_string(k + 1) +
-                               " empty messages for the handler, " + std::to_string(k + 1) + " replies",
-                           "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, JsonWithEscapedNewlinesRoundTrips) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     // JSON escapes a newline inside a string as the two characters \ and n, so a
     // JSON document fits on one line and survives newline framing.
     std::string json =
         "{\"user\": \"" + pw::random_word(6) + "\", \"text\": \"line one\\nline two\\n\", \"n\": [1, 2]}";
     Scenario s;
+    s.expected = "the JSON line " + pw::quote(json, 60) + " back unchanged";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.client = [json](MessageServer& server, Findings& f) { round_trips(server, f, {json, json + " "}); };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "the JSON line " + pw::quote(json, 60) + " back unchanged",
-                           "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, HandlerCanBeSwappedWhileServing) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string word = pw::random_word(10);
     Scenario s;
+    s.expected =
+        "the echo " + pw::quote(word) + ", then after set_handler() the new reply " + pw::quote("<" + word + ">");
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.client = [word](MessageServer& server, Findings& f) {
         round_trips(server, f, {word});  // the default handler echoes
         server.set_handler([](const std::string& m) { return "<" + m + ">"; });
         round_trips(server, f, {word}, [](const std::string& m) { return "<" + m + ">"; });
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(
-        r, "the echo " + pw::quote(word) + ", then after set_handler() the new reply " + pw::quote("<" + word + ">"),
-        "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // send() right after start(), with no client and more than the FIFO holds: it must
 // not block, and stop() must still work. Ten times over, the way a program that
 // starts and stops servers would.
 TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string first = pw::random_word(12);
     Scenario s;
+    s.expected = "send() returns at once, the client that comes later reads the message, stop() works";
+    s.topic = "sending-on-your-own";
     s.before_serve = [first](MessageServer& server, Findings&) {
         server.send(first);
         server.send(std::string(200 * 1024, 'z'));  // three times what a FIFO holds; nobody reads it
@@ -753,15 +793,8 @@ TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
             f.fail("the first line in from-server was " + pw::quote(line, 30) +
                    ", not the message sent before any client came, " + pw::quote(first));
     };
-    for (int cycle = 1; cycle <= 10; ++cycle) {
-        Played r = play(dir, s);
-        EXPECT_TRUE(ScenarioOk(
-            r,
-            "cycle " + std::to_string(cycle) +
-                " of 10: send() returns at once, the client that comes later reads the message, stop() works",
-            "sending-on-your-own"));
-        if (!r.ok()) break;
-    }
+    s.cycles = 10;
+    EXPECT_TRUE(Plays(s));
 }
 
 // send() while a client waits: each message must come out at once, not at the next
@@ -771,50 +804,40 @@ TEST(MessageServer, SendsBeforeAnyClientWithoutBlocking) {
 // looks before the sender has appended), and `make grade SHAKE=N`, which pauses after
 // some write()s, makes it fail nearly always.
 TEST(MessageServer, DeliversEachSentMessageAtOnce) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int n = 30;
     std::string tag = pw::random_word(8);
     Scenario s;
+    s.expected = std::to_string(n) + " notes passed to send(), each read by the waiting client at once";
+    s.topic = "sending-on-your-own";
+    s.cause = [](const Played& r) -> std::string {
+        int waited = r.e.waiting_for;  // the last note the client waited for
+        if (!r.r.timed_out || waited < 1) return "";
+        // A send() that never wakes serve() may still see its first note go out, when serve()
+        // happens to wake for the client's arrival after it; it never sees two more.
+        if (waited <= 2)
+            return "send() queued note " + std::to_string(waited) +
+                   ", but serve() never wrote it out. send() must append to outbox_ first, then "
+                   "wake() serve() (one byte into the self-pipe); serve() then poll()s out_fd_ for POLLOUT while the "
+                   "outbox holds anything, and writes it.";
+        return "notes 1 to " + std::to_string(waited - 1) + " arrived, note " + std::to_string(waited) +
+               " never did: a lost wake-up, which is a race. When send() wakes serve() before the message is in "
+               "outbox_, serve() may wake, find the outbox empty and sleep again in poll(); the message then "
+               "waits for a wake-up that never comes. send() must append to outbox_ first, then wake(): the "
+               "order stop() uses, the flag first, then the byte.";
+    };
     s.client = [tag, n](MessageServer& server, Findings& f) {
         Client c;
         if (!c.open_from(server)) return f.fail(errno_text("the client's open"));
-        std::string line;
-        for (int k = 1; k <= n; ++k) {
-            std::string note = "note " + std::to_string(k) + " " + tag;
-            await_reply(k, note);
-            server.send(note);
-            if (!c.receive(line)) return f.fail("from-server ended (EOF) before note " + std::to_string(k));
-            if (line != note)
-                return f.fail("the client read " + pw::quote(line, 30) + " where note " + std::to_string(k) + ", " +
-                              pw::quote(note, 30) + ", was expected");
-        }
+        notes_reach(server, c, f, n, tag);
     };
-    Played r = play(dir, s);
-    int waited = r.e.waiting_for;  // the last note the client waited for
-    std::string cause;
-    // A send() that never wakes serve() may still see its first note go out, when serve()
-    // happens to wake for the client's arrival after it; it never sees two more.
-    if (r.r.timed_out && waited >= 1 && waited <= 2)
-        cause = "send() queued note " + std::to_string(waited) +
-                ", but serve() never wrote it out. send() must append to outbox_ first, then "
-                "wake() serve() (one byte into the self-pipe); serve() then poll()s out_fd_ for POLLOUT while the "
-                "outbox holds anything, and writes it.";
-    else if (r.r.timed_out && waited > 1)
-        cause = "notes 1 to " + std::to_string(waited - 1) + " arrived, note " + std::to_string(waited) +
-                " never did: a lost wake-up, which is a race. When send() wakes serve() before the message is in "
-                "outbox_, serve() may wake, find the outbox empty and sleep again in poll(); the message then "
-                "waits for a wake-up that never comes. send() must append to outbox_ first, then wake(): the "
-                "order stop() uses, the flag first, then the byte.";
-    EXPECT_TRUE(ScenarioOk(r, std::to_string(n) + " notes passed to send(), each read by the waiting client at once",
-                           "sending-on-your-own", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, ServesClientsThatComeAndGo) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string a = "A:" + pw::random_word(10), b = "B:" + pw::random_word(10), ping = "ping:" + pw::random_word(6);
     Scenario s;
+    s.expected = "client A sends and leaves, client B sends: both answered, in order, nothing lost";
+    s.topic = "step-3-keep-a-handle-on-the-far-end";
     s.ignore_sigpipe = true;  // client B may write to a server that is gone: that is the server's fault, said below
     s.handler = acking_echo;
     s.client = [a, b, ping](MessageServer& server, Findings& f) {
@@ -841,18 +864,17 @@ TEST(MessageServer, ServesClientsThatComeAndGo) {
             f.fail("from-server held " + pw::quote(r1, 20) + ", " + pw::quote(r2, 20) + ", " + pw::quote(r3, 20) +
                    ": not A's reply, the server's own line, then B's reply");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "client A sends and leaves, client B sends: both answered, in order, nothing lost",
-                           "step-3-keep-a-handle-on-the-far-end"));
+    EXPECT_TRUE(Plays(s));
 }
 
 TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int n = 100000;
     std::string tag = pw::random_word(4);
     auto seen = std::make_shared<std::vector<std::string>>();
     Scenario s;
+    s.expected = std::to_string(n) +
+                 " messages written in big chunks: each reaches the handler once, in order, and is answered in order";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
     s.timeout_seconds = 30;
     s.handler = [seen](const std::string& m) {
         seen->push_back(m);
@@ -860,7 +882,7 @@ TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
     };
     s.client = [tag](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         std::string all;
         for (int i = 0; i < n; ++i) all += tag + std::to_string(i) + "\n";
         if (!write_all(c.to, all))
@@ -884,23 +906,19 @@ TEST(MessageServer, KeepsOneHundredThousandMessagesInOrder) {
                 return f.fail("message " + std::to_string(i + 1) + " reached the handler as " +
                               pw::quote((*seen)[i], 30));
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(
-        r,
-        std::to_string(n) +
-            " messages written in big chunks: each reaches the handler once, in order, and is answered in order",
-        "step-4-cut-the-byte-stream-into-lines"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // Lines of at most PIPE_BUF bytes, each in one write(), from several writers at once:
 // the kernel never interleaves them, and the server must not either.
 TEST(MessageServer, SeveralWritersNeverInterleave) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int writers = 4, lines = 500;
     const std::size_t size = PIPE_BUF;  // with its '\n'
     auto seen = std::make_shared<std::vector<std::string>>();
     Scenario s;
+    s.expected = std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " + std::to_string(size) +
+                 " bytes each: every line arrives whole, once";
+    s.topic = "many-writers-and-pipe_buf";
     s.timeout_seconds = 15;
     s.handler = [seen](const std::string& m) {
         seen->push_back(m);
@@ -949,11 +967,7 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
                                   " never reached the handler (" + std::to_string(seen->size()) + " of " +
                                   std::to_string(writers * lines) + " messages did): a line was lost");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r,
-                           std::to_string(writers) + " writers, " + std::to_string(lines) + " lines of " +
-                               std::to_string(size) + " bytes each: every line arrives whole, once",
-                           "many-writers-and-pipe_buf"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // ---- stress: everything the header allows -------------------------------------------------
@@ -977,11 +991,23 @@ bool sleeping(long thread) {
 // a server that spins (poll() returning POLLHUP at once, again and again, because no
 // writer is left on to-server) never is, and the warden ends the run.
 TEST(MessageServer, ServesHundredsOfShortLivedClientsThenSleeps) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int clients = 300;
     std::string tag = pw::random_word(6);
     Scenario s;
+    s.expected = std::to_string(clients) +
+                 " clients one after another, each answered; then serve() sleeps in poll() until "
+                 "the next one";
+    s.topic = "step-3-keep-a-handle-on-the-far-end";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.r.timed_out && r.e.awaiting_sleep)
+            return "serve() spins once the last client has gone: its thread never went to sleep" +
+                   (r.r.spin_call.empty() ? std::string() : " (" + r.r.spin_call + ")") +
+                   ". With no writer left on to-server, poll() reports POLLHUP at once, every time, and a loop that "
+                   "only reads on POLLIN goes round and round on a whole CPU. Keep the server's own write end of "
+                   "to-server (in_keep_fd_) open all along: then to-server always has a writer, and poll() sleeps "
+                   "until a client writes.";
+        return "";
+    };
     s.timeout_seconds = 10;
     s.client = [tag](MessageServer& server, Findings& f) {
         for (int k = 1; k <= clients; ++k) {
@@ -1002,70 +1028,56 @@ TEST(MessageServer, ServesHundredsOfShortLivedClientsThenSleeps) {
         evidence->awaiting_sleep = true;
         while (!sleeping(evidence->serve_thread)) usleep(1000);  // until serve() sleeps, however long
     };
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.r.timed_out && r.e.awaiting_sleep)
-        cause = "serve() spins once the last client has gone: its thread never went to sleep" +
-                (r.r.spin_call.empty() ? std::string() : " (" + r.r.spin_call + ")") +
-                ". With no writer left on to-server, poll() reports POLLHUP at once, every time, and a loop that "
-                "only reads on POLLIN goes round and round on a whole CPU. Keep the server's own write end of "
-                "to-server (in_keep_fd_) open all along: then to-server always has a writer, and poll() sleeps "
-                "until a client writes.";
-    EXPECT_TRUE(ScenarioOk(r,
-                           std::to_string(clients) +
-                               " clients one after another, each answered; then serve() sleeps in poll() until "
-                               "the next one",
-                           "step-3-keep-a-handle-on-the-far-end", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 // A client writes half a line and then goes silent, holding to-server open: it may
 // finish the line later, or never. Meanwhile the server serves everyone else: twenty
 // notes passed to send() reach a reader, each awaited before the next, and stop() works.
 TEST(MessageServer, SilentClientWithHalfALineHoldsNoOneUp) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int n = 20;
     std::string tag = pw::random_word(6);
     Scenario s;
+    s.expected = "while a silent client holds half a line, " + std::to_string(n) +
+                 " notes from send() each reach the reader, and stop() works";
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.r.timed_out && r.e.half_line_waiting && r.e.waiting_for == 1 && !r.e.stop_called)
+            return "after a client wrote half a line and went silent, the server sent nothing more: note 1, passed "
+                   "to send(), never came out. Does read_messages() wait for the rest of that line (read again "
+                   "and again until a '\\n' comes)? A client may stop in the middle of a line for as long as it "
+                   "likes: keep the half line in inbox_, go back to poll(), and serve everyone else meanwhile.";
+        return "";
+    };
     s.client = [tag](MessageServer& server, Findings& f) {
         Client silent, reader;
         if (!silent.open_to(server) || !reader.open_from(server)) return f.fail(errno_text("the clients' open"));
         if (!write_all(silent.to, "half a li")) return f.fail(errno_text("the silent client's write"));
         evidence->half_line_waiting = true;
-        std::string line;
-        for (int k = 1; k <= n; ++k) {
-            std::string note = "note " + std::to_string(k) + " " + tag;
-            await_reply(k, note);
-            server.send(note);
-            if (!reader.receive(line)) return f.fail("from-server ended before note " + std::to_string(k));
-            if (line != note)
-                return f.fail("the reader read " + pw::quote(line, 30) + " where " + pw::quote(note, 30) +
-                              " was expected");
-        }
+        notes_reach(server, reader, f, n, tag);
     };  // both clients still hold their ends when stop() is called
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.r.timed_out && r.e.half_line_waiting && r.e.waiting_for == 1 && !r.e.stop_called)
-        cause =
-            "after a client wrote half a line and went silent, the server sent nothing more: note 1, passed "
-            "to send(), never came out. Does read_messages() wait for the rest of that line (read again "
-            "and again until a '\\n' comes)? A client may stop in the middle of a line for as long as it "
-            "likes: keep the half line in inbox_, go back to poll(), and serve everyone else meanwhile.";
-    EXPECT_TRUE(ScenarioOk(r,
-                           "while a silent client holds half a line, " + std::to_string(n) +
-                               " notes from send() each reach the reader, and stop() works",
-                           "step-4-cut-the-byte-stream-into-lines", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 // 100 000 send() calls before serve() runs at all (far more than from-server and the
 // self-pipe hold), then a client reads every line, in order. send() never blocks: the
 // FIFO being full, or nobody having read the self-pipe yet, is not its business.
 TEST(MessageServer, SendsOneHundredThousandBeforeServeRunsAndDeliversThemAll) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     const int n = 100000;
     std::string tag = pw::random_word(5);
     Scenario s;
+    s.expected = std::to_string(n) + " send() calls return before serve() runs; a client then reads all " +
+                 std::to_string(n) + " lines, in order";
+    s.topic = "sending-on-your-own";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.r.timed_out && !r.e.serve_began && r.e.sends_returned < n)
+            return "send() blocked before serve() ever ran, after " + std::to_string(r.e.sends_returned) +
+                   " calls had returned: it waits in write() on the self-pipe, which holds 64 KiB of wake-ups and is "
+                   "full because serve() has not read it yet. Make the self-pipe's write end O_NONBLOCK too, and "
+                   "ignore EAGAIN in wake(): a full self-pipe already holds a wake-up.";
+        return "";
+    };
+    s.cause_topic = "step-5-stop-with-a-self-pipe";
     s.timeout_seconds = 20;
     s.before_serve = [tag](MessageServer& server, Findings&) {
         for (int k = 0; k < n; ++k) {
@@ -1084,26 +1096,26 @@ TEST(MessageServer, SendsOneHundredThousandBeforeServeRunsAndDeliversThemAll) {
                               pw::quote(tag + std::to_string(k)) + ": a sent message was lost or moved");
         }
     };
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.r.timed_out && !r.e.serve_began && r.e.sends_returned < n)
-        cause = "send() blocked before serve() ever ran, after " + std::to_string(r.e.sends_returned) +
-                " calls had returned: it waits in write() on the self-pipe, which holds 64 KiB of wake-ups and is "
-                "full because serve() has not read it yet. Make the self-pipe's write end O_NONBLOCK too, and "
-                "ignore EAGAIN in wake(): a full self-pipe already holds a wake-up.";
-    EXPECT_TRUE(ScenarioOk(r,
-                           std::to_string(n) + " send() calls return before serve() runs; a client then reads all " +
-                               std::to_string(n) + " lines, in order",
-                           cause.empty() ? "sending-on-your-own" : "step-5-stop-with-a-self-pipe", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 // The handler calls set_handler() and send() itself, which the header allows: the
 // server must not hold a lock of its own around the handler.
 TEST(MessageServer, HandlerMayCallSetHandlerAndSend) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string word = pw::random_word(8);
     Scenario s;
+    s.expected = "the handler's own set_handler() and send() work: " + pw::quote("old:" + word) +
+                 ", \"switched\" and \"notice\", then " + pw::quote("new:" + word);
+    s.topic = "step-4-cut-the-byte-stream-into-lines";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.r.timed_out && r.e.inside[0])
+            return std::string("the handler called ") + r.e.inside +
+                   ", which never returned: serve()'s thread waits there for a lock, the lock it holds itself while "
+                   "it calls the handler. A std::mutex is not re-entrant. Copy the handler "
+                   "under handler_mutex_, let go of the lock, then call the copy; queue the reply under "
+                   "outbox_mutex_ only after the handler has returned.";
+        return "";
+    };
     s.before_serve = [](MessageServer& server, Findings&) {
         server.set_handler([&server](const std::string& m) {
             if (m != "switch") return "old:" + m;
@@ -1117,7 +1129,7 @@ TEST(MessageServer, HandlerMayCallSetHandlerAndSend) {
     };
     s.client = [word](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         std::vector<std::string> want = {"old:" + word, "switched", "notice", "new:" + word};
         std::vector<std::string> got;
         std::string line;
@@ -1137,30 +1149,28 @@ TEST(MessageServer, HandlerMayCallSetHandlerAndSend) {
                    pw::quote(got[2], 20) + ", " + pw::quote(got[3], 20) + "; expected " + pw::quote(want[0], 20) +
                    ", \"notice\" and \"switched\" (either order), " + pw::quote(want[3], 20));
     };
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.r.timed_out && r.e.inside[0])
-        cause = std::string("the handler called ") + r.e.inside +
-                ", which never returned: serve()'s thread waits there for a lock, the lock it holds itself while "
-                "it calls the handler. A std::mutex is not re-entrant. Copy the handler "
-                "under handler_mutex_, let go of the lock, then call the copy; queue the reply under "
-                "outbox_mutex_ only after the handler has returned.";
-    EXPECT_TRUE(ScenarioOk(r,
-                           "the handler's own set_handler() and send() work: " + pw::quote("old:" + word) +
-                               ", \"switched\" and \"notice\", then " + pw::quote("new:" + word),
-                           "step-4-cut-the-byte-stream-into-lines", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 // Two servers in two directories, in one process: stopping one leaves the other
 // serving. Whatever a server keeps (its stop flag, its self-pipe) is its own.
 TEST(MessageServer, TwoServersAtOnceStopOneAtATime) {
-    FifoDir dir, other_dir;
-    ASSERT_TRUE(dir.ok() && other_dir.ok());
+    FifoDir other_dir;  // the first server's is play()'s own
+    ASSERT_TRUE(other_dir.ok());
     std::string where = other_dir.path();
     auto other = std::make_shared<std::unique_ptr<MessageServer>>();
     auto other_thread = std::make_shared<std::thread>();
     auto other_served = std::make_shared<std::atomic<int>>(-1);  // -1: serve() of the other still running
     Scenario s;
+    s.expected = "two servers in two directories; the other one stopped; the first one still answers";
+    s.topic = "step-5-stop-with-a-self-pipe";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.e.serve_was_early || (r.e.from_server_ended && !r.r.timed_out))
+            return "the first server stopped when the other one was stopped: stop() of one server reached the "
+                   "other's loop. Each server's stop flag and self-pipe belong to it: keep them in its State, not "
+                   "in globals or statics (a signal handler reaches a server through a pointer to it).";
+        return "";
+    };
     s.before_serve = [where, other, other_thread, other_served](MessageServer&, Findings& f) {
         other->reset(new MessageServer(where));
         (*other)->set_handler([](const std::string& m) { return "other:" + m; });
@@ -1195,15 +1205,7 @@ TEST(MessageServer, TwoServersAtOnceStopOneAtATime) {
         if (other_thread->joinable()) other_thread->join();
         other->reset();
     };
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.e.serve_was_early || (r.e.from_server_ended && !r.r.timed_out))
-        cause =
-            "the first server stopped when the other one was stopped: stop() of one server reached the "
-            "other's loop. Each server's stop flag and self-pipe belong to it: keep them in its State, not "
-            "in globals or statics (a signal handler reaches a server through a pointer to it).";
-    EXPECT_TRUE(ScenarioOk(r, "two servers in two directories; the other one stopped; the first one still answers",
-                           "step-5-stop-with-a-self-pipe", cause));
+    EXPECT_TRUE(Plays(s));
 }
 
 // stop() at any moment while messages keep coming. The handler itself keeps to-server
@@ -1211,43 +1213,41 @@ TEST(MessageServer, TwoServersAtOnceStopOneAtATime) {
 // After handling a random number of messages it tells the client thread, which calls
 // stop(). serve() must still return: it checks stopping_ each time round its loop.
 TEST(MessageServer, StopsUnderTrafficAtAnyMoment) {
-    std::mt19937 gen{std::random_device{}()};
-    for (int cycle = 1; cycle <= 3; ++cycle) {
-        FifoDir dir;
-        ASSERT_TRUE(dir.ok());
-        const int at = std::uniform_int_distribution<int>(1, 3000)(gen);
-        auto feed = std::make_shared<int>(-1);
-        auto handled = std::make_shared<int>(0);
-        Scenario s;
-        s.before_serve = [feed, handled, at](MessageServer& server, Findings& f) {
-            *feed = open(server.to_server_path().c_str(), O_WRONLY | O_NONBLOCK);
-            if (*feed == -1) return f.fail(errno_text("the feeder's open of to-server"));
-            for (int i = 0; i < 50; ++i)
-                if (!write_all(*feed, "traffic\n")) return f.fail(errno_text("the feeder's write"));
-            server.set_handler([feed, handled, at](const std::string&) {
-                ssize_t n = write(*feed, "traffic\n", 8);  // one more for every one handled: never empty
-                (void)n;
-                if (++*handled == at) acking_echo("");  // tell the client thread: stop now
-                return std::string();
-            });
-        };
-        s.client = [](MessageServer&, Findings& f) {
-            if (!wait_for_handler()) f.fail("the handler never saw its messages");
-        };
-        Played r = play(dir, s);
-        std::string cause;
+    auto feed = std::make_shared<int>(-1);
+    auto handled = std::make_shared<int>(0);
+    Scenario s;
+    s.cycles = 3;  // each at another moment
+    s.expected = "stop() after a random number of messages (1 to 3000) under endless traffic, and serve() returns";
+    s.topic = "step-5-stop-with-a-self-pipe";
+    s.cause = [](const Played& r) -> std::string {
         if (r.r.timed_out && r.e.stop_called && r.r.stuck_in(pw::Call::Poll) == 0)
-            cause = "stop() was called (after message " + std::to_string(at) +
-                    ") while messages kept coming, and serve() never got back to its check of stopping_: it "
-                    "went on reading and answering as long as to-server had bytes, and it always had. Read once "
-                    "each time poll() wakes you, handle those lines, then go round the loop (where stopping_ is "
-                    "checked).";
-        EXPECT_TRUE(ScenarioOk(r,
-                               "cycle " + std::to_string(cycle) + " of 3: stop() after message " + std::to_string(at) +
-                                   " under endless traffic, and serve() returns",
-                               "step-5-stop-with-a-self-pipe", cause));
-        if (!r.ok()) break;
-    }
+            return "stop() was called (after message " + std::to_string(r.e.stop_after) +
+                   ") while messages kept coming, and serve() never got back to its check of stopping_: it "
+                   "went on reading and answering as long as to-server had bytes, and it always had. Read once "
+                   "each time poll() wakes you, handle those lines, then go round the loop (where stopping_ is "
+                   "checked).";
+        return "";
+    };
+    // In the sandboxed child: each cycle is a fresh process, with its own counters and moment.
+    s.before_serve = [feed, handled](MessageServer& server, Findings& f) {
+        std::mt19937 gen{std::random_device{}()};
+        const int at = std::uniform_int_distribution<int>(1, 3000)(gen);
+        evidence->stop_after = at;
+        *feed = open(server.to_server_path().c_str(), O_WRONLY | O_NONBLOCK);
+        if (*feed == -1) return f.fail(errno_text("the feeder's open of to-server"));
+        for (int i = 0; i < 50; ++i)
+            if (!write_all(*feed, "traffic\n")) return f.fail(errno_text("the feeder's write"));
+        server.set_handler([feed, handled, at](const std::string&) {
+            ssize_t n = write(*feed, "traffic\n", 8);  // one more for every one handled: never empty
+            (void)n;
+            if (++*handled == at) acking_echo("");  // tell the client thread: stop now
+            return std::string();
+        });
+    };
+    s.client = [](MessageServer&, Findings& f) {
+        if (!wait_for_handler()) f.fail("the handler never saw its messages");
+    };
+    EXPECT_TRUE(Plays(s));
 }
 
 // ---- two instances, and signals with handlers ---------------------------------------------
@@ -1255,13 +1255,13 @@ TEST(MessageServer, StopsUnderTrafficAtAnyMoment) {
 // A second server in the same directory must fail in start() ("mkfifo: File exists") and,
 // when it goes, remove nothing: the FIFOs belong to the first server.
 TEST(MessageServer, SecondInstanceLeavesTheFirstsFifosAlone) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     Scenario s;
-    std::string where = dir.path();
-    s.before_serve = [where](MessageServer& first, Findings& f) {
+    s.expected = "the second start() fails with \"File exists\", and the first server keeps its FIFOs";
+    s.topic = "step-1-make-the-two-fifos";
+    s.before_serve = [](MessageServer& first, Findings& f) {
         {
-            MessageServer second(where);
+            const std::string& path = first.to_server_path();
+            MessageServer second(path.substr(0, path.rfind('/')));  // the first one's directory
             if (second.start())
                 f.fail(
                     "a second server in the same directory started: start() must fail with \"mkfifo: File "
@@ -1278,14 +1278,12 @@ TEST(MessageServer, SecondInstanceLeavesTheFirstsFifosAlone) {
     };
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         std::string reply;
         if (!c.send("still-here") || !c.receive(reply) || reply != "still-here")
             f.fail("the first server did not answer \"still-here\" after the second one gave up");
     };
-    Played r = play(dir, s);
-    EXPECT_TRUE(ScenarioOk(r, "the second start() fails with \"File exists\", and the first server keeps its FIFOs",
-                           "step-1-make-the-two-fifos"));
+    EXPECT_TRUE(Plays(s));
 }
 
 // A program that uses MessageServer may have signal handlers of its own (a timer, a
@@ -1293,11 +1291,18 @@ TEST(MessageServer, SecondInstanceLeavesTheFirstsFifosAlone) {
 #ifdef __linux__
 void on_tick(int) {}
 TEST(MessageServer, ServesThroughSignalsWithAHandler) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     auto ticking = std::make_shared<std::atomic<bool>>(true);
     auto ticker = std::make_shared<std::thread>();
     Scenario s;
+    s.expected = "50 round trips while a SIGALRM handler runs every millisecond in serve()'s thread";
+    s.topic = "step-5-stop-with-a-self-pipe";
+    s.cause = [](const Played& r) -> std::string {
+        if (r.e.serve_was_early && r.e.serve_result)
+            return "serve() returned (true) while signals with a handler kept arriving, before anyone called stop(): "
+                   "it took a poll() interrupted by a signal (EINTR) for a request to stop. Only stop() ends serve(); "
+                   "after EINTR, look at stopping_ (the handler may have called stop()) and poll() again.";
+        return "";
+    };
     s.timeout_seconds = 10;
     s.before_serve = [ticking, ticker](MessageServer&, Findings& f) {
         struct sigaction tick;
@@ -1317,7 +1322,7 @@ TEST(MessageServer, ServesThroughSignalsWithAHandler) {
     };
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
-        if (!c.open_to(server) || !c.open_from(server)) return f.fail(errno_text("the client's open"));
+        if (!c.attach(server, f)) return;
         usleep(100000);  // let serve() sit in poll() for a while: the signals land there
         std::string reply;
         for (int i = 0; i < 50; ++i) {
@@ -1330,15 +1335,7 @@ TEST(MessageServer, ServesThroughSignalsWithAHandler) {
         *ticking = false;
         if (ticker->joinable()) ticker->join();
     };
-    Played r = play(dir, s);
-    std::string cause;
-    if (r.e.serve_was_early && r.e.serve_result)
-        cause =
-            "serve() returned (true) while signals with a handler kept arriving, before anyone called stop(): "
-            "it took a poll() interrupted by a signal (EINTR) for a request to stop. Only stop() ends serve(); "
-            "after EINTR, look at stopping_ (the handler may have called stop()) and poll() again.";
-    EXPECT_TRUE(ScenarioOk(r, "50 round trips while a SIGALRM handler runs every millisecond in serve()'s thread",
-                           "step-5-stop-with-a-self-pipe", cause));
+    EXPECT_TRUE(Plays(s));
 }
 #endif
 

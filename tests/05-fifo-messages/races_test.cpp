@@ -47,10 +47,14 @@ TEST(MessageServerRaces, StopBeforeServeStillStops) {
             "SHAKE finds this only sometimes; calling stop() first finds it every time.";
     else
         cause = pw::signal_cause(r);
-    EXPECT_TRUE(r.ok()) << pw::explain(
-        r, "start(), then stop(), then serve(): serve() returns true at once, because stop() was already called", cause,
-        "step-5-stop-with-a-self-pipe",
-        "make grade LESSON=05 SHAKE=3   # holds a thread back so that stop() comes first");
+    EXPECT_TRUE(pw::Check(r).exits(0)) << pw::explain(
+        r, pw::Why()
+               .expected("start(), then stop(), then serve(): serve() returns true at once, because "
+                         "stop() was already called")
+               .cause(cause)
+               .topic("step-5-stop-with-a-self-pipe")
+               .reproduce("make grade LESSON=05 SHAKE=3   # holds a thread back so that stop() comes "
+                          "first"));
 }
 
 }  // namespace

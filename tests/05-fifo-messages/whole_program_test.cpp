@@ -122,60 +122,72 @@ std::string lines(const std::vector<std::string>& words) {
     return s;
 }
 
-void expect_echo_session(Session s, const std::string& who, const std::string& anchor) {
+// The one check of every session: run s in a fresh directory; the client prints
+// `replies`, SIGTERM (or s.stop) ends fifo_server with status 0, and no FIFO is left.
+void expect_session(const Session& s, const std::string& replies, const std::string& expected,
+                    const std::string& anchor) {
     FifoDir dir;
     ASSERT_TRUE(dir.ok());
-    std::vector<std::string> words{pw::random_word(6), pw::random_word(9) + " " + pw::random_word(3),
-                                   pw::random_word(12)};
-    s.input = lines(words);
     RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(lines(words))) << pw::explain(
-        r, "the " + who + " prints each of its lines back, then SIGTERM stops fifo_server (exit 0) and no FIFO is left",
-        session_cause(r, lines(words)), anchor, session_reproduce(s));
+    EXPECT_TRUE(pw::Check(r).out(the_rest(replies))) << pw::explain(
+        r, pw::Why().expected(expected).cause(session_cause(r, replies)).topic(anchor).reproduce(session_reproduce(s)));
+}
+
+// A session whose client runs `command` ($DIR is the FIFO directory), shown to a learner as `shown`.
+Session session(const std::string& command, const std::string& shown) {
+    Session s;
+    s.client = command;
+    s.shown_client = shown;
+    return s;
+}
+
+// A session whose client is the given C++ fifo_client, fed `input`.
+Session cpp_client_session(const std::string& input) {
+    Session s = session("\"$BIN/fifo_client\" \"$DIR\"", pw::program("fifo_client") + " $DIR");
+    s.input = input;
+    return s;
+}
+
+// A session in which the client sends nothing: the signal alone must stop the server.
+void expect_clean_stop(const Session& s, const std::string& expected) {
+    expect_session(s, "", expected, "step-5-stop-with-a-self-pipe");
+}
+
+// Three lines of random words, the same test for each client the lesson ships.
+void expect_echo_session(Session s, const std::string& who, const std::string& anchor) {
+    s.input = lines({pw::random_word(6), pw::random_word(9) + " " + pw::random_word(3), pw::random_word(12)});
+    expect_session(
+        s, s.input,
+        "the " + who + " prints each of its lines back, then SIGTERM stops fifo_server (exit 0) and no FIFO is left",
+        anchor);
 }
 
 TEST(FifoServer, AnswersTheBashClient) {
-    Session s;
-    s.client = "bash " + kGiven + "/fifo_client.sh \"$DIR\"";
-    s.shown_client = kGiven + "/fifo_client.sh $DIR";
+    Session s = session("bash " + kGiven + "/fifo_client.sh \"$DIR\"", kGiven + "/fifo_client.sh $DIR");
     expect_echo_session(s, "bash client (it opens from-server, the FIFO it reads, first)",
                         "step-2-open-without-waiting");
 }
 
 TEST(FifoServer, AnswersThePythonClient) {
-    Session s;
-    s.client = "python3 " + kGiven + "/fifo_client.py \"$DIR\"";
-    s.shown_client = kGiven + "/fifo_client.py $DIR";
+    Session s = session("python3 " + kGiven + "/fifo_client.py \"$DIR\"", kGiven + "/fifo_client.py $DIR");
     expect_echo_session(s, "Python client", "three-clients");
 }
 
 TEST(FifoServer, AnswersTheCppClient) {
-    Session s;
-    s.client = "\"$BIN/fifo_client\" \"$DIR\"";
-    s.shown_client = pw::program("fifo_client") + " $DIR";
-    expect_echo_session(s, "C++ client", "three-clients");
+    expect_echo_session(cpp_client_session(""), "C++ client", "three-clients");
 }
 
 TEST(FifoServer, UpperCasesWithTheUpperOption) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string word = pw::random_word(10);
     std::string upper = word;
     for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
-    Session s;
+    Session s = cpp_client_session(word + "\n");
     s.flags = "--upper";
-    s.client = "\"$BIN/fifo_client\" \"$DIR\"";
-    s.shown_client = pw::program("fifo_client") + " $DIR";
-    s.input = word + "\n";
-    RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(upper + "\n"))
-        << pw::explain(r, "fifo_server --upper answers " + pw::quote(word) + " with " + pw::quote(upper),
-                       session_cause(r, upper + "\n"), "step-4-cut-the-byte-stream-into-lines", session_reproduce(s));
+    expect_session(s, upper + "\n", "fifo_server --upper answers " + pw::quote(word) + " with " + pw::quote(upper),
+                   "step-4-cut-the-byte-stream-into-lines");
 }
 
 TEST(FifoServer, ServesOneClientAfterAnother) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
     std::string a = pw::random_word(8), b = pw::random_word(8);
     Session s;
     s.client =
@@ -184,46 +196,33 @@ TEST(FifoServer, ServesOneClientAfterAnother) {
     s.env = {"A=" + a, "B=" + b};
     s.shown_client = "echo " + a + " | " + pw::program("fifo_client") + " $DIR; echo " + b + " | " +
                      pw::program("fifo_client") + " $DIR";
-    RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest(a + "\n" + b + "\n")) << pw::explain(
-        r, "two clients, one after the other, each answered; then a clean stop", session_cause(r, a + "\n" + b + "\n"),
-        "step-3-keep-a-handle-on-the-far-end", session_reproduce(s));
+    expect_session(s, a + "\n" + b + "\n", "two clients, one after the other, each answered; then a clean stop",
+                   "step-3-keep-a-handle-on-the-far-end");
 }
 
 // The client holds both FIFOs open and sends nothing; the signal must still stop the server.
 TEST(FifoServer, StopsOnSigtermWhileAClientIsAttached) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Session s;
-    s.client = "exec 5>\"$DIR/to-server\" 6<\"$DIR/from-server\"";
-    s.shown_client = "exec 5>$DIR/to-server 6<$DIR/from-server";
-    RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest("")) << pw::explain(
-        r, "SIGTERM stops fifo_server (exit 0) while a client holds both FIFOs; both FIFOs removed",
-        session_cause(r, ""), "step-5-stop-with-a-self-pipe", session_reproduce(s));
+    expect_clean_stop(
+        session("exec 5>\"$DIR/to-server\" 6<\"$DIR/from-server\"", "exec 5>$DIR/to-server 6<$DIR/from-server"),
+        "SIGTERM stops fifo_server (exit 0) while a client holds both FIFOs; both FIFOs removed");
 }
 
 TEST(FifoServer, StopsOnSigint) {
-    FifoDir dir;
-    ASSERT_TRUE(dir.ok());
-    Session s;
+    Session s = session("true", "true");
     s.stop = "INT";
-    s.client = "true";
-    s.shown_client = "true";
-    RunResult r = run_session(dir, s);
-    EXPECT_EQ(r.out, the_rest("")) << pw::explain(
-        r, "SIGINT (Ctrl-C) stops fifo_server with exit status 0, both FIFOs removed", session_cause(r, ""),
-        "step-5-stop-with-a-self-pipe", session_reproduce(s));
+    expect_clean_stop(s, "SIGINT (Ctrl-C) stops fifo_server with exit status 0, both FIFOs removed");
 }
 
 TEST(FifoServer, PrintsUsageWithoutDirectory) {
     RunOptions options;
     options.timeout_seconds = 3;
     RunResult r = pw::run({pw::program("fifo_server")}, options);
-    EXPECT_TRUE(r.exited_with(2) && has(r.err, "usage") && r.out.empty())
-        << pw::explain(r, "exit status 2 and a usage line on stderr",
-                       "the given main checks its arguments before it builds a MessageServer; did the build use it?",
-                       "step-0-see-it-work");
+    EXPECT_TRUE(pw::Check(r).exits(2).err_mentions("usage").out(""))
+        << pw::explain(r, pw::Why()
+                              .expected("exit status 2 and a usage line on stderr")
+                              .cause("the given main checks its arguments before it builds a MessageServer; did the "
+                                     "build use it?")
+                              .topic("step-0-see-it-work"));
 }
 
 TEST(FifoServer, ReportsAFailedMkfifo) {
@@ -233,13 +232,15 @@ TEST(FifoServer, ReportsAFailedMkfifo) {
     options.timeout_seconds = 3;
     std::string missing = dir.path() + "/no-such-dir";
     RunResult r = pw::run({pw::program("fifo_server"), missing}, options);
-    EXPECT_TRUE(r.exited_with(1) && r.err == "fifo_server: mkfifo: No such file or directory\n")
-        << pw::explain(r, "exit status 1 and stderr \"fifo_server: mkfifo: No such file or directory\\n\"",
-                       r.timed_out ? "start() did not return when mkfifo() failed: check what it returns, and on -1 "
-                                     "set error_ (fail(\"mkfifo\")) and return false."
-                                   : "when mkfifo() returns -1, start() must return false with error() \"mkfifo: \" "
-                                     "and strerror(errno) (the fail() helper does it).",
-                       "step-1-make-the-two-fifos", pw::program("fifo_server") + " /no/such/dir");
+    EXPECT_TRUE(pw::Check(r).exits(1).err("fifo_server: mkfifo: No such file or directory\n")) << pw::explain(
+        r, pw::Why()
+               .expected("exit status 1 and stderr \"fifo_server: mkfifo: No such file or directory\\n\"")
+               .cause(r.timed_out ? "start() did not return when mkfifo() failed: check what it "
+                                    "returns, and on -1 set error_ (fail(\"mkfifo\")) and return false."
+                                  : "when mkfifo() returns -1, start() must return false with error() "
+                                    "\"mkfifo: \" and strerror(errno) (the fail() helper does it).")
+               .topic("step-1-make-the-two-fifos")
+               .reproduce(pw::program("fifo_server") + " /no/such/dir"));
 }
 
 }  // namespace

@@ -411,7 +411,7 @@ def cmd_handout(args):
     if subprocess.run(["git", "config", "user.email"], capture_output=True).returncode != 0:
         who = ["-c", "user.name=Pipeworks hand-out", "-c", "user.email=handout@pipeworks.invalid"]
     subprocess.run(["git", "-C", str(dest), *who, "commit", "-q", "-m", "Pipeworks hand-out"], check=True)
-    zip_path = build_gradescope(lessons, KIT / GRADESCOPE_ZIP)
+    zip_path = build_gradescope(lessons, KIT / args.zip)
     print(f"hand-out: lessons {', '.join(lessons)} in {args.dest}: {len(files)} files and {shipped} prebuilt "
           f"reference programs (no solutions/, no mistake catalogue), fresh git history, test checksums in {CHECKSUMS}")
     print(f"gradescope: {shown(zip_path)} for the same lessons")
@@ -805,6 +805,7 @@ def main():
     o = sub.add_parser("handout")
     o.add_argument("--dest", required=True)
     o.add_argument("--lessons", default="", help="e.g. 01,02 (default: every lesson)")
+    o.add_argument("--zip", default=str(GRADESCOPE_ZIP), help="where its Gradescope zip goes")
     g = sub.add_parser("gradescope")
     g.add_argument("--out", default=str(GRADESCOPE_ZIP))
     g.add_argument("--lessons", default="")

@@ -144,5 +144,41 @@ class BuildReuseIsExact(unittest.TestCase):
         self.assertIn("build/shared/tools/03-pipeline/fd_probe", changed)  # built from its own file only
 
 
+class ShownGradesAreTheStubs(unittest.TestCase):
+    """Each lesson shows its stub's first grade and ends with "shows N/N": make test's stub
+    check compares both with the stub's real grade."""
+
+    def grade(self, passed, total, points, maximum):
+        return {"tests": [{"passed": i < passed} for i in range(total)], "points": points, "max": maximum}
+
+    def test_the_shown_grade_of_lesson_01_is_its_stubs(self):
+        sys.path.insert(0, str(CHECKS))
+        import kit_test
+        self.assertIsNone(kit_test.lesson_shows_grade("01-pipe-echo", self.grade(0, 15, 0, 10)))
+
+    def test_one_test_more_fails_naming_the_line_to_show(self):
+        sys.path.insert(0, str(CHECKS))
+        import kit_test
+        problem = kit_test.lesson_shows_grade("01-pipe-echo", self.grade(0, 16, 0, 10))
+        self.assertIsNotNone(problem)
+        self.assertIn("lessons/01-pipe-echo.md", problem)
+        self.assertIn("0/16", problem)
+
+    def test_a_stale_checklist_fails_naming_the_count(self):
+        sys.path.insert(0, str(CHECKS))
+        import kit_test
+        root = Path(tempfile.mkdtemp(prefix="pipeworks-check-"))
+        try:
+            (root / "lessons").mkdir()
+            text = (KIT / "lessons" / "01-pipe-echo.md").read_text()
+            self.assertIn("shows 15/15", text)
+            (root / "lessons" / "01-pipe-echo.md").write_text(text.replace("shows 15/15", "shows 14/14"))
+            problem = kit_test.lesson_shows_grade("01-pipe-echo", self.grade(0, 15, 0, 10), root)
+            self.assertIsNotNone(problem)
+            self.assertIn("shows 15/15", problem)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

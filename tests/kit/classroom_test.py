@@ -46,7 +46,7 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFL
 ENV["PATH"] = reuse.compile_cache(KIT / "build" / "checks-cache") or ENV.get("PATH", os.defpath)
 
 
-def sh(cmd, cwd=KIT, env=None, timeout=900):
+def sh(cmd, cwd=KIT, env=None, timeout=3600):  # ends only a hang
     r = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=timeout, shell=True)
     return r.returncode, r.stdout + r.stderr
 
@@ -285,7 +285,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
             rc, out = sh(f"git clone -q {cls.dest} {repo}")
             assert rc == 0, out
             # A student who has built before: the kit's test objects, not their own files.
-            # (test_3 builds the hand-out itself from nothing, as a learner's first make does.)
+            # (HandOutBuiltFromNothing builds a hand-out from nothing, as a learner's first make does.)
             reuse.seed_build(repo)
             cls.students[name] = repo
         solve(cls.students["perfect"], "01-pipe-echo")
@@ -341,12 +341,6 @@ class HandOutOfTwoLessons(unittest.TestCase):
         for gone in ("test", "handout", "gradescope", "class", "bench"):
             self.assertNotIn(gone, targets)
 
-    def test_3_every_shown_command_of_the_lessons_works_in_the_handout(self):
-        # Step 0 included: `make -s reference` installs the shipped programs where the lessons look.
-        rc, out = sh(f"{sys.executable} tests/kit/lessons_check.py --only console", cwd=self.dest, timeout=900)
-        self.assertEqual(rc, 0, out)
-        self.assertIn("2 checked, 0 problems", out)
-
     def grade_by_make_and_classroom(self, repo):
         """What the student sees (make grade), then each GitHub Classroom step in the
         stripped environment command-grader would give it. -> ({make grade}, {classroom}, [decoded])"""
@@ -365,7 +359,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
             by_classroom[slug] = float(sum(Decimal(str(t["score"])) for t in decoded["tests"]))
         return by_make, by_classroom, decoded_all
 
-    def test_4_three_submissions_agree_between_make_grade_classroom_and_gradescope(self):
+    def test_3_three_submissions_agree_between_make_grade_classroom_and_gradescope(self):
         table = grade.points_table()
         # The hanging student waits out its timeouts: grade the students side by side.
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
@@ -398,7 +392,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertTrue(0 < p["hangs"]["01-pipe-echo"] < table["01-pipe-echo"], p["hangs"])
         self.assertEqual(p["hangs"]["02-random-byte"], table["02-random-byte"])
 
-    def test_5_gradescope_private_test_is_inside_hidden_and_resplits_the_lesson(self):
+    def test_4_gradescope_private_test_is_inside_hidden_and_resplits_the_lesson(self):
         private = self.tmp / "private" / "01-pipe-echo"
         private.mkdir(parents=True)
         (private / "extra_test.cpp").write_text(PRIVATE_TEST)
@@ -421,16 +415,16 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertTrue(all(t["visibility"] == "visible" for t in results["tests"] if t not in hidden))
         self.assertEqual(Decimal(str(results["score"])), sum(Decimal(str(t["score"])) for t in results["tests"]))
 
-    def test_6_make_class_grades_each_repository_alone_and_runs_nothing_of_it(self):
+    def test_5_make_class_grades_each_repository_alone_and_runs_nothing_of_it(self):
         if not type(self).points:
-            self.skipTest("needs test_4's points")
+            self.skipTest("needs test_3's points")
         repos = self.tmp / "repos"
         # The first student graded is a forger: a correct pipe_echo that, while it runs,
         # walks up from its working folder and writes over every test source, points.conf
         # and lesson 02 test binary it finds (a shell script reporting one passed test). Its
         # Makefile would write outside its folder on any target, and it edited a test in its
         # repository too: nothing of it may be used, and the students after it must get
-        # exactly what they get alone (test_4's points).
+        # exactly what they get alone (test_3's points).
         forger = repos / "a-forger"
         rc, out = sh(f"git clone -q {self.dest} {forger}")
         self.assertEqual(rc, 0, out)
@@ -475,7 +469,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertEqual(grade.descendants(os.getpid()), [], "make class left processes running")
 
 
-    def test_7_a_student_who_edits_the_tests_is_told_so_plainly(self):
+    def test_6_a_student_who_edits_the_tests_is_told_so_plainly(self):
         repo = self.tmp / "tamper"
         rc, out = sh(f"git clone -q {self.dest} {repo}")
         self.assertEqual(rc, 0, out)
@@ -499,7 +493,7 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertNotIn("LESSON=ki", out)
 
 
-    def test_8_every_command_of_the_instructors_walk_through_is_run_by_these_tests(self):
+    def test_7_every_command_of_the_instructors_walk_through_is_run_by_these_tests(self):
         used = {guide(part) for part in ("make handout", "make reference", "make gradescope", "make class",
                                          "make grade LESSON=01 SRC=solutions", "grade.py classroom")}
         self.assertEqual(guide("grade.py classroom"), classroom.classroom_step_command("01-pipe-echo"))
@@ -543,6 +537,25 @@ def run_gradescope(zip_path, submission, root):
     return results, out
 
 
+class HandOutBuiltFromNothing(unittest.TestCase):
+    """A learner's first commands in a fresh hand-out of two lessons, nothing built and
+    nothing seeded: Step 0 (`make -s LESSON=NN` builds the lesson from nothing) and every
+    command the two lessons show. Its own check, beside HandOutOfTwoLessons: the cold
+    build is the longest part of either."""
+
+    def test_every_shown_command_of_the_lessons_works_in_a_fresh_handout(self):
+        tmp = Path(tempfile.mkdtemp(prefix="pipeworks-handout-cold-"))
+        try:
+            dest = tmp / "handout"
+            rc, out = sh(f"make -s handout DEST={dest} LESSONS=01,02 ZIP={tmp / 'autograder.zip'}")
+            self.assertEqual(rc, 0, out)
+            rc, out = sh(f"{sys.executable} tests/kit/lessons_check.py --only console", cwd=dest)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("2 checked, 0 problems", out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class HandOutOfEveryLesson(unittest.TestCase):
     """A learner in a hand-out of the whole kit runs every command every lesson shows
     (Step 0, See it, Watch it, the stub's grade) and sees what the lesson says."""
@@ -551,12 +564,14 @@ class HandOutOfEveryLesson(unittest.TestCase):
         tmp = Path(tempfile.mkdtemp(prefix="pipeworks-handout-all-"))
         try:
             dest = tmp / "handout"
-            rc, out = sh(f"make -s handout DEST={dest}", timeout=1800)
+            # Its Gradescope zip beside it: build/gradescope/ is HandOutOfTwoLessons', which may
+            # run at the same time and reads back the zip its own hand-out wrote.
+            rc, out = sh(f"make -s handout DEST={dest} ZIP={tmp / 'autograder.zip'}", timeout=1800)
             self.assertEqual(rc, 0, out)
             self.assertFalse((dest / "solutions").exists())
             # The kit's own objects of identical test sources (compiled with -Werror by the kit's
             # build, so silent): each lesson's `make -s LESSON=NN` builds the learner's side.
-            # Lessons 01-02 are built from nothing in HandOutOfTwoLessons.test_3.
+            # Lessons 01-02 are built from nothing in HandOutBuiltFromNothing.
             reuse.seed_build(dest)
             rc, out = sh(f"{sys.executable} tests/kit/lessons_check.py --only console", cwd=dest, timeout=1800)
             self.assertEqual(rc, 0, out)
@@ -603,6 +618,16 @@ class Classroom(unittest.TestCase):
         results = json.loads((KIT / "build/grade/solutions/results.json").read_text())
         self.assertEqual(next(t for t in results["tests"] if "PrivatePipeEcho" in t["name"])["visibility"],
                          "after_published")
+
+    def test_a_tree_outside_the_kit_is_graded_like_one_inside(self):
+        # An instructor grades a student's folder where it lies: make grade SRC=<any folder>.
+        work = self.tmp / "student-work"
+        shutil.copytree(KIT / "solutions" / "01-pipe-echo", work / "01-pipe-echo")
+        rc, out = sh(f"make grade LESSON=01 SRC={work}")
+        self.assertEqual(rc, 0, out)
+        full = grade.points_table()["01-pipe-echo"]
+        self.assertRegex(out, rf"01-pipe-echo\s+(\d+)/\1\s+{full:g} / {full:g}", out)  # every test, full marks
+        self.assertEqual(sorted(p.name for p in work.iterdir()), ["01-pipe-echo"], "grading wrote into the tree")
 
     def test_progress_is_plain_text_when_not_a_terminal(self):
         rc, out = sh("make progress")

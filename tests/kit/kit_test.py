@@ -21,8 +21,6 @@ A clean clone has no stamps, so everything runs; --again ignores the stamps.
 Only the Python 3 standard library is used.
 """
 import argparse
-import concurrent.futures
-import contextlib
 import hashlib
 import os
 import re
@@ -51,6 +49,15 @@ PARALLEL = 2 * (os.cpu_count() or 1)
 # A check's deadline only ends a hang, never judges speed: a loaded machine (two busy loops on
 # two cores, a shared CI runner) may take several times as long, and must still pass.
 HANG = 3600
+
+
+# About how long each check takes on an idle 2-core machine, by label or else by phase: only
+# the order checks start in depends on it (the longest first), never a result.
+SECONDS = {"classroom_test.py HandOutOfTwoLessons": 150, "classroom_test.py HandOutBuiltFromNothing": 110,
+           "forgery_test.py": 60,
+           "classroom_test.py HandOutOfEveryLesson": 85, "lessons_check.py": 60,
+           "classroom_test.py Points Workflow Classroom": 30,
+           "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "3 ": 30, "3b": 3, "4 ": 3, "4b": 6, "5 ": 10}
 
 
 def kit_script(name):
@@ -306,8 +313,7 @@ def run_check(check, again):
             check.ok, check.skipped, check.text = True, True, f"{check.label}: unchanged since it passed"
             return check
         try:
-            with check.lock or contextlib.nullcontext():
-                check.ok, check.text = check.run()
+            check.ok, check.text = check.run()
         except Exception as e:  # a bug in a check is a failed check, not a crashed kit test
             check.ok, check.text = False, f"{check.label}: {type(e).__name__}: {e}"
         if check.ok:
@@ -324,6 +330,42 @@ def run_check(check, again):
         word = "skip  " if check.skipped else ("ok    " if check.ok else "FAILED")
         print(f"  [{word} {check.seconds:6.1f}s] {check.phase}: {check.text.splitlines()[0] if check.text else ''}",
               flush=True)
+
+
+def run_all(checks, again):
+    """Runs the checks, PARALLEL at a time. A slot goes to the first check in `checks` whose
+    `after` events are set and whose lock no running check holds: a check that must wait
+    never sits in a slot, so the cores stay busy with what can run."""
+    changed = threading.Condition()
+    pending, held, running = list(checks), set(), [0]
+
+    def ready(c):
+        return all(e.is_set() for e in c.after) and (c.lock is None or c.lock not in held)
+
+    def work(c):
+        try:
+            run_check(c, again)
+        finally:
+            with changed:
+                running[0] -= 1
+                held.discard(c.lock)
+                changed.notify_all()
+
+    threads = []
+    with changed:
+        while pending:
+            pick = next((c for c in pending if ready(c)), None) if running[0] < PARALLEL else None
+            if pick is None:
+                changed.wait(timeout=1)  # an `after` event set by a check's end also notifies
+                continue
+            pending.remove(pick)
+            running[0] += 1
+            if pick.lock:
+                held.add(pick.lock)
+            threads.append(threading.Thread(target=work, args=(pick,), daemon=True))
+            threads[-1].start()
+    for t in threads:
+        t.join()
 
 
 def tail_lines(log, wanted):
@@ -347,9 +389,45 @@ def gtest_check(argv, what, timeout):
     return go
 
 
-def grade_check(slug, src, out, shake, full, seed=False):
+def listed_behaviours_match(slug, out):
+    """The grader reads a lesson's expected tests from its sources; that list must be the one
+    GoogleTest itself lists for the build just graded. -> a problem, or None"""
+    binary = Path(out) / slug / "test" / f"{slug}_test"
+    listing = subprocess.run([str(binary), "--gtest_list_tests"], capture_output=True, text=True, timeout=HANG).stdout
+    listed, suite = [], ""
+    for line in listing.splitlines():
+        if not line.startswith(" "):
+            suite = line.split("#")[0].strip()
+        elif line.strip():
+            listed.append(suite + line.split("#")[0].strip())
+    # A parameterised test's instances ('Prefix/Suite.Name/64KiB') are one behaviour.
+    behaviours = sorted({grade.behaviour(n) for n in listed})
+    expected = sorted(set(grade.expected_tests(slug)))
+    if behaviours != expected:
+        return f"{slug}: the tests the grader reads from its sources {expected} differ from GoogleTest's list {behaviours}"
+    return None
+
+
+def lesson_shows_grade(slug, r, root=KIT):
+    """A lesson shows the stub's grade line (its first `make grade`, a block not run by the
+    lessons check) and ends with a checklist of the full count: both must be this grade's.
+    -> a problem, or None"""
+    lesson = root / "lessons" / f"{slug}.md"
+    text = lesson.read_text()
+    tests = f"{sum(t['passed'] for t in r['tests'])}/{len(r['tests'])}"
+    shown = f"  {slug:<26}{tests:>10}{r['points']:>8g} / {r['max']:<4g}".rstrip()  # as grade.py prints it
+    if shown not in (l.rstrip() for l in text.splitlines()):
+        return f"lessons/{lesson.name} should show the stub's grade line as make grade prints it:\n{shown}"
+    full = f"`make grade LESSON={slug[:2]}` shows {len(r['tests'])}/{len(r['tests'])}"
+    if full not in text:
+        return f"lessons/{lesson.name}'s checklist should say: {full}"
+    return None
+
+
+def grade_check(slug, src, out, shake, full, seed=False, lists=False):
     """Grades one lesson of a tree: full marks wanted (full=True), or below them (a stub).
-    seed: start from the objects of the solution's plain grade (the same sources)."""
+    seed: start from the objects of the solution's plain grade (the same sources).
+    lists: also check that the tests the grader expects are the ones the binary lists."""
     def go():
         if seed:
             seed_objects(slug, src, out)
@@ -364,6 +442,14 @@ def grade_check(slug, src, out, shake, full, seed=False):
                 f"{t['name']}: {t['message']}" for t in r["tests"] if not t["passed"])
         if not full and r["points"] >= r["max"]:
             return False, f"{line}: the stub gets full marks: its tests cannot fail"
+        if not full and src != "solutions":
+            problem = lesson_shows_grade(slug, r)
+            if problem:
+                return False, f"{line}: {problem}"
+        if lists:
+            problem = listed_behaviours_match(slug, out)
+            if problem:
+                return False, problem
         return True, line
     return go
 
@@ -404,13 +490,13 @@ def plan(lessons, whole):
     built = {slug: threading.Event() for slug in lessons}
     # The classroom check grades solutions/ in the kit itself (INSTRUCTORS.md's `make grade
     # SRC=solutions`), rebuilding build/solutions/*/bin, whose programs the tools' tests run.
-    reference_bins = threading.Lock()
-    handout_zip = threading.Lock()
+    reference_bins = "build/solutions"
     checks = []
     for slug in lessons:
         # The plain grade builds build/solutions/<slug>, which the catalogue's scratch trees start from.
         checks.append(Check("2 solutions at full marks", slug, lesson_inputs(slug),
-                            grade_check(slug, "solutions", str(BUILD / "solutions"), 0, True), done=built[slug]))
+                            grade_check(slug, "solutions", str(BUILD / "solutions"), 0, True, lists=True),
+                            done=built[slug]))
     if whole:
         # pipemap and pipetrace run the reference programs the solutions' grades built; one
         # check, so that it holds reference_bins once and early, before the classroom check.
@@ -435,10 +521,12 @@ def plan(lessons, whole):
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
-                # The classroom check in three parts that can run side by side: each part writes
+                # The classroom check in four parts that can run side by side: each part writes
                 # its own folders (the two-lesson hand-out also build/gradescope and build/class).
                 ("classroom: a hand-out of two lessons graded by make grade, GitHub Classroom, Gradescope and "
                  "make class alike", "classroom_test.py", ["HandOutOfTwoLessons"], WHOLE_KIT),
+                ("classroom: every shown command of lessons 01-02 works in a hand-out built from nothing",
+                 "classroom_test.py", ["HandOutBuiltFromNothing"], WHOLE_KIT),
                 ("classroom: every shown command of every lesson works in a full hand-out", "classroom_test.py",
                  ["HandOutOfEveryLesson"], WHOLE_KIT),
                 ("classroom: points, the workflow, private tests, progress, hint, watch", "classroom_test.py",
@@ -451,20 +539,14 @@ def plan(lessons, whole):
                 ("editor files, make help and README targets", "editor_check.py", [], WHOLE_KIT),
                 ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
             # After the solutions' builds: some copy build/shared, which must not be half-written then.
-            # The Classroom part grades solutions/ in the kit, relinking build/solutions/*, whose
-            # programs the tools' check runs and whose test binaries the forgery check lists.
-            # Both hand-out parts run `make handout`, which also writes the kit's Gradescope zip
-            # (build/gradescope) for the lessons handed out: one at a time, or one part would
-            # read the other's zip.
-            # The lessons' `make -s LESSON=NN` commands relink what such a grade removed, and
-            # the forgery check runs those test binaries: a half-linked one cannot be run.
-            shares_solutions = (args == ["Points", "Workflow", "Classroom"]
-                                or script in ("forgery_test.py", "lessons_check.py"))
-            hands_out = args in (["HandOutOfTwoLessons"], ["HandOutOfEveryLesson"])
+            # The Classroom part grades solutions/ in the kit (relinking build/solutions/*, whose
+            # programs the tools' check runs), and the lessons' `make -s LESSON=NN` commands
+            # relink what such a grade removed: one at a time, or one would run a half-linked binary.
+            shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "lessons_check.py"
             checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
                                 script_check(label, [kit_script(script), *args], HANG),
                                 after=[*built.values(), references],
-                                lock=reference_bins if shares_solutions else handout_zip if hands_out else None))
+                                lock=reference_bins if shares_solutions else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
     if os.geteuid() == 0 and shutil.which("setpriv"):
@@ -488,9 +570,11 @@ def plan(lessons, whole):
                                 (lambda s=slug, p=rel: in_lesson(s, check_variant(s, p))), after=[built[slug]]))
     stubs = pristine_exercises(lessons)
     for slug in lessons:
-        checks.append(Check("3b stubs below full marks", slug, lesson_inputs(slug, stubs),
+        checks.append(Check("3b stubs below full marks", slug, lesson_inputs(slug, stubs) + [f"lessons/{slug}.md"],
                             grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False), after=[built[slug]]))
-    return checks
+    # What the others build on first, then the longest first: a long check started last
+    # would run alone at the end while the other slots stand idle.
+    return sorted(checks, key=lambda c: (not c.phase.startswith("2"), -SECONDS.get(c.label, SECONDS[c.phase[:2]])))
 
 
 def phase_table(checks, wall):
@@ -529,8 +613,7 @@ def main():
             if args.only not in f"{c.phase} {c.label}" and c.done:
                 c.done.set()  # what others wait for is there already, or they build it themselves
         checks = [c for c in checks if args.only in f"{c.phase} {c.label}"]
-    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(lambda c: run_check(c, args.again), checks))
+    run_all(checks, args.again)
     grade.sweep()
     grade.kill_leftovers()
     wall = time.monotonic() - start

@@ -7,27 +7,38 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 namespace pw {
 namespace process_table {
-namespace {
 
-std::string read_small_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+std::string read_file(const std::string& path) {
+    std::string out;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    close(fd);
+    return out;
 }
+
+namespace {
 
 // /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and parens.
 bool read_stat(pid_t pid, ProcessInfo& info) {
-    std::string s = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
     auto open = s.find('('), close = s.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close + 4 > s.size()) return false;
     info.pid = pid;
@@ -39,7 +50,7 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
 
 // "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
-    std::string sc = read_small_file(dir + "/syscall");
+    std::string sc = read_file(dir + "/syscall");
     if (sc.rfind("running", 0) == 0) {
         nr = -1;
     } else if (!sc.empty()) {
@@ -120,7 +131,7 @@ void read_details(ProcessSnapshot& p) {
     }
     p.syscall_arg0 = args[0];
     p.timed_wait = has_timeout(p.syscall_nr, args);
-    p.wchan = read_small_file(dir + "/wchan");
+    p.wchan = read_file(dir + "/wchan");
     if (p.wchan == "0") p.wchan.clear();
 
     DIR* d = opendir((dir + "/fd").c_str());
@@ -147,7 +158,7 @@ void read_details(ProcessSnapshot& p) {
         else
             ch.object = "FIFO " + t;
         // fdinfo's "flags:" is octal; the access mode is in its low two bits.
-        std::string info = read_small_file(dir + "/fdinfo/" + e->d_name);
+        std::string info = read_file(dir + "/fdinfo/" + e->d_name);
         auto at = info.find("flags:");
         int mode = O_RDWR;
         if (at != std::string::npos)
@@ -268,12 +279,41 @@ ProcessSnapshot one(pid_t pid) {
     return p;
 }
 
-std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
-    std::vector<ProcessSnapshot> out;
-    if (!available()) return out;
+namespace {
+
+// Whether this kernel lists each thread's children in /proc/PID/task/TID/children (Linux
+// 3.5 and later, where CONFIG_PROC_CHILDREN is set, as in the usual distributions).
+bool has_children_files() {
+    static const bool has = [] {
+        std::string self = std::to_string(getpid());
+        return access(("/proc/" + self + "/task/" + self + "/children").c_str(), R_OK) == 0;
+    }();
+    return has;
+}
+
+// The children of pid (its threads' children too), by their own /proc files.
+std::vector<ProcessInfo> children_of(pid_t pid) {
+    std::vector<ProcessInfo> kids;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* tasks = opendir(dir.c_str());
+    if (!tasks) return kids;  // it has just gone
+    while (dirent* t = readdir(tasks)) {
+        if (t->d_name[0] == '.') continue;
+        std::istringstream list(read_file(dir + "/" + t->d_name + "/children"));
+        long kid;
+        ProcessInfo info;
+        while (list >> kid)
+            if (read_stat(static_cast<pid_t>(kid), info) && info.ppid == pid) kids.push_back(info);
+    }
+    closedir(tasks);
+    return kids;
+}
+
+// Every process's parent, from a scan of all of /proc: where there are no children files.
+std::map<pid_t, std::vector<ProcessInfo>> all_children() {
     std::map<pid_t, std::vector<ProcessInfo>> children;
     DIR* d = opendir("/proc");
-    if (!d) return out;
+    if (!d) return children;
     while (dirent* e = readdir(d)) {
         char* end;
         long pid = std::strtol(e->d_name, &end, 10);
@@ -282,10 +322,22 @@ std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
         if (read_stat(static_cast<pid_t>(pid), info)) children[info.ppid].push_back(info);
     }
     closedir(d);
+    return children;
+}
+
+}  // namespace
+
+// The warden calls this every few milliseconds: where the kernel can say, it reads only the
+// run's own processes, not every process of the machine (a busy CI runner has hundreds).
+std::vector<ProcessSnapshot> descendants(pid_t root, bool with_details) {
+    std::vector<ProcessSnapshot> out;
+    if (!available()) return out;
+    std::map<pid_t, std::vector<ProcessInfo>> scanned;
+    if (!has_children_files()) scanned = all_children();
     std::vector<pid_t> todo{root};
     std::set<pid_t> seen{root};
     for (std::size_t i = 0; i < todo.size(); ++i) {
-        for (const auto& c : children[todo[i]]) {
+        for (const auto& c : has_children_files() ? children_of(todo[i]) : scanned[todo[i]]) {
             if (!seen.insert(c.pid).second) continue;
             ProcessSnapshot p;
             p.info = c;

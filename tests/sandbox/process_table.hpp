@@ -18,6 +18,9 @@ namespace pw {
 namespace process_table {
 
 bool available();  // true where /proc describes processes (Linux)
+// A small file of /proc, whole ("" when it cannot be read): plain read(2), as the warden
+// reads these files every few milliseconds.
+std::string read_file(const std::string& path);
 
 // One process, with details.
 ProcessSnapshot one(pid_t pid);

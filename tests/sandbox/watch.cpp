@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -28,13 +27,6 @@ namespace {
 
 double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string read_small_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 std::vector<pid_t> threads_of(pid_t pid) {
@@ -55,7 +47,7 @@ std::string task_dir(pid_t pid, pid_t tid) {
 
 // A thread's state letter from its stat ("tid (comm) S ..."); '?' when it is gone.
 char thread_state(pid_t pid, pid_t tid) {
-    std::string s = read_small_file(task_dir(pid, tid) + "/stat");
+    std::string s = process_table::read_file(task_dir(pid, tid) + "/stat");
     auto close = s.rfind(')');
     return close != std::string::npos && close + 2 < s.size() ? s[close + 2] : '?';
 }
@@ -63,14 +55,14 @@ char thread_state(pid_t pid, pid_t tid) {
 // schedstat: "ns on a CPU, ns waiting for one, times it ran".
 void read_schedstat(pid_t pid, pid_t tid, unsigned long long& on_cpu, unsigned long long& queued,
                     unsigned long long& runs) {
-    std::istringstream in(read_small_file(task_dir(pid, tid) + "/schedstat"));
+    std::istringstream in(process_table::read_file(task_dir(pid, tid) + "/schedstat"));
     on_cpu = queued = runs = 0;
     in >> on_cpu >> queued >> runs;
 }
 
 // Bytes the process has read and written, through any descriptor (0 when unreadable).
 unsigned long long io_bytes(pid_t pid) {
-    std::istringstream in(read_small_file("/proc/" + std::to_string(pid) + "/io"));
+    std::istringstream in(process_table::read_file("/proc/" + std::to_string(pid) + "/io"));
     std::string key;
     unsigned long long value = 0, sum = 0;
     while (in >> key >> value)
@@ -85,7 +77,7 @@ struct Syscall {
 
 Syscall thread_syscall(pid_t pid, pid_t tid) {
     Syscall sc;
-    std::string text = read_small_file(task_dir(pid, tid) + "/syscall");
+    std::string text = process_table::read_file(task_dir(pid, tid) + "/syscall");
     if (text.rfind("running", 0) == 0) return sc.nr = -1, sc;
     std::istringstream in(text);
     if (!(in >> sc.nr)) sc.nr = -2;
