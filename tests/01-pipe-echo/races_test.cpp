@@ -34,10 +34,8 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
                         "returns when the child has ended, however slow it is.")
                     .text();
     else if (!h.held)
-        cause =
-            r.ok() && r.out.empty() && r.err.empty()
-                ? "nothing happened: is main still the stub? Follow the TODOs in exercises/01-pipe-echo/pipe_echo.cpp."
-                : pw::nothing_held(h, "pipe_echo forks one child, which reads the pipe and prints the message.");
+        cause = pw::nothing_held(h, r, "pipe_echo.cpp",
+                                 "pipe_echo forks one child, which reads the pipe and prints the message.");
     // What this test is about is the wait: the message must come out of the slow child. The
     // final newline is EndsTheOutputWithANewline's, so a missing one costs one test, not two.
     bool echoed = r.out.rfind(message, 0) == 0;
@@ -48,14 +46,11 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
                     .exits(0)
                     .exits(0)
                     .that(echoed, "stdout starting with " + pw::quote(message), pw::quote(r.out)))
-        << explain(r, Why()
-                          .expected("with its child held back after fork(), pipe_echo waits for it; once let go, "
-                                    "the child echoes " +
-                                    pw::quote(message + "\n") + ", and pipe_echo exits with status 0")
+        << explain(r, pw::race_why("with its child held back after fork(), pipe_echo waits for it; once let go, "
+                                   "the child echoes " +
+                                   pw::quote(message + "\n") + ", and pipe_echo exits with status 0")
                           .cause(cause)
-                          .topic("step-5-wait-for-the-child")
-                          .reproduce("make grade LESSON=01 SHAKE=6   # holds children back at random, so the race "
-                                     "shows now and then"));
+                          .topic("step-5-wait-for-the-child"));
 }
 
 }  // namespace

@@ -52,10 +52,7 @@ TEST(RandomByteRaces, ParentGetsTheByteOfASlowChild) {
             "for the byte before the child (held by the test right after fork()) could send it, and a "
             "non-blocking read() found no data yet. Read until EOF first, then wait.";
     else if (!h.held)
-        cause = r.ok() && r.out.empty() && r.err.empty()
-                    ? "nothing was printed: is main still the stub? Follow the TODOs in "
-                      "exercises/02-random-byte/random_byte.cpp."
-                    : pw::nothing_held(h, "random_byte forks one child.");
+        cause = pw::nothing_held(h, r, "random_byte.cpp", "random_byte forks one child.");
     else if (!ok)
         cause = "with a slow child, the parent did not print the byte the child sent (" + r.status() +
                 "). Read until EOF, then wait, then print.";
@@ -64,12 +61,10 @@ TEST(RandomByteRaces, ParentGetsTheByteOfASlowChild) {
                     .that(got_it, "\"Child returned N\" with the N of \"Number sent to parent N\"",
                           "sent " + std::to_string(sent) + ", returned " + std::to_string(returned) +
                               " (-1: no such line) in " + pw::quote(r.out)))
-        << explain(r, Why()
-                          .expected("with its child held back after fork(), the parent still prints \"Child "
-                                    "returned N\" with the N the child sent, and exits with status 0")
+        << explain(r, pw::race_why("with its child held back after fork(), the parent still prints \"Child "
+                                   "returned N\" with the N the child sent, and exits with status 0")
                           .cause(cause)
-                          .topic("eof-or-no-data-yet")
-                          .reproduce("make grade LESSON=02 SHAKE=6   # holds children back at random"));
+                          .topic("eof-or-no-data-yet"));
 }
 
 }  // namespace

@@ -41,21 +41,16 @@ TEST(PipelineRaces, WaitsForAFirstCommandSlowerThanAnyPause) {
                         "every child, blocking.")
                     .text();
     else if (!h.held)
-        cause =
-            r.ok() && r.out.empty() && r.err.empty()
-                ? "nothing happened: is main still the stub? Follow the TODOs in exercises/03-pipeline/pipeline.cpp."
-                : pw::nothing_held(h, "pipeline forks one child per command.");
+        cause = pw::nothing_held(h, r, "pipeline.cpp", "pipeline forks one child per command.");
     else if (!r.ok() || r.err != word + "\n")
         cause = "with a slow first command, the pipeline went wrong (" + r.status() +
                 "): fork every command, close every pipe end, then waitpid() each child.";
     EXPECT_TRUE(pw::held_check(r, h, "the first command").exits(0).exits(0).err(word + "\n"))
-        << explain(r, Why()
-                          .expected("with its first command held back after fork(), pipeline waits for it; once "
-                                    "let go, it prints " +
-                                    pw::quote(word + "\n") + " on stderr, and pipeline exits with status 0")
+        << explain(r, pw::race_why("with its first command held back after fork(), pipeline waits for it; once "
+                                   "let go, it prints " +
+                                   pw::quote(word + "\n") + " on stderr, and pipeline exits with status 0")
                           .cause(cause)
-                          .topic("start-them-all-then-wait")
-                          .reproduce("make grade LESSON=03 SHAKE=6   # holds children back at random"));
+                          .topic("start-them-all-then-wait"));
 }
 
 }  // namespace

@@ -85,13 +85,11 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
                     .that(g.exec_errno == ENOENT, "exec_errno ENOENT (" + std::to_string(ENOENT) + ")",
                           std::to_string(g.exec_errno))
                     .that(g.error == want, "status.error " + pw::quote(want), pw::quote(g.error)))
-        << explain(Why()
-                       .expected("with the child held back after fork(), exec_errno ENOENT (" + std::to_string(ENOENT) +
-                                 ") and status.error " + pw::quote(want))
+        << explain(pw::race_why("with the child held back after fork(), exec_errno ENOENT (" + std::to_string(ENOENT) +
+                                ") and status.error " + pw::quote(want))
                        .got(got_text)
                        .cause(cause)
-                       .topic("when-exec-fails")
-                       .reproduce("make grade LESSON=04 SHAKE=6   # holds children back at random"));
+                       .topic("when-exec-fails"));
 }
 
 }  // namespace

@@ -114,6 +114,25 @@ namespace in_tests {
 using pw::HeldRun;
 }  // namespace in_tests
 
+// A race test's Why: what it expected, and - since a held run cannot be typed in - the
+// command that shows the same race unforced, now and then.
+inline Why race_why(std::string expected) {
+    return Why()
+        .expected(std::move(expected))
+        .reproduce(std::string("make grade LESSON=") + std::string(PW_LESSON).substr(0, 2) +
+                   " SHAKE=6   # holds children back at random, so the race shows now and then");
+}
+
+// The cause when no child was held: main is still the stub (the run did nothing at all:
+// follow the TODOs in exercises/NN-topic/`file`), or the program never forked.
+inline std::string nothing_held(const HeldRun& h, const RunResult& r, const std::string& file,
+                                const std::string& what_it_forks) {
+    if (r.ok() && r.out.empty() && r.err.empty())
+        return "nothing happened: is main still the stub? Follow the TODOs in exercises/" + std::string(PW_LESSON) +
+               "/" + file + ".";
+    return nothing_held(h, what_it_forks);
+}
+
 // The opening of every race test: where ptrace is refused there is no race to force, so the
 // test skips and says why, instead of failing a learner for the machine.
 #define PW_SKIP_WHERE_PTRACE_IS_REFUSED(h) \
