@@ -15,11 +15,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "pipe_echo";
 // Larger than the 64 KiB pipe, just under Linux's 128 KiB limit for one argument.
@@ -192,14 +188,12 @@ TEST(PipeEcho, UsesAChildProcess) {
     RunOptions options;
     options.interrupt_blocked_writes = true;
     RunResult r = echo(message, options);
-    bool child_seen = false;
-    for (const auto& p : r.seen_while_stalled) child_seen = child_seen || p.ppid == r.pid;
-    Why why = child_seen ? echo_why(r, message, true)
-                         : Why().cause(
-                               "no child of pipe_echo was seen while it wrote: the lesson's program forks, "
-                               "and the message travels through the pipe from parent to child.");
-    EXPECT_TRUE(Check(r).that(child_seen, "a child of pipe_echo (pid " + std::to_string(r.pid) + ")",
-                              std::to_string(r.seen_while_stalled.size()) + " processes seen, none a child of it"))
+    Why why = pw::child_seen_while_stalled(r)
+                  ? echo_why(r, message, true)
+                  : Why().cause(
+                        "no child of pipe_echo was seen while it wrote: the lesson's program forks, "
+                        "and the message travels through the pipe from parent to child.");
+    EXPECT_TRUE(Check(r).forked_while_stalled())
         << explain(r, why.expected("a child process of pipe_echo that prints what the parent sends through the pipe")
                           .topic("step-2-fork-one-process-becomes-two")
                           .reproduce(reproduce_size(kLargeSize)));
@@ -208,12 +202,8 @@ TEST(PipeEcho, UsesAChildProcess) {
 TEST(PipeEcho, ParentWaitsForItsChild) {
     std::string message = pw::random_word(10);
     RunResult r = echo(message);
-    Why why = !r.left_behind.empty()
-                  ? Why().cause(
-                        "the program exited while its child was still there (running, or a zombie): the "
-                        "parent must wait() for its child before it exits.",
-                        "step-5-wait-for-the-child")
-                  : echo_why(r, message);
+    Why why = !r.left_behind.empty() ? Why().cause(pw::left_behind_cause("wait()"), "step-5-wait-for-the-child")
+                                     : echo_why(r, message);
     EXPECT_TRUE(Check(r).ends().nothing_left_behind().that(!r.out.empty(), "an echo", "nothing on stdout")) << explain(
         r, why.expected("the echo, then a clean exit with no child left behind").topic("step-5-wait-for-the-child"));
 }
@@ -235,34 +225,22 @@ TEST(PipeEcho, ChildDoesNotRunTheParentsCode) {
 
 TEST(PipeEcho, PrintsUsageWithoutArgument) {
     RunResult r = pw::run({pw::program(kProgram)});
-    Why why =
-        Why().cause(r.term_signal ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
-                                  : "with no MESSAGE, print one usage line on stderr and return 2; check argc first.");
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out("")) << explain(
-        r, why.expected("exit status 2, a usage line on stderr, nothing on stdout").topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why(r.term_signal ? "it crashed: with no argument argv[1] is a null pointer. Check argc first."
+                                       : "with no MESSAGE, print one usage line on stderr and return 2; check "
+                                         "argc first."));
 }
 
 TEST(PipeEcho, PrintsUsageWithTwoArguments) {
     RunResult r = pw::run({pw::program(kProgram), "one", "two"});
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("pipe_echo takes exactly one MESSAGE: argc must be 2; check argc first.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("pipe_echo takes exactly one MESSAGE: argc must be 2; check argc first."));
 }
 
 // With only four descriptors allowed, pipe() has no room for its two: EMFILE.
 TEST(PipeEcho, ReportsAFailedSystemCall) {
-    RunOptions options;
-    options.max_open_files = 4;
-    RunResult r = pw::run({pw::program(kProgram), "hello"}, options);
-    EXPECT_TRUE(Check(r).exits(1).err("pipe_echo: pipe: Too many open files\n"))
-        << explain(r, Why()
-                          .expected("exit status 1 and stderr \"pipe_echo: pipe: Too many open files\\n\"")
-                          .cause("check what pipe() returns; on -1 print \"pipe_echo: pipe: \" and "
-                                 "strerror(errno), then exit 1.")
-                          .topic("usage-and-errors")
-                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + " hello)"));
+    RunResult r = pw::run({pw::program(kProgram), "hello"}, pw::too_few_fds());
+    EXPECT_TRUE(Check(r).exits(1).err(pw::emfile_err(kProgram))) << explain(r, pw::emfile_why(kProgram, " hello"));
 }
 
 // With stdout closed the child's write fails and it exits 1: pipe_echo's own exit

@@ -15,8 +15,7 @@
 
 namespace {
 
-using pw::HeldRun;
-using pw::RunResult;
+using namespace pw::in_tests;
 
 const std::string kProgram = "pipe_echo";
 
@@ -24,35 +23,34 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
     std::string message = pw::random_word(24);
     HeldRun h;
     RunResult r = pw::run_holding_first_child({pw::program(kProgram), message}, h);
-    if (!h.held && h.program != 0 && std::string(h.why_not).rfind("ptrace is not allowed", 0) == 0)
-        GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << h.why_not;
+    PW_SKIP_WHERE_PTRACE_IS_REFUSED(h);
     bool exited_first = h.release == HeldRun::Release::ParentExited;
     std::string cause;
     if (exited_first)
-        cause =
-            "a race: pipe_echo exited before its child had even run. The test held the child right after "
-            "fork() and let it go as soon as the parent waited for it; the parent never waited (a pause "
-            "only makes it likely that the child is done, and waitpid() with WNOHANG does not wait). "
-            "Call wait() (or waitpid() without WNOHANG): it returns when the child has ended, however slow "
-            "it is. `make grade SHAKE=6` shows the same race now and then.";
+        cause = pw::RaceCause(kProgram)
+                    .instead(
+                        "the parent never waited (a pause only makes it likely that the child is done, and "
+                        "waitpid() with WNOHANG does not wait). Call wait() (or waitpid() without WNOHANG): it "
+                        "returns when the child has ended, however slow it is.")
+                    .text();
     else if (!h.held)
-        cause =
-            r.ok() && r.out.empty() && r.err.empty()
-                ? "nothing happened: is main still the stub? Follow the TODOs in exercises/01-pipe-echo/pipe_echo.cpp."
-                : std::string("there was no child to hold (") + h.why_not +
-                      "): pipe_echo forks one child, which reads the pipe and prints the message.";
+        cause = pw::nothing_held(h, r, "pipe_echo.cpp",
+                                 "pipe_echo forks one child, which reads the pipe and prints the message.");
     // What this test is about is the wait: the message must come out of the slow child. The
     // final newline is EndsTheOutputWithANewline's, so a missing one costs one test, not two.
     bool echoed = r.out.rfind(message, 0) == 0;
     if (!exited_first && h.held && (!r.ok() || !echoed))
         cause = "with a slow child, the echo went wrong: " + r.status() +
                 ". Close the parent's read end, write, close the write end, then wait for the child.";
-    EXPECT_TRUE(h.held && !exited_first && r.ok() && echoed) << pw::explain(
-        r,
-        "with its child held back after fork(), pipe_echo waits for it; once let go, the child echoes " +
-            pw::quote(message + "\n") + ", and pipe_echo exits with status 0",
-        cause, "step-5-wait-for-the-child",
-        "make grade LESSON=01 SHAKE=6   # holds children back at random, so the race shows now and then");
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
+                    .exits(0)
+                    .exits(0)
+                    .that(echoed, "stdout starting with " + pw::quote(message), pw::quote(r.out)))
+        << explain(r, pw::race_why("with its child held back after fork(), pipe_echo waits for it; once let go, "
+                                   "the child echoes " +
+                                   pw::quote(message + "\n") + ", and pipe_echo exits with status 0")
+                          .cause(cause)
+                          .topic("step-5-wait-for-the-child"));
 }
 
 }  // namespace

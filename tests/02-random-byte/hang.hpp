@@ -3,9 +3,13 @@
 // was its child blocked writing into a full pipe, was someone waiting for end of file
 // on a pipe whose write end it held itself? Lesson 02's tests turn those facts into the
 // likely cause of a hang.
+// Also what both programs' tests share before that: the causes that come before a run's
+// output is worth reading, and the usage-error check.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "lesson.hpp"
 
@@ -60,6 +64,33 @@ inline pw::Why hang_why(const pw::RunResult& r) {
     if (r.stuck.empty())
         return why.cause("the program did not finish in time (no report of what it was blocked in is available here).");
     return why.cause("the program did not finish in time: see above what each process was blocked in.");
+}
+
+// The causes that come before a run's output is worth reading, the same for both programs:
+// a hang, a crash, or nothing at all (main is still the stub). Empty when none applies.
+inline pw::Why early_why(const pw::RunResult& r, const std::string& program) {
+    pw::Why why;
+    if (r.timed_out) return hang_why(r);
+    if (r.term_signal) return why.cause(pw::signal_cause(r));
+    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
+        return why.cause("nothing was printed: is main still the stub? Follow the TODOs in exercises/02-random-byte/" +
+                         program + ".cpp.");
+    return why;
+}
+
+// Runs each bad argument list; the first that is not a usage error (exit status 2, a line
+// on stderr in the program's own words, nothing on stdout) fails the calling test with
+// `cause`, or `crash_cause` when it crashed. One bad case is enough to read.
+inline void expect_usage_errors(const std::vector<std::vector<std::string>>& bad,
+                                const std::function<pw::RunResult(const std::vector<std::string>&)>& run,
+                                const std::string& cause, const std::string& crash_cause) {
+    for (const auto& args : bad) {
+        pw::RunResult r = run(args);
+        pw::Check usage = pw::Check(r).exits(2).that(!r.err.empty(), "a usage line on stderr", "nothing").out("");
+        if (usage.passed()) continue;
+        EXPECT_TRUE(usage) << pw::explain(r, pw::usage_why(r.term_signal ? crash_cause : cause));
+        return;
+    }
 }
 
 }  // namespace lesson02

@@ -28,11 +28,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "random_byte";
 
@@ -185,13 +181,8 @@ bool child_ran_parents_code(const RunResult& r, const Transcript& t) {
 // Why a run did not produce the five lines with matching numbers, in the learner's terms,
 // with the section about that cause.
 Why byte_why(const RunResult& r, const Transcript& t) {
-    Why why;
-    if (r.timed_out) return lesson02::hang_why(r);
-    if (r.term_signal) return why.cause(pw::signal_cause(r));
-    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return why.cause(
-            "nothing was printed: is main still the stub? Follow the TODOs in "
-            "exercises/02-random-byte/random_byte.cpp.");
+    Why why = lesson02::early_why(r, kProgram);
+    if (!why.cause_text().empty()) return why;
     if (r.err.find("Resource temporarily unavailable") != std::string::npos)
         return why.cause(
             "a non-blocking read() found no data yet: the child had not written its byte. A pause before reading "
@@ -409,8 +400,8 @@ TEST(RandomByte, ReportsTheChildsPid) {
                                        "the value fork() returned in the parent.",
                                        fork)
                                  : byte_why(traced, c);
-    EXPECT_TRUE(Check(traced).exits(0).that(c.pid > 0 && trace.is_child(c.pid), "the pid fork() created, " + forked,
-                                            std::to_string(c.pid)))
+    EXPECT_TRUE(
+        Check(traced).exits(0).that(trace.is_child(c.pid), "the pid fork() created, " + forked, std::to_string(c.pid)))
         << explain(traced, traced_why.expected("the pid of the child that random_byte forked (pid " + forked + ")")
                                .topic(fork)
                                .reproduce(strace_command()));
@@ -469,10 +460,7 @@ TEST(RandomByte, ParentReapsTheChild) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
     Why why = !r.left_behind.empty()
-                  ? Why().cause(
-                        "the program exited while its child was still there (running, or a zombie): the "
-                        "parent must waitpid() for its child before it exits.",
-                        "step-3-read-then-wait-never-the-other-way-round")
+                  ? Why().cause(pw::left_behind_cause("waitpid()"), "step-3-read-then-wait-never-the-other-way-round")
                   : byte_why(r, t);
     EXPECT_TRUE(
         Check(r).nothing_left_behind().exits(0).that(t.all_five_once(), "the five lines, each once", pw::quote(r.out)))
@@ -483,8 +471,11 @@ TEST(RandomByte, ParentReapsTheChild) {
 TEST(RandomByte, ChildDoesNotRunTheParentsCode) {
     RunResult r = random_byte({}, short_run());
     Transcript t = read_transcript(r.out);
-    EXPECT_TRUE(Check(r).exits(0).err("").that(t.all_five_once() && t.pid != 0, "the five lines once, a real pid",
-                                               pw::quote(r.out)))
+    EXPECT_TRUE(Check(r)
+                    .exits(0)
+                    .err("")
+                    .that(t.all_five_once(), "the five lines, each once", pw::quote(r.out))
+                    .that(t.pid != 0, "a real pid in \"new child has pid\"", std::to_string(t.pid)))
         << explain(r,
                    byte_why(r, t).expected(five_lines() + ", nothing on stderr").topic("step-2-fork-and-who-is-who"));
 }
@@ -498,34 +489,17 @@ TEST(RandomByte, RejectsBadArguments) {
                                                        {"--seed", "99999999999999999999999"},
                                                        {"7"},
                                                        {"--seed", "1", "2"}};
-    for (const auto& args : bad) {
-        RunResult r = random_byte(args, short_run());
-        Check usage = Check(r).exits(2).that(!r.err.empty(), "a usage line on stderr", "nothing").out("");
-        if (usage.passed()) continue;
-        std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1] or argv[2]."
-                                          : "random_byte takes nothing, or exactly --seed N with N a whole number "
-                                            "(digits only): anything else prints one usage line on stderr and "
-                                            "returns 2, before any fork().";
-        EXPECT_TRUE(usage) << explain(r, Why()
-                                             .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                                             .cause(cause)
-                                             .topic("usage-and-errors"));
-        break;  // one bad case is enough to read
-    }
+    lesson02::expect_usage_errors(
+        bad, [](const std::vector<std::string>& args) { return random_byte(args, short_run()); },
+        "random_byte takes nothing, or exactly --seed N with N a whole number (digits only): anything else prints "
+        "one usage line on stderr and returns 2, before any fork().",
+        "it crashed: check argc before you read argv[1] or argv[2].");
 }
 
 // With only four descriptors allowed, pipe() has no room for its two: EMFILE.
 TEST(RandomByte, ReportsAFailedSystemCall) {
-    RunOptions options = short_run();
-    options.max_open_files = 4;
-    RunResult r = random_byte({}, options);
-    EXPECT_TRUE(Check(r).exits(1).err("random_byte: pipe: Too many open files\n").out(""))
-        << explain(r, Why()
-                          .expected("exit status 1 and stderr \"random_byte: pipe: Too many open files\\n\"")
-                          .cause("check what pipe() returns; on -1 print \"random_byte: pipe: \" and "
-                                 "strerror(errno), then exit 1.")
-                          .topic("usage-and-errors")
-                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + ")"));
+    RunResult r = random_byte({}, pw::too_few_fds(short_run()));
+    EXPECT_TRUE(Check(r).exits(1).err(pw::emfile_err(kProgram)).out("")) << explain(r, pw::emfile_why(kProgram, ""));
 }
 
 // With stdout closed the child's fflush fails and it exits 1: random_byte's own exit

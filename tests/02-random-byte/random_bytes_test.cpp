@@ -20,11 +20,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 
 const std::string kProgram = "random_bytes";
 const std::uint64_t kMiB = 1024 * 1024;
@@ -73,13 +69,8 @@ RunResult random_bytes(std::uint64_t count, std::vector<std::string> more = {}, 
 // the section about that cause.
 Why bytes_why(const RunResult& r, const Report& rep, std::uint64_t count) {
     const std::string reads = "short-reads-and-the-read-loop";
-    Why why;
-    if (r.timed_out) return lesson02::hang_why(r);
-    if (r.term_signal) return why.cause(pw::signal_cause(r));
-    if (r.out.empty() && r.err.empty() && r.exit_code == 0)
-        return why.cause(
-            "nothing was printed: is main still the stub? Follow the TODOs in "
-            "exercises/02-random-byte/random_bytes.cpp.");
+    Why why = lesson02::early_why(r, kProgram);
+    if (!why.cause_text().empty()) return why;
     if (!rep.received_seen)
         return why.cause(
             "the parent did not print \"received <n> bytes, checksum <16 hex digits>\" (after reading to "
@@ -261,19 +252,15 @@ TEST(RandomBytes, UsesAChildProcess) {
     const std::uint64_t count = 64 * kMiB;
     RunResult r = pw::run({pw::program(kProgram), std::to_string(count)}, options);
     Report rep = read_report(r.out);
-    bool child_seen = false;
-    for (const auto& p : r.seen_while_stalled) child_seen = child_seen || p.ppid == r.pid;
-    Why why = child_seen ? bytes_why(r, rep, count)
-                         : Why().cause(
-                               "no child of random_bytes was seen while it ran: the lesson's program forks, "
-                               "and the bytes travel through the pipe from child to parent.");
-    EXPECT_TRUE(Check(r)
-                    .that(child_seen, "a child of random_bytes (pid " + std::to_string(r.pid) + ")",
-                          std::to_string(r.seen_while_stalled.size()) + " processes seen, none a child of it")
-                    .exits(0)
-                    .that(rep.received == count && rep.sent_sum == rep.received_sum,
-                          "all " + std::to_string(count) + " bytes with matching checksums",
-                          std::to_string(rep.received) + " bytes, " + rep.sent_sum + " and " + rep.received_sum))
+    Why why = pw::child_seen_while_stalled(r)
+                  ? bytes_why(r, rep, count)
+                  : Why().cause(
+                        "no child of random_bytes was seen while it ran: the lesson's program forks, "
+                        "and the bytes travel through the pipe from child to parent.");
+    EXPECT_TRUE(Check(r).forked_while_stalled().exits(0).that(
+        rep.received == count && rep.sent_sum == rep.received_sum,
+        "all " + std::to_string(count) + " bytes with matching checksums",
+        std::to_string(rep.received) + " bytes, " + rep.sent_sum + " and " + rep.received_sum))
         << explain(r, why.expected("a child process of random_bytes that sends the bytes through the pipe")
                           .topic("step-4-a-lot-of-bytes-random_bytes"));
 }
@@ -298,21 +285,16 @@ TEST(RandomBytes, RejectsABadCount) {
 TEST(RandomBytes, PrintsUsageOnBadArguments) {
     const std::vector<std::vector<std::string>> bad = {
         {}, {"5", "--seed"}, {"5", "--seed", "x"}, {"5", "6"}, {"5", "--sed", "1"}};
-    for (const auto& args : bad) {
-        std::vector<std::string> argv{pw::program(kProgram)};
-        argv.insert(argv.end(), args.begin(), args.end());
-        RunResult r = pw::run(argv);
-        Check usage = Check(r).exits(2).that(!r.err.empty(), "a line on stderr", "nothing").out("");
-        if (usage.passed()) continue;
-        std::string cause = r.term_signal ? "it crashed: check argc before you read argv[1], argv[2] or argv[3]."
-                                          : "random_bytes takes COUNT, optionally followed by --seed N: anything else "
-                                            "prints one line on stderr and returns 2.";
-        EXPECT_TRUE(usage) << explain(r, Why()
-                                             .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                                             .cause(cause)
-                                             .topic("usage-and-errors"));
-        break;  // one bad case is enough to read
-    }
+    lesson02::expect_usage_errors(
+        bad,
+        [](const std::vector<std::string>& args) {
+            std::vector<std::string> argv{pw::program(kProgram)};
+            argv.insert(argv.end(), args.begin(), args.end());
+            return pw::run(argv);
+        },
+        "random_bytes takes COUNT, optionally followed by --seed N: anything else prints one line on stderr and "
+        "returns 2.",
+        "it crashed: check argc before you read argv[1], argv[2] or argv[3].");
 }
 
 }  // namespace

@@ -18,8 +18,7 @@
 
 namespace {
 
-using pw::HeldRun;
-using pw::RunResult;
+using namespace pw::in_tests;
 
 const std::string kProgram = "random_byte";
 
@@ -32,37 +31,40 @@ long number_after(const std::string& out, const std::regex& pattern) {
 TEST(RandomByteRaces, ParentGetsTheByteOfASlowChild) {
     HeldRun h;
     RunResult r = pw::run_holding_first_child({pw::program(kProgram)}, h);
-    if (!h.held && h.program != 0 && std::string(h.why_not).rfind("ptrace is not allowed", 0) == 0)
-        GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << h.why_not;
+    PW_SKIP_WHERE_PTRACE_IS_REFUSED(h);
     long sent = number_after(r.out, std::regex(R"(Number sent to parent (\d+))"));
     long returned = number_after(r.out, std::regex(R"(Child returned (\d+))"));
-    bool ok = h.held && r.ok() && sent >= 0 && returned == sent;
+    bool got_it = sent >= 0 && returned == sent;
+    bool ok = h.held && r.ok() && got_it;
     std::string cause;
     if (h.held && h.release == HeldRun::Release::ParentExited)
-        cause =
-            "a race: random_byte ended before its child had even run. The test held the child right after "
-            "fork() and would have let it go as soon as the parent blocked in any call; the parent never "
-            "blocked: it looked for the byte without waiting for it (a pause, then a non-blocking read(), "
-            "finds \"no data yet\"). Read until read() returns 0 (EOF): a blocking read() waits for the "
-            "byte, however slow the child is. `make grade SHAKE=6` shows the same race now and then.";
+        cause = pw::RaceCause(kProgram)
+                    .ended("ended")
+                    .let_go_when("the parent blocked in any call")
+                    .instead(
+                        "the parent never blocked: it looked for the byte without waiting for it (a pause, then "
+                        "a non-blocking read(), finds \"no data yet\"). Read until read() returns 0 (EOF): a "
+                        "blocking read() waits for the byte, however slow the child is.")
+                    .text();
     else if (h.held && h.release == HeldRun::Release::Waited && !ok)
         cause =
             "a race: the parent went on to wait for its child without having blocked in read(): it looked "
             "for the byte before the child (held by the test right after fork()) could send it, and a "
             "non-blocking read() found no data yet. Read until EOF first, then wait.";
     else if (!h.held)
-        cause = r.ok() && r.out.empty() && r.err.empty()
-                    ? "nothing was printed: is main still the stub? Follow the TODOs in "
-                      "exercises/02-random-byte/random_byte.cpp."
-                    : std::string("there was no child to hold (") + h.why_not + "): random_byte forks one child.";
+        cause = pw::nothing_held(h, r, "random_byte.cpp", "random_byte forks one child.");
     else if (!ok)
         cause = "with a slow child, the parent did not print the byte the child sent (" + r.status() +
                 "). Read until EOF, then wait, then print.";
-    EXPECT_TRUE(ok) << pw::explain(r,
-                                   "with its child held back after fork(), the parent still prints \"Child returned "
-                                   "N\" with the N the child sent, and exits with status 0",
-                                   cause, "eof-or-no-data-yet",
-                                   "make grade LESSON=02 SHAKE=6   # holds children back at random");
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
+                    .exits(0)
+                    .that(got_it, "\"Child returned N\" with the N of \"Number sent to parent N\"",
+                          "sent " + std::to_string(sent) + ", returned " + std::to_string(returned) +
+                              " (-1: no such line) in " + pw::quote(r.out)))
+        << explain(r, pw::race_why("with its child held back after fork(), the parent still prints \"Child "
+                                   "returned N\" with the N the child sent, and exits with status 0")
+                          .cause(cause)
+                          .topic("eof-or-no-data-yet"));
 }
 
 }  // namespace

@@ -21,11 +21,7 @@
 
 namespace {
 
-using pw::Check;
-using pw::explain;
-using pw::RunOptions;
-using pw::RunResult;
-using pw::Why;
+using namespace pw::in_tests;
 using Commands = std::vector<std::string>;
 
 const std::string kProgram = "pipeline";
@@ -340,6 +336,32 @@ std::string reports(std::size_t got, std::size_t n) {
     return std::to_string(got) + " of " + std::to_string(n) + " fd_probe reports";
 }
 
+// A pipeline of n fd_probes, and what they reported: how every test of the plumbing starts.
+struct ProbedRun {
+    std::vector<std::string> labels;
+    Commands commands;
+    RunResult r;
+    std::vector<Probe> probes;
+
+    bool all_reported() const { return probes.size() == labels.size(); }
+    // A check whose first clause is that every probe reported; the test adds its own.
+    Check check() const {
+        return Check(r).that(all_reported(), reports(labels.size(), labels.size()),
+                             reports(probes.size(), labels.size()));
+    }
+    // The cause of a missing report first (the commands did not all run), else `otherwise`.
+    Why why(const Why& otherwise) const { return all_reported() ? otherwise : missing_probe_why(r, labels.size()); }
+};
+
+ProbedRun run_probes(std::size_t n, const RunOptions& options) {
+    ProbedRun p;
+    p.labels = labels(n);
+    p.commands = probes_for(p.labels);
+    p.r = pipeline(p.commands, options);
+    p.probes = probes_in(p.r.err);
+    return p;
+}
+
 // ---- comparing with sh -----------------------------------------------------------------
 
 TEST(Pipeline, MatchesShForOneCommand) {
@@ -535,52 +557,38 @@ TEST(Pipeline, ChildEndsWhenExecFails) {
 // ---- the plumbing, seen from inside: fd_probe -----------------------------------------------
 
 TEST(Pipeline, EachCommandSeesOnlyStdinStdoutAndStderr) {
-    std::vector<std::string> l = labels(3);
-    RunResult r = pipeline(probes_for(l), with_timeout(5));
-    std::vector<Probe> probes = probes_in(r.err);
+    ProbedRun p = run_probes(3, with_timeout(5));
     std::string extra;
-    for (const auto& p : probes)
-        if (p.fds != "0,1,2") extra += (extra.empty() ? "" : "; ") + p.label + " had " + p.fds;
-    bool all_ran = probes.size() == l.size();
-    Why why = !all_ran ? missing_probe_why(r, l.size())
-                       : Why().cause("a command started with more than fds 0, 1 and 2 open (" + extra +
-                                         "): pipe ends that it never uses, inherited through fork and kept by exec. "
-                                         "In each child, after dup2, close both ends of every pipe.",
-                                     "close-every-end-you-do-not-use");
-    EXPECT_TRUE(Check(r)
-                    .that(all_ran, reports(l.size(), l.size()), reports(probes.size(), l.size()))
-                    .that(extra.empty(), "fds=0,1,2 in each command", extra))
-        << explain(
-               r, why.expected("each of the three commands reports fds=0,1,2").topic("close-every-end-you-do-not-use"));
+    for (const auto& probe : p.probes)
+        if (probe.fds != "0,1,2") extra += (extra.empty() ? "" : "; ") + probe.label + " had " + probe.fds;
+    Why why = p.why(Why().cause("a command started with more than fds 0, 1 and 2 open (" + extra +
+                                    "): pipe ends that it never uses, inherited through fork and kept by exec. In "
+                                    "each child, after dup2, close both ends of every pipe.",
+                                "close-every-end-you-do-not-use"));
+    EXPECT_TRUE(p.check().that(extra.empty(), "fds=0,1,2 in each command", extra)) << explain(
+        p.r, why.expected("each of the three commands reports fds=0,1,2").topic("close-every-end-you-do-not-use"));
 }
 
 TEST(Pipeline, EveryCommandIsAChildOfPipeline) {
-    std::vector<std::string> l = labels(3);
-    RunResult r = pipeline(probes_for(l), with_timeout(5));
-    std::vector<Probe> probes = probes_in(r.err);
+    ProbedRun p = run_probes(3, with_timeout(5));
+    const std::string pid = std::to_string(p.r.pid);
     std::string wrong;
-    for (const auto& p : probes)
-        if (p.ppid != r.pid)
-            wrong += (wrong.empty() ? "" : "; ") + p.label + "'s parent was pid " + std::to_string(p.ppid);
-    bool all_ran = probes.size() == l.size();
-    Why why = !all_ran ? missing_probe_why(r, l.size())
-                       : Why().cause("pipeline (pid " + std::to_string(r.pid) +
-                                         ") must itself fork every command, as a shell does (" + wrong +
-                                         "): fork in the parent's loop, never in a child.",
-                                     "n-commands-n-1-pipes");
-    EXPECT_TRUE(Check(r)
-                    .that(all_ran, reports(l.size(), l.size()), reports(probes.size(), l.size()))
-                    .that(wrong.empty(), "pid " + std::to_string(r.pid) + " as every command's parent", wrong))
-        << explain(r, why.expected("every command's parent is pipeline (pid " + std::to_string(r.pid) + ")")
-                          .topic("n-commands-n-1-pipes"));
+    for (const auto& probe : p.probes)
+        if (probe.ppid != p.r.pid)
+            wrong += (wrong.empty() ? "" : "; ") + probe.label + "'s parent was pid " + std::to_string(probe.ppid);
+    Why why = p.why(Why().cause("pipeline (pid " + pid + ") must itself fork every command, as a shell does (" + wrong +
+                                    "): fork in the parent's loop, never in a child.",
+                                "n-commands-n-1-pipes"));
+    EXPECT_TRUE(p.check().that(wrong.empty(), "pid " + pid + " as every command's parent", wrong)) << explain(
+        p.r, why.expected("every command's parent is pipeline (pid " + pid + ")").topic("n-commands-n-1-pipes"));
 }
 
 TEST(Pipeline, NeighboursShareOnePipe) {
-    std::vector<std::string> l = labels(4);
     std::string data = random_lines(30);
-    Commands commands = probes_for(l);
-    RunResult r = pipeline(commands, with_timeout(5, data));
-    std::vector<Probe> probes = probes_in(r.err);
+    ProbedRun p = run_probes(4, with_timeout(5, data));
+    const std::vector<std::string>& l = p.labels;
+    const std::vector<Probe>& probes = p.probes;
+    const RunResult& r = p.r;
     std::string problem;
     std::set<std::string> joins;
     bool all_ran = true;
@@ -625,24 +633,22 @@ TEST(Pipeline, NeighboursShareOnePipe) {
         << explain(r, why.expected("3 distinct pipes, each joining one command's stdout to the next one's stdin, and "
                                    "the input on stdout unchanged")
                           .topic("step-3-dup2-puts-a-pipe-end-on-0-or-1")
-                          .reproduce(reproduce_with_lines(commands, data)));
+                          .reproduce(reproduce_with_lines(p.commands, data)));
 }
 
 TEST(Pipeline, ReapsEveryCommand) {
-    std::vector<std::string> l = labels(3);
-    RunResult r = pipeline(probes_for(l), with_timeout(5));
-    std::size_t ran = probes_in(r.err).size();
-    Why why = r.timed_out || r.term_signal ? hang_why(r, l.size())
+    ProbedRun p = run_probes(3, with_timeout(5));
+    const RunResult& r = p.r;
+    Why why = r.timed_out || r.term_signal ? hang_why(r, p.labels.size())
                                            : Why().cause(
                                                  "pipeline exited while some of its commands were still there "
                                                  "(running, or zombies): waitpid for every child it forked, "
                                                  "not only the last one.",
                                                  "start-them-all-then-wait");
-    if (r.left_behind.empty() && !r.timed_out && ran != l.size()) why = missing_probe_why(r, l.size());
-    EXPECT_TRUE(Check(r).ends().nothing_left_behind().that(ran == l.size(), reports(l.size(), l.size()),
-                                                           reports(ran, l.size())))
-        << explain(r, why.expected("all three commands run, and none is left when pipeline exits")
-                          .topic("start-them-all-then-wait"));
+    if (r.left_behind.empty() && !r.timed_out && !p.all_reported()) why = missing_probe_why(r, p.labels.size());
+    EXPECT_TRUE(p.check().ends().nothing_left_behind()) << explain(
+        r,
+        why.expected("all three commands run, and none is left when pipeline exits").topic("start-them-all-then-wait"));
 }
 
 // The last command may end first (here it never reads its stdin); pipeline must still
@@ -669,35 +675,21 @@ TEST(Pipeline, WaitsForCommandsThatEndAfterTheLast) {
 
 TEST(Pipeline, PrintsUsageWithoutCommands) {
     RunResult r = pw::run({pw::program(kProgram)}, with_timeout(5));
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("with no COMMAND, print one usage line on stderr and exit 2.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("with no COMMAND, print one usage line on stderr and exit 2."));
 }
 
 TEST(Pipeline, PrintsUsageForAnEmptyCommand) {
     RunResult r = pipeline({"cat", "  "}, with_timeout(5));
-    EXPECT_TRUE(Check(r).exits(2).err_mentions("usage").out(""))
-        << explain(r, Why()
-                          .expected("exit status 2, a usage line on stderr, nothing on stdout")
-                          .cause("a command with no words (\"\" or \"  \") is a usage error: check what "
-                                 "split_words gives before starting anything.")
-                          .topic("usage-and-errors"));
+    EXPECT_TRUE(Check(r).usage_error()) << explain(
+        r, pw::usage_why("a command with no words (\"\" or \"  \") is a usage error: check what "
+                         "split_words gives before starting anything."));
 }
 
 // With only four descriptors allowed, the first pipe() has no room for its two: EMFILE.
 TEST(Pipeline, ReportsAFailedSystemCall) {
-    RunOptions options = with_timeout(5);
-    options.max_open_files = 4;
-    RunResult r = pipeline({"cat", "cat"}, options);
-    EXPECT_TRUE(Check(r).exits(1).err("pipeline: pipe: Too many open files\n"))
-        << explain(r, Why()
-                          .expected("exit status 1 and stderr \"pipeline: pipe: Too many open files\\n\"")
-                          .cause("check what pipe() returns; on -1 print \"pipeline: pipe: \" and strerror(errno), "
-                                 "then exit 1.")
-                          .topic("usage-and-errors")
-                          .reproduce("(ulimit -n 4; " + pw::program(kProgram) + " cat cat)"));
+    RunResult r = pipeline({"cat", "cat"}, pw::too_few_fds(with_timeout(5)));
+    EXPECT_TRUE(Check(r).exits(1).err(pw::emfile_err(kProgram))) << explain(r, pw::emfile_why(kProgram, " cat cat"));
 }
 
 }  // namespace

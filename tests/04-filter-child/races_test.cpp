@@ -23,8 +23,7 @@
 
 namespace {
 
-using pw::HeldRun;
-using pw::RunResult;
+using namespace pw::in_tests;
 
 // What filter_bytes returned, in memory shared with the test (the call runs two
 // processes away, in the sandbox).
@@ -58,8 +57,7 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
     Returned g = *got;
     munmap(page, sizeof(Returned));
     const HeldRun& h = g.held;
-    if (!h.held && h.program != 0 && std::string(h.why_not).rfind("ptrace is not allowed", 0) == 0)
-        GTEST_SKIP() << "holding a child needs ptrace, which is not allowed here: " << h.why_not;
+    PW_SKIP_WHERE_PTRACE_IS_REFUSED(h);
     std::string want = "cannot execute " + name + ": No such file or directory";
     bool ok = r.ok() && h.held && g.returned && g.exec_errno == ENOENT && g.error == want;
     std::string got_text = "exec_errno " + std::to_string(g.exec_errno) + ", status.error " + pw::quote(g.error) +
@@ -69,7 +67,7 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
         cause = g.returned && g.exec_errno == 0 && g.error[0] == '\0'
                     ? "filter_bytes returned success without running anything: is it still the stub? Follow the "
                       "TODOs in exercises/04-filter-child/filter.cpp."
-                    : std::string("there was no child to hold (") + h.why_not + "): filter_bytes forks one child.";
+                    : pw::nothing_held(h, "filter_bytes forks one child.");
     else if (!g.returned)
         cause = "with a child held back after fork(), filter_bytes did not return (" + r.status() +
                 "); the sandbox's report above says where it was.";
@@ -81,10 +79,17 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
                 "()); by then the parent had already looked at the exec-error pipe without waiting. Read it with a "
                 "blocking read(): it returns 0 (EOF) when exec succeeded, or the child's errno when it failed, "
                 "however slow the child is. `make grade SHAKE=6` shows the same race now and then.";
-    EXPECT_TRUE(ok) << pw::explain("with the child held back after fork(), exec_errno ENOENT (" +
-                                       std::to_string(ENOENT) + ") and status.error " + pw::quote(want),
-                                   got_text, cause, "when-exec-fails",
-                                   "make grade LESSON=04 SHAKE=6   # holds children back at random");
+    EXPECT_TRUE(pw::held_check(r, h, "the child")
+                    .exits(0)
+                    .that(g.returned, "filter_bytes returns", r.status())
+                    .that(g.exec_errno == ENOENT, "exec_errno ENOENT (" + std::to_string(ENOENT) + ")",
+                          std::to_string(g.exec_errno))
+                    .that(g.error == want, "status.error " + pw::quote(want), pw::quote(g.error)))
+        << explain(pw::race_why("with the child held back after fork(), exec_errno ENOENT (" + std::to_string(ENOENT) +
+                                ") and status.error " + pw::quote(want))
+                       .got(got_text)
+                       .cause(cause)
+                       .topic("when-exec-fails"));
 }
 
 }  // namespace

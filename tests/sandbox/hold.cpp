@@ -27,6 +27,9 @@ namespace pw {
 
 namespace {
 
+// How why_not begins when ptrace is refused; ptrace_refused() looks for it.
+const char kPtraceRefused[] = "ptrace is not allowed here";
+
 template <std::size_t N>
 void say(char (&to)[N], const std::string& what) {
     std::snprintf(to, N, "%s", what.c_str());
@@ -106,6 +109,27 @@ const char* release_words(HeldRun::Release r) {
     return "?";
 }
 
+bool ptrace_refused(const HeldRun& h) {
+    return !h.held && h.program != 0 && std::string(h.why_not).rfind(kPtraceRefused, 0) == 0;
+}
+
+std::string nothing_held(const HeldRun& h, const std::string& what_it_forks) {
+    return std::string("there was no child to hold (") + h.why_not + "): " + what_it_forks;
+}
+
+Check held_check(const RunResult& r, const HeldRun& h, const std::string& what_was_held) {
+    return Check(r)
+        .that(h.held, what_was_held + " held right after fork()", h.held ? "held" : h.why_not)
+        .that(h.release != HeldRun::Release::ParentExited, "the parent waiting or blocking before it exits",
+              release_words(h.release));
+}
+
+std::string RaceCause::text() const {
+    return "a race: " + program_ + " " + ended_ + " before " + held_ +
+           " had even run. The test held it right after fork() and would have let it go as soon as " + when_ + "; " +
+           instead_ + " `make grade SHAKE=6` shows the same race now and then.";
+}
+
 HeldRun hold_first_child(const std::function<int()>& program) {
     HeldRun h;
 #ifndef __linux__
@@ -133,7 +157,7 @@ HeldRun hold_first_child(const std::function<int()>& program) {
         return h;
     }
     if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL) == -1) {
-        say(h.why_not, std::string("ptrace is not allowed here (") + std::strerror(errno) + ")");
+        say(h.why_not, std::string(kPtraceRefused) + " (" + std::strerror(errno) + ")");
         kill(pid, SIGCONT);  // run it untraced, so that the test still sees what it does
         waitpid(pid, &h.status, 0);
         return h;

@@ -1,16 +1,15 @@
 // lesson.cpp - program paths, failure messages and hygiene checks for lesson tests.
 #include "lesson.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
+#include "open_fds.hpp"
 #include "process_table.hpp"
 
 namespace pw {
@@ -189,6 +188,28 @@ Check& Check::err_mentions(const std::string& word) {
     return *this;
 }
 
+Check& Check::usage_error() {
+    return exits(2).err_mentions("usage").out("");
+}
+
+bool child_seen_while_stalled(const RunResult& r) {
+    for (const auto& p : r.seen_while_stalled)
+        if (p.ppid == r.pid) return true;
+    return false;
+}
+
+std::string left_behind_cause(const std::string& wait_call) {
+    return "the program exited while its child was still there (running, or a zombie): the parent must " + wait_call +
+           " for its child before it exits.";
+}
+
+Check& Check::forked_while_stalled() {
+    if (!child_seen_while_stalled(r_))
+        wanted_got(failed_, "a child of the program (pid " + std::to_string(r_.pid) + ")",
+                   std::to_string(r_.seen_while_stalled.size()) + " processes seen, none a child of it");
+    return *this;
+}
+
 Check& Check::nothing_left_behind() {
     if (!r_.left_behind.empty())
         wanted_got(failed_, "no process left behind", std::to_string(r_.left_behind.size()) + " left behind");
@@ -210,17 +231,7 @@ std::string random_word(std::size_t length) {
 
 std::vector<int> open_fds() {
     std::vector<int> fds;
-    const char* dir_path = process_table::available() ? "/proc/self/fd" : "/dev/fd";
-    DIR* d = opendir(dir_path);
-    if (!d) return fds;
-    int own = dirfd(d);
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        int fd = std::atoi(e->d_name);
-        if (fd != own) fds.push_back(fd);
-    }
-    closedir(d);
-    std::sort(fds.begin(), fds.end());
+    list_open_fds(fds);  // none listed when neither /proc/self/fd nor /dev/fd can be read
     return fds;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbox.hpp"
@@ -57,6 +58,14 @@ std::string random_word(std::size_t length);
 // The calling process's open file descriptors (Linux /proc/self/fd, else /dev/fd).
 std::vector<int> open_fds();
 
+// Whether a child of the program was among the processes seen while its stdout was
+// stalled (RunOptions::interrupt_blocked_writes): the program forked.
+bool child_seen_while_stalled(const RunResult& r);
+
+// Why a run left its child behind (running, or a zombie), in the words of every lesson:
+// the parent must `wait_call` ("wait()", "waitpid()") for its child before it exits.
+std::string left_behind_cause(const std::string& wait_call);
+
 // Children of the calling process that are still running or unreaped (Linux).
 std::vector<ProcessInfo> children_of_this_process();
 
@@ -101,6 +110,8 @@ class Check {
     Check& err(const std::string& want);                                      // exactly this on stderr
     Check& err_mentions(const std::string& word);                             // stderr mentions word, in any case
     Check& nothing_left_behind();                                             // no process of the run outlived it
+    Check& usage_error();                                                     // exit 2, "usage" on stderr, no stdout
+    Check& forked_while_stalled();                                            // a child of it seen while stdout stalled
     Check& that(bool ok, const std::string& wanted, const std::string& got);  // anything else
     bool passed() const { return failed_.empty(); }
     // "wanted X, got Y" for each clause that failed, one a line.
@@ -143,6 +154,41 @@ inline std::string explain(const std::string& expected, const std::string& got, 
                            const std::string& anchor, const std::string& how_to_reproduce) {
     return explain(Why().expected(expected).got(got).cause(cause).topic(anchor).reproduce(how_to_reproduce));
 }
+// Why a usage error was expected (Check::usage_error), worded alike in every lesson; the
+// cause says what this program takes.
+inline Why usage_why(std::string cause) {
+    return Why()
+        .expected("exit status 2, a usage line on stderr, nothing on stdout")
+        .cause(std::move(cause))
+        .topic("usage-and-errors");
+}
+// A failed system call, provoked alike in every lesson: with only four descriptors allowed,
+// the program's first pipe() has no room for its two (EMFILE), and the program must say
+// so as "PROGRAM: pipe: Too many open files" on stderr and exit 1.
+inline RunOptions too_few_fds(RunOptions options = {}) {
+    options.max_open_files = 4;
+    return options;
+}
+inline std::string emfile_err(const std::string& program) {
+    return program + ": pipe: Too many open files\n";
+}
+// args: the words after the program in the reproduce command (" hello").
+inline Why emfile_why(const std::string& program, const std::string& args) {
+    return Why()
+        .expected("exit status 1 and stderr \"" + program + ": pipe: Too many open files\\n\"")
+        .cause("check what pipe() returns; on -1 print \"" + program + ": pipe: \" and strerror(errno), then exit 1.")
+        .topic("usage-and-errors")
+        .reproduce("(ulimit -n 4; " + pw::program(program) + args + ")");
+}
+// The names every lesson test checks and words with, in one declaration instead of a
+// using-line each at the top of every test file: `using namespace pw::in_tests;`.
+namespace in_tests {
+using pw::Check;
+using pw::explain;
+using pw::RunOptions;
+using pw::RunResult;
+using pw::Why;
+}  // namespace in_tests
 #endif
 
 }  // namespace pw

@@ -11,34 +11,17 @@
 // stdout say what fds 0 and 1 are: pipe:INODE, file, tty, other, or closed. Two
 // commands joined by one pipe show the same inode. The line goes out in one write()
 // (shorter than PIPE_BUF), so the lines of several probes never mix.
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-namespace {
+#include "../../sandbox/open_fds.hpp"  // header-only: this tool is built on its own
 
-std::vector<int> open_fds() {
-    std::vector<int> fds;
-    DIR* d = opendir("/proc/self/fd");
-    if (!d) d = opendir("/dev/fd");
-    if (!d) return fds;
-    int own = dirfd(d);  // the directory stream's own descriptor is not the program's
-    while (dirent* e = readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        int fd = std::atoi(e->d_name);
-        if (fd != own) fds.push_back(fd);
-    }
-    closedir(d);
-    std::sort(fds.begin(), fds.end());
-    return fds;
-}
+namespace {
 
 std::string describe(int fd) {
     struct stat st;
@@ -57,7 +40,8 @@ int main(int argc, char* argv[]) {
         return 2;
     }
     // Look before doing anything that could open a descriptor.
-    std::vector<int> fds = open_fds();
+    std::vector<int> fds;
+    pw::list_open_fds(fds);  // none listed when it cannot: the report then says fds=
     std::string line = std::string("fd_probe ") + argv[1] + " pid=" + std::to_string(getpid()) +
                        " ppid=" + std::to_string(getppid()) + " fds=";
     for (std::size_t i = 0; i < fds.size(); ++i) line += (i ? "," : "") + std::to_string(fds[i]);

@@ -4,18 +4,24 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "hold.hpp"
 #include "lesson.hpp"
 #include "process_table.hpp"
 #include "sandbox.hpp"
+#include "watch.hpp"
 
 namespace {
 
@@ -34,6 +40,17 @@ constexpr double kGrace = 10;
 
 bool gone(pid_t pid) {
     return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+// A bad program's name as a test name: "sleeps_then_answers" -> "SleepsThenAnswers".
+std::string camel_case(const char* program) {
+    std::string name;
+    bool word_starts = true;
+    for (const char* c = program; *c; ++c) {
+        if (*c != '_') name += word_starts ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
+        word_starts = *c == '_';
+    }
+    return name;
 }
 
 std::string describe(const pw::RunResult& r) {
@@ -110,22 +127,31 @@ TEST(SandboxProof, ZombieIsReported) {
     EXPECT_NE(r.left_behind_report().find("a zombie nobody waited for"), std::string::npos);
 }
 
-TEST(SandboxProof, HangIsExplainedByWhoHoldsTheWriteEnd) {
+// A program that hangs: the report of where each process was stuck must say why, in
+// these words.
+struct ExplainedHang {
+    const char* program;
+    std::vector<std::string> says;
+};
+
+class SandboxProofHang : public ::testing::TestWithParam<ExplainedHang> {};
+
+TEST_P(SandboxProofHang, IsExplained) {
     if (!pw::process_table::available()) GTEST_SKIP() << "hang explanations need Linux /proc";
-    pw::RunResult r = pw::run({bad("reader_keeps_write_end")}, quick(1));
+    pw::RunResult r = pw::run({bad(GetParam().program)}, quick(1));
     ASSERT_TRUE(r.timed_out) << describe(r);
-    EXPECT_NE(r.stuck_report.find("the program you ran) waits for a child"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("write end is still open in: the same process"), std::string::npos) << r.stuck_report;
+    for (const auto& words : GetParam().says)
+        EXPECT_NE(r.stuck_report.find(words), std::string::npos) << "no \"" << words << "\" in:\n" << r.stuck_report;
 }
 
-TEST(SandboxProof, HangInAThreadIsExplainedByThatThread) {
-    if (!pw::process_table::available()) GTEST_SKIP() << "hang explanations need Linux /proc";
-    pw::RunResult r = pw::run({bad("thread_blocks_in_read")}, quick(1));
-    ASSERT_TRUE(r.timed_out) << describe(r);
-    EXPECT_NE(r.stuck_report.find("in its thread"), std::string::npos) << r.stuck_report;
-    EXPECT_NE(r.stuck_report.find("waits in read() on pipe"), std::string::npos) << r.stuck_report;
-}
+INSTANTIATE_TEST_SUITE_P(
+    ByWhatEachProcessWaitsFor, SandboxProofHang,
+    ::testing::Values(ExplainedHang{"reader_keeps_write_end",  // by who holds the write end
+                                    {"the program you ran) waits for a child", "waits in read() on pipe",
+                                     "write end is still open in: the same process"}},
+                      ExplainedHang{"thread_blocks_in_read",  // in a thread, by that thread
+                                    {"in its thread", "waits in read() on pipe"}}),
+    [](const ::testing::TestParamInfo<ExplainedHang>& info) { return camel_case(info.param.program); });
 
 TEST(SandboxProof, MissingProgramExitsWith127) {
     pw::RunResult r = pw::run({"build/shared/proof/bin/no-such-program"}, quick(5));
@@ -155,7 +181,8 @@ TEST(SandboxProof, PeakMemoryOfTheProgramIsMeasured) {
             return block[12345] == 'x' ? 0 : 1;
         },
         quick(10));
-    ASSERT_TRUE(small.ok() && big.ok()) << describe(small) << describe(big);
+    ASSERT_TRUE(small.ok()) << describe(small);
+    ASSERT_TRUE(big.ok()) << describe(big);
     EXPECT_GT(small.max_rss_kb, 0);
     EXPECT_LT(small.max_rss_kb, 32 * 1024);
     EXPECT_GT(big.max_rss_kb, 64 * 1024);
@@ -256,29 +283,42 @@ TEST(SandboxWatch, ThreadsOfAFunctionThatWaitForEachOtherAreADeadlock) {
     EXPECT_TRUE(mentions(r.stuck_report, "waits in read()")) << describe(r);
 }
 
-TEST(SandboxWatch, SleepingChildIsNotADeadlock) {
-    pw::RunResult r = pw::run({bad("sleeps_then_answers")}, quick(30));
+// Programs that look stuck for a while but end by themselves: the watch must let each run
+// to its end (a sleeping child is not a deadlock, a busy loop that can end is not a spin).
+struct EndsByItself {
+    const char* program;
+    const char* out_starts_with;  // what it prints when it has run to its end
+};
+
+class SandboxWatchLetsItEnd : public ::testing::TestWithParam<EndsByItself> {};
+
+TEST_P(SandboxWatchLetsItEnd, RunsToItsEnd) {
+    pw::RunResult r = pw::run({bad(GetParam().program)}, quick(30));
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.out.rfind(GetParam().out_starts_with, 0), 0u) << describe(r);
 }
 
-TEST(SandboxWatch, BusyComputingIsNotASpin) {
-    pw::RunResult r = pw::run({bad("computes_then_exits")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
-    EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
-}
+INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
+                         ::testing::Values(EndsByItself{"sleeps_then_answers", ""},       // a sleeping child
+                                           EndsByItself{"computes_then_exits", "done "},  // busy computing
+                                           EndsByItself{"busy_waits_for_child", ""},      // a busy wait that can end
+                                           EndsByItself{"polls_with_a_timeout", ""}),     // poll with a timeout
+                         [](const ::testing::TestParamInfo<EndsByItself>& info) {
+                             return camel_case(info.param.program);
+                         });
 
-TEST(SandboxWatch, BusyWaitThatCanEndIsNotEndedEarly) {
-    pw::RunResult r = pw::run({bad("busy_waits_for_child")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
-}
-
-TEST(SandboxWatch, PollWithATimeoutIsNotADeadlock) {
-    pw::RunResult r = pw::run({bad("polls_with_a_timeout")}, quick(30));
-    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
-    EXPECT_TRUE(r.ok()) << describe(r);
+// A run that waits for one byte from the test binary: it closes its copy of the write end,
+// so only the test (which keeps its own) can still send the byte. Exit status 0 once read.
+pw::RunResult run_reading_from_the_test(int fds[2], double seconds) {
+    pw::RunResult r = pw::run_function(
+        [&] {
+            close(fds[1]);
+            char c;
+            return read(fds[0], &c, 1) == 1 ? 0 : 1;
+        },
+        quick(seconds));
+    return r;
 }
 
 TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
@@ -286,13 +326,7 @@ TEST(SandboxWatch, WaitingForTheTestsOwnInputIsNotADeadlock) {
     // for it, so only the timeout ends it.
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    pw::RunResult r = pw::run_function(
-        [&] {
-            close(fds[1]);
-            char c;
-            return read(fds[0], &c, 1) == 1 ? 0 : 1;
-        },
-        quick(2));
+    pw::RunResult r = run_reading_from_the_test(fds, 2);
     close(fds[0]);
     close(fds[1]);
     EXPECT_EQ(r.ending, pw::Ending::TimedOut) << describe(r);
@@ -306,17 +340,85 @@ TEST(SandboxWatch, InputTheTestFeedsLaterIsNotADeadlock) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
         (void)!write(fds[1], "x", 1);
     });
-    pw::RunResult r = pw::run_function(
-        [&] {
-            close(fds[1]);
-            char c;
-            return read(fds[0], &c, 1) == 1 ? 0 : 1;
-        },
-        quick(30));
+    pw::RunResult r = run_reading_from_the_test(fds, 30);
     feeder.join();
     close(fds[0]);
     close(fds[1]);
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(SandboxWatch, RunWhoseProcessesHaveAllExitedIsNotADeadlock) {
+    // The end of a run as the warden sees it: every process of the run has exited, one is a
+    // zombie not yet reaped because the warden is busy (handing a large output over, say).
+    // Nobody sleeps, so nothing is deadlocked. Here a stand-in warden keeps its exited
+    // child unreaped (waitid with WNOWAIT: no timing) and blocks until the watch is done.
+    int ready[2], done[2];
+    ASSERT_EQ(pipe(ready), 0);
+    ASSERT_EQ(pipe(done), 0);
+    pid_t warden = fork();
+    ASSERT_NE(warden, -1) << std::strerror(errno);
+    if (warden == 0) {
+        close(ready[0]);
+        close(done[1]);
+        pid_t child = fork();
+        if (child == 0) _exit(0);
+        siginfo_t info;
+        if (child == -1 || waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == -1) _exit(1);
+        (void)!write(ready[1], "z", 1);  // the child is a zombie now
+        char c;
+        (void)!read(done[0], &c, 1);  // "busy" until the test has watched
+        waitpid(child, nullptr, 0);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(done[0]);
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    // Sample as the warden does, for twice the stillness that would confirm a deadlock.
+    pw::RunWatch watch(warden, getpid());
+    pw::WatchVerdict verdict;
+    timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int steps = 0; verdict.kind == pw::WatchVerdict::Nothing; ++steps) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double watched = static_cast<double>(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+        if (steps >= 3 && watched > 2 * pw::kDeadlockConfirmSeconds) break;
+        verdict = watch.step();
+        usleep(pw::kWatchEveryMs * 1000);
+    }
+    close(done[1]);  // the stand-in warden reaps its zombie and exits
+    int status = 0;
+    ASSERT_EQ(waitpid(warden, &status, 0), warden);
+    EXPECT_EQ(status, 0) << "the stand-in warden's wait status (0: it exited with 0)";
+    EXPECT_EQ(verdict.kind, pw::WatchVerdict::Nothing)
+        << "a run whose only process is an exited zombie was called "
+        << (verdict.kind == pw::WatchVerdict::Deadlock ? "deadlocked" : "spinning");
+}
+
+// pw::hold_first_child forces a fork() race's unlucky order: the child is held right
+// after fork() until its parent waits, blocks, or exits.
+TEST(SandboxHold, ParentThatExitsWithoutWaitingIsSeenExitingFirst) {
+    pw::HeldRun h;
+    pw::RunResult r = pw::run_holding_first_child({bad("exits_before_its_child")}, h, quick(10));
+    if (pw::ptrace_refused(h)) GTEST_SKIP() << h.why_not;
+    ASSERT_TRUE(h.held) << h.why_not << "\n" << describe(r);
+    EXPECT_EQ(h.release, pw::HeldRun::Release::ParentExited) << pw::release_words(h.release);
+    // The child ran only once its parent had gone, and was reaped all the same.
+    EXPECT_EQ(r.out, "parent exits before its child\nchild\n") << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_TRUE(r.left_behind.empty()) << describe(r);
+}
+
+TEST(SandboxHold, HeldChildIsLetGoWhenItsParentWaits) {
+    pw::HeldRun h;
+    pw::RunResult r = pw::run_holding_first_child({bad("waits_for_its_child")}, h, quick(10));
+    if (pw::ptrace_refused(h)) GTEST_SKIP() << h.why_not;
+    ASSERT_TRUE(h.held) << h.why_not << "\n" << describe(r);
+    EXPECT_EQ(h.release, pw::HeldRun::Release::Waited)
+        << pw::release_words(h.release) << " (in " << h.released_in << ")";
+    EXPECT_EQ(r.out, "child\nparent waited for status 7\n") << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
 }
 

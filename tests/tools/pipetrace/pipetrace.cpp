@@ -251,6 +251,25 @@ FdName name_fd(pid_t pid, long fd) {
     return n;
 }
 
+// The descriptors in select()'s read and write sets (addresses in the traced process; 0:
+// no set), named: "pipe#1 IN, fd 5 OUT". On entry the sets say what it waits for; on
+// return select() has left in them only what is ready.
+std::string select_sets(pid_t tid, unsigned long long nfds, unsigned long long rset, unsigned long long wset) {
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    if (rset) read_memory(tid, rset, &r, sizeof r);
+    if (wset) read_memory(tid, wset, &w, sizeof w);
+    std::string list;
+    for (int fd = 0; fd < static_cast<int>(std::min<unsigned long long>(nfds, FD_SETSIZE)); ++fd) {
+        if (!FD_ISSET(fd, &r) && !FD_ISSET(fd, &w)) continue;
+        FdName n = name_fd(tid, fd);
+        list += (list.empty() ? "" : ", ") + (n.object.empty() ? "fd " + std::to_string(fd) : n.object) +
+                (FD_ISSET(fd, &r) ? " IN" : "") + (FD_ISSET(fd, &w) ? " OUT" : "");
+    }
+    return list;
+}
+
 std::string fd_text(long fd, const FdName& n) {
     std::string s = "fd " + std::to_string(fd);
     if (!n.object.empty()) s += ": " + n.object + (n.end.empty() ? "" : " " + n.end);
@@ -440,19 +459,7 @@ void on_entry(pid_t tid, InFlight& f) {
         f.entered = true;
     } else if (nr == SYS_pselect6 || is(nr, SYS_OR_NONE(select))) {
         f.call = "select";
-        fd_set r, w;
-        FD_ZERO(&r);
-        FD_ZERO(&w);
-        if (a[1]) read_memory(tid, a[1], &r, sizeof r);
-        if (a[2]) read_memory(tid, a[2], &w, sizeof w);
-        std::string list;
-        for (int fd = 0; fd < static_cast<int>(std::min<unsigned long long>(a[0], FD_SETSIZE)); ++fd) {
-            if (!FD_ISSET(fd, &r) && !FD_ISSET(fd, &w)) continue;
-            FdName n = name_fd(tid, fd);
-            list += (list.empty() ? "" : ", ") + (n.object.empty() ? "fd " + std::to_string(fd) : n.object) +
-                    (FD_ISSET(fd, &r) ? " IN" : "") + (FD_ISSET(fd, &w) ? " OUT" : "");
-        }
-        f.text = "select(" + list + ")";
+        f.text = "select(" + select_sets(tid, a[0], a[1], a[2]) + ")";
         f.entered = true;
     } else if (nr == SYS_wait4 || nr == SYS_waitid) {
         f.call = "wait";
@@ -545,19 +552,7 @@ void on_exit(pid_t tid, InFlight& f, long rv, bool is_error) {
     } else if (f.call == "kill") {
         other = static_cast<int>(a[0]);
     } else if (f.call == "select" && !is_error && rv > 0) {
-        // select() leaves in its sets only the descriptors that are ready.
-        fd_set r, w;
-        FD_ZERO(&r);
-        FD_ZERO(&w);
-        if (a[1]) read_memory(tid, a[1], &r, sizeof r);
-        if (a[2]) read_memory(tid, a[2], &w, sizeof w);
-        std::string ready;
-        for (int fd = 0; fd < static_cast<int>(std::min<unsigned long long>(a[0], FD_SETSIZE)); ++fd) {
-            if (!FD_ISSET(fd, &r) && !FD_ISSET(fd, &w)) continue;
-            FdName n = name_fd(tid, fd);
-            ready += (ready.empty() ? "" : ", ") + (n.object.empty() ? "fd " + std::to_string(fd) : n.object) +
-                     (FD_ISSET(fd, &r) ? " IN" : "") + (FD_ISSET(fd, &w) ? " OUT" : "");
-        }
+        std::string ready = select_sets(tid, a[0], a[1], a[2]);  // only the ready ones are left
         if (!ready.empty()) result += ": " + ready;
     } else if (f.call == "poll" && !is_error) {
         std::vector<pollfd> fds(std::min<unsigned long long>(a[1], 16));
