@@ -491,6 +491,16 @@ def read_report(xml_path):
     return ET.fromstring(data)
 
 
+def copy_programs(src, dest, follow_links=True):
+    """Copies a file or a folder of programs (modes and times kept) to dest, which must not
+    exist yet, by a child process (cp): were this process to write them, a child another of
+    its threads forked meanwhile would hold them open for writing until its exec, and an
+    exec of one then fails with "Text file busy" (ETXTBSY). make test grades in threads."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-RLp" if follow_links else "-RPp", str(src), str(dest)], check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True)
+
+
 def stage_run(slug, binary, lesson_out, shake):
     """A fresh folder for one run: copies of the lesson's programs, test binary, tools and
     given files at their kit-relative paths (messages name the same paths as in the kit),
@@ -510,11 +520,8 @@ def stage_run(slug, binary, lesson_out, shake):
     if os.environ.get("PIPEWORKS_TRACE"):  # make grade TRACE=1: the tracer the sandbox wraps hangs with
         copies.append((Path(os.environ["PIPEWORKS_TRACE"]), kit / TRACER))
     for src, dest in copies:
-        if src.is_dir():
-            shutil.copytree(src, dest, symlinks=False)
-        elif src.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest)
+        if src.exists():
+            copy_programs(src, dest)
     # Readable by the run uid whatever the grader's umask; writable only by the grader.
     for top, dirs, files in os.walk(kit):
         os.chmod(top, 0o755)

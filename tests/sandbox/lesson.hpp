@@ -128,7 +128,7 @@ class Check {
 };
 
 // Lesson tests are compiled with -DPW_LESSON="NN-topic" (the Makefile does it), so
-// they name a section by its anchor alone: explain(r, expected, cause, "closing-the-ends").
+// they name a section by its anchor alone: Why().topic("closing-the-ends").
 #ifdef PW_LESSON
 // A grader helper program of this lesson (tests/NN-topic/tools/NAME.cpp).
 inline std::string tool(const std::string& name) {
@@ -143,16 +143,6 @@ inline std::string explain(const RunResult& r, const Why& why) {
 }
 inline std::string explain(const Why& why) {
     return why.text(nullptr, PW_LESSON);
-}
-// The five positional strings of before Why: kept as thin wrappers until every lesson's
-// tests say Why by name.
-inline std::string explain(const RunResult& r, const std::string& expected, const std::string& cause,
-                           const std::string& anchor, const std::string& reproduce_override = "") {
-    return explain(r, Why().expected(expected).cause(cause).topic(anchor).reproduce(reproduce_override));
-}
-inline std::string explain(const std::string& expected, const std::string& got, const std::string& cause,
-                           const std::string& anchor, const std::string& how_to_reproduce) {
-    return explain(Why().expected(expected).got(got).cause(cause).topic(anchor).reproduce(how_to_reproduce));
 }
 // Why a usage error was expected (Check::usage_error), worded alike in every lesson; the
 // cause says what this program takes.
