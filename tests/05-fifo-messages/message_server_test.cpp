@@ -480,13 +480,30 @@ void round_trips(MessageServer& server, Findings& f, const std::vector<std::stri
     }
 }
 
+// Whether a thread of this process sleeps in the kernel right now (state S in /proc):
+// a server with nothing to do sleeps in poll(); one that spins never does.
+bool sleeping(long thread) {
+    std::string path = "/proc/self/task/" + std::to_string(thread) + "/stat";
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) return true;  // no /proc: nothing to tell
+    char line[512] = "";
+    char* got = std::fgets(line, sizeof line, f);
+    std::fclose(f);
+    const char* paren = got ? std::strrchr(line, ')') : nullptr;
+    return !paren || paren[1] == '\0' || paren[2] == 'S';
+}
+
 // The server's own messages: send() notes 1 to n, "note K TAG", one at a time, each read
 // by the waiting reader before the next is sent (the evidence says which one it awaits).
+// Each is sent while serve() sleeps: only a send() that wakes serve() gets it out then.
+// (Sent at any moment, a note could find serve() still awake after the last one, on a
+// loaded machine every time, and a send() that never wakes it would pass.)
 void notes_reach(MessageServer& server, Client& reader, Findings& f, int n, const std::string& tag) {
     std::string line;
     for (int k = 1; k <= n; ++k) {
         std::string note = "note " + std::to_string(k) + " " + tag;
         await_reply(k, note);
+        while (!evidence->serve_began || !sleeping(evidence->serve_thread)) usleep(1000);  // however long
         server.send(note);
         if (!reader.receive(line)) return f.fail("from-server ended (EOF) before note " + std::to_string(k));
         if (line != note)
@@ -971,19 +988,6 @@ TEST(MessageServer, SeveralWritersNeverInterleave) {
 }
 
 // ---- stress: everything the header allows -------------------------------------------------
-
-// Whether a thread of this process sleeps in the kernel right now (state S in /proc):
-// a server with nothing to do sleeps in poll(); one that spins never does.
-bool sleeping(long thread) {
-    std::string path = "/proc/self/task/" + std::to_string(thread) + "/stat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) return true;  // no /proc: nothing to tell
-    char line[512] = "";
-    char* got = std::fgets(line, sizeof line, f);
-    std::fclose(f);
-    const char* paren = got ? std::strrchr(line, ')') : nullptr;
-    return !paren || paren[1] == '\0' || paren[2] == 'S';
-}
 
 // Three hundred clients, one after another: each opens both FIFOs, has one round trip
 // and leaves, so each comes after the others have gone. Then, with no client at all,
