@@ -11,8 +11,9 @@ by the test it names, with the words it names (and links the section its `# Read
 every correct variant (tests/NN-topic/variants/*.patch) gets full marks, and the kit's
 maintenance checks (lessons, diagrams, format, editor files, classroom, forgery) pass.
 
-Each check runs through grade.py's own functions (no `make grade` in between), two at a
-time, and ends with a table of where the time went. A check that passed leaves a stamp in
+Each check runs through grade.py's own functions (no `make grade` in between), two per core
+(the longest first, and the shaken runs beside them), and ends with a table of where the
+time went. A check that passed leaves a stamp in
 build/kit/stamps/: the digest of every input it read (its lesson's solution, tests and given
 files, the support library, the grader). Next time, a check whose inputs are unchanged
 prints "unchanged since it passed" and is not run; any change to an input runs it again.
@@ -46,6 +47,10 @@ SHAKEN = BUILD / "kit" / "shaken"  # the solutions, built once more for the shak
 # that sleep, block or are watched for a hang, so one per core leaves the cores idle; every
 # check gets its time from its own deadline, never from the machine being quiet.
 PARALLEL = 2 * (os.cpu_count() or 1)
+# And beside them, shaken runs: SHAKE holds processes back (100-300 ms at half the forks) and
+# pauses calls, so a shaken run sleeps most of its time; measured, six of them used about a
+# sixth of a core over their 340 s of slots.
+SLEEPY_PARALLEL = 2
 # A check's deadline only ends a hang, never judges speed: a loaded machine (two busy loops on
 # two cores, a shared CI runner) may take several times as long, and must still pass.
 HANG = 3600
@@ -298,9 +303,9 @@ class Check:
     check but the sandbox proof waits for the build its lesson's solution grade makes of the
     objects all trees share (build/shared), so no two makes write one file at once."""
 
-    def __init__(self, phase, label, inputs, run, after=(), done=None, lock=None):
+    def __init__(self, phase, label, inputs, run, after=(), done=None, lock=None, sleepy=False):
         self.phase, self.label, self.inputs, self.run = phase, label, inputs, run
-        self.after, self.done, self.lock = list(after), done, lock
+        self.after, self.done, self.lock, self.sleepy = list(after), done, lock, sleepy
         self.ok, self.text, self.seconds, self.skipped = False, "", 0.0, False
         self.started = self.ended = 0.0
 
@@ -340,33 +345,36 @@ def run_check(check, again):
 
 
 def run_all(checks, again):
-    """Runs the checks, PARALLEL at a time. A slot goes to the first check in `checks` whose
-    `after` events are set and whose lock no running check holds: a check that must wait
-    never sits in a slot, so the cores stay busy with what can run."""
+    """Runs the checks, PARALLEL at a time, and beside them up to SLEEPY_PARALLEL sleepy
+    ones (the shaken runs: SHAKE pauses most of their time away). A slot goes to the first
+    check in `checks` whose `after` events are set and whose lock no running check holds: a
+    check that must wait never sits in a slot, so the cores stay busy with what can run."""
     changed = threading.Condition()
-    pending, held, running = list(checks), set(), [0]
+    pending, held, running = list(checks), set(), {False: 0, True: 0}
+    limit = {False: PARALLEL, True: SLEEPY_PARALLEL}
 
     def ready(c):
-        return all(e.is_set() for e in c.after) and (c.lock is None or c.lock not in held)
+        return (running[c.sleepy] < limit[c.sleepy] and all(e.is_set() for e in c.after)
+                and (c.lock is None or c.lock not in held))
 
     def work(c):
         try:
             run_check(c, again)
         finally:
             with changed:
-                running[0] -= 1
+                running[c.sleepy] -= 1
                 held.discard(c.lock)
                 changed.notify_all()
 
     threads = []
     with changed:
         while pending:
-            pick = next((c for c in pending if ready(c)), None) if running[0] < PARALLEL else None
+            pick = next((c for c in pending if ready(c)), None)
             if pick is None:
                 changed.wait(timeout=1)  # an `after` event set by a check's end also notifies
                 continue
             pending.remove(pick)
-            running[0] += 1
+            running[pick.sleepy] += 1
             if pick.lock:
                 held.add(pick.lock)
             threads.append(threading.Thread(target=work, args=(pick,), daemon=True))
@@ -411,7 +419,8 @@ def listed_behaviours_match(slug, out):
     behaviours = sorted({grade.behaviour(n) for n in listed})
     expected = sorted(set(grade.expected_tests(slug)))
     if behaviours != expected:
-        return f"{slug}: the tests the grader reads from its sources {expected} differ from GoogleTest's list {behaviours}"
+        return (f"{slug}: the tests the grader reads from its sources {expected} differ from GoogleTest's list "
+                f"{behaviours}")
     return None
 
 
@@ -564,7 +573,8 @@ def plan(lessons, whole):
                                         "sandbox proof as uid 65534", HANG)))
     for slug in lessons:
         checks.append(Check("3 solutions shaken (SHAKE=2)", slug, lesson_inputs(slug),
-                            grade_check(slug, "solutions", str(SHAKEN), 2, True, seed=True), after=[built[slug]]))
+                            grade_check(slug, "solutions", str(SHAKEN), 2, True, seed=True), after=[built[slug]],
+                            sleepy=True))
     for slug in lessons:
         for path in sorted((KIT / "tests" / slug / "mistakes").glob("*.patch")):
             rel = path.relative_to(KIT)
@@ -591,7 +601,8 @@ def phase_table(checks, wall):
         span = max(c.ended for c in mine) - min(c.started for c in mine)
         print(f"  {phase:<34}{span:>8.1f}{sum(c.seconds for c in mine):>9.1f}{len(mine):>8}"
               f"{sum(not c.skipped for c in mine):>5}{sum(c.skipped for c in mine):>9}{sum(not c.ok for c in mine):>8}")
-    print(f"  {'total (' + str(PARALLEL) + ' at a time)':<34}{wall:>8.1f}{sum(c.seconds for c in checks):>9.1f}"
+    at_a_time = f"total ({PARALLEL}+{SLEEPY_PARALLEL} at a time)"
+    print(f"  {at_a_time:<34}{wall:>8.1f}{sum(c.seconds for c in checks):>9.1f}"
           f"{len(checks):>8}")
 
 
@@ -612,7 +623,8 @@ def main():
     for slug in lessons:
         grade.lesson_points(slug)  # every lesson has its points before anything is built
     start = time.monotonic()
-    print(f"make test: {'lesson ' + lessons[0] if args.lesson else 'the whole kit'}, {PARALLEL} checks at a time; "
+    print(f"make test: {'lesson ' + lessons[0] if args.lesson else 'the whole kit'}, {PARALLEL} checks at a time "
+          f"(and {SLEEPY_PARALLEL} shaken); "
           f"{grade.isolation()['note']}", flush=True)
     checks = plan(lessons, whole=not args.lesson)
     if args.only:
