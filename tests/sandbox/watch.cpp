@@ -401,15 +401,26 @@ SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
     SpinProbe probe;
 #if defined(__linux__) && defined(PTRACE_GET_SYSCALL_INFO)
     if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0) return probe;
-    // Waits (briefly) for the thread to stop for us; false when it sleeps instead. Only
-    // stops are waited for (no WEXITED): the warden's own wait must still see an exit.
-    auto stopped = [tid](int& stop_signal) {
-        for (int i = 0; i < 300; ++i) {
+    // A thread that exits while we trace it reports its exit to us first, and its parent
+    // hears of it only once we have collected it: until then the parent's wait() sleeps on
+    // (a client that has ended looks alive to the process that waits for it, and the run
+    // looks deadlocked). So its exit is collected here, except for the warden's own child,
+    // whose exit status the warden's own wait must see (it is only looked at: WNOWAIT).
+    const bool own_child = process_table::one(pid).info.ppid == getpid();
+    bool exited = false;
+    // Waits (briefly) for the thread to stop for us; false when it sleeps or has exited.
+    auto stopped = [tid, own_child, &exited](int& stop_signal) {
+        for (int i = 0; i < 300 && !exited; ++i) {
             siginfo_t si;
             std::memset(&si, 0, sizeof si);
             if (waitid(P_PID, static_cast<id_t>(tid), &si, WSTOPPED | WNOHANG | __WALL) != 0) return false;
             if (si.si_pid == tid) return stop_signal = si.si_status, true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            std::memset(&si, 0, sizeof si);
+            int peek = own_child ? WNOWAIT : 0;
+            if (waitid(P_PID, static_cast<id_t>(tid), &si, WEXITED | WNOHANG | __WALL | peek) == 0 && si.si_pid == tid)
+                exited = true;
+            else
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         return false;
     };
@@ -445,8 +456,15 @@ SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
         }
     }
     // Let go of it as it was: a thread that is not spinning after all must run on untouched.
-    if (!is_stopped && ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) is_stopped = stopped(stop_signal);
-    ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+    // Detaching needs it stopped: until it stops (or exits), ask again.
+    for (int tries = 0; !exited && tries < 100; ++tries) {
+        if (!is_stopped) {
+            ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);  // fails once it has exited: stopped() sees that
+            is_stopped = stopped(stop_signal);
+        }
+        if (is_stopped && ptrace(PTRACE_DETACH, tid, nullptr, nullptr) == 0) break;
+        is_stopped = false;
+    }
     probe.words = in_words(seen, still_running);
     probe.never_changes = never_changes(pid, seen);
 #else
