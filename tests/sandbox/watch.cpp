@@ -112,6 +112,23 @@ bool polled_fds(pid_t pid, const Syscall& sc, std::vector<int>& fds) {
     return true;
 }
 
+// Whether a wait() of process p returns at once: a child it waits for is already a zombie.
+// Then p is about to run, whatever else sleeps (the kernel wakes it; the watch may still read
+// the moment before). wait4(pid) and waitid(P_PID) wait for one child, the others for any.
+bool wait_returns(const ProcessSnapshot& p, const Syscall& sc, const std::vector<ProcessSnapshot>& tree) {
+    ProcessSnapshot as_call;
+    as_call.syscall_nr = sc.nr;
+    if (as_call.call() != Call::Wait) return false;
+    long target = -1;  // any child
+#ifdef __linux__
+    if (sc.nr == SYS_wait4 && static_cast<int>(sc.args[0]) > 0) target = static_cast<int>(sc.args[0]);
+    if (sc.nr == SYS_waitid && sc.args[0] == P_PID) target = static_cast<long>(sc.args[1]);
+#endif
+    for (const auto& q : tree)
+        if (q.info.ppid == p.info.pid && q.info.state == 'Z' && (target < 0 || q.info.pid == target)) return true;
+    return false;
+}
+
 // The ends one sleeping thread waits on, or false when its sleep is not one that only
 // another process of the run could end (a sleep, a timeout that will fire, a signal).
 bool waits_only_on_the_run(const ProcessSnapshot& p, const Syscall& sc, std::vector<const OpenChannel*>& ends) {
@@ -217,7 +234,7 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
         for (pid_t tid : threads_of(p.info.pid)) {
             Syscall sc = thread_syscall(p.info.pid, tid);
             std::vector<const OpenChannel*> ends;
-            if (!waits_only_on_the_run(p, sc, ends)) return false;
+            if (wait_returns(p, sc, tree) || !waits_only_on_the_run(p, sc, ends)) return false;
             for (const auto* ch : ends)
                 if (test_holds.count(ch->inode) || (ch->is_socket() && test_holds_socket)) return false;
             unsigned long long on_cpu, queued, runs;
