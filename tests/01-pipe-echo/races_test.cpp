@@ -44,7 +44,6 @@ TEST(PipeEchoRaces, ParentWaitsEvenForASlowChild) {
                 ". Close the parent's read end, write, close the write end, then wait for the child.";
     EXPECT_TRUE(pw::held_check(r, h, "the child")
                     .exits(0)
-                    .exits(0)
                     .that(echoed, "stdout starting with " + pw::quote(message), pw::quote(r.out)))
         << explain(r, pw::race_why("with its child held back after fork(), pipe_echo waits for it; once let go, "
                                    "the child echoes " +

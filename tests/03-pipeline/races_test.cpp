@@ -45,7 +45,7 @@ TEST(PipelineRaces, WaitsForAFirstCommandSlowerThanAnyPause) {
     else if (!r.ok() || r.err != word + "\n")
         cause = "with a slow first command, the pipeline went wrong (" + r.status() +
                 "): fork every command, close every pipe end, then waitpid() each child.";
-    EXPECT_TRUE(pw::held_check(r, h, "the first command").exits(0).exits(0).err(word + "\n"))
+    EXPECT_TRUE(pw::held_check(r, h, "the first command").exits(0).err(word + "\n"))
         << explain(r, pw::race_why("with its first command held back after fork(), pipeline waits for it; once "
                                    "let go, it prints " +
                                    pw::quote(word + "\n") + " on stderr, and pipeline exits with status 0")
