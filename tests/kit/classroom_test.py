@@ -36,6 +36,17 @@ import grade  # noqa: E402
 import reuse  # noqa: E402
 
 
+def kit_sources():
+    """The kit's own files, build/ and .git/ left out. Other checks make and delete their
+    scratch folders under build/ meanwhile, so walking it would race them (a listing whose
+    folder vanished mid-walk); os.walk prunes before it descends."""
+    found = []
+    for folder, dirs, files in os.walk(KIT):
+        dirs[:] = [d for d in dirs if not (Path(folder) == KIT and d in ("build", ".git"))]
+        found += [Path(folder) / f for f in files]
+    return found
+
+
 def copy_lesson(src, dest):
     """Copies like a learner's save does: fresh modification times, so make rebuilds."""
     shutil.copytree(src, dest, dirs_exist_ok=True, copy_function=shutil.copyfile)
@@ -462,8 +473,8 @@ class HandOutOfTwoLessons(unittest.TestCase):
         self.assertIn("tests/01-pipe-echo/pipe_echo_test.cpp", note)
         self.assertEqual(next(r["note"] for r in rows if r["student"] == "perfect"), "")
         self.assertIn("| perfect |", (out_dir / "class.md").read_text())
-        forged_files = [str(p) for p in KIT.rglob("*") if p.is_file() and "build" not in p.relative_to(KIT).parts[:1]
-                        and p.suffix in (".cpp", ".conf", ".py") and b"PIPEWORKS-" b"FORGED" in p.read_bytes()
+        forged_files = [str(p) for p in kit_sources() if p.suffix in (".cpp", ".conf", ".py")
+                        and b"PIPEWORKS-" b"FORGED" in p.read_bytes()
                         and p.name != "classroom_test.py" and p.name != "forgery_test.py"]
         self.assertEqual(forged_files, [], "the forger's writes landed in the kit")
         self.assertEqual(grade.descendants(os.getpid()), [], "make class left processes running")
