@@ -48,6 +48,13 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
     return true;
 }
 
+// The TracerPid line of /proc/PID/status: 0 when nobody traces it.
+pid_t tracer_of(pid_t pid) {
+    std::string s = read_file("/proc/" + std::to_string(pid) + "/status");
+    auto at = s.find("\nTracerPid:");
+    return at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(s.c_str() + at + 11));
+}
+
 // "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
     std::string sc = read_file(dir + "/syscall");
@@ -198,7 +205,15 @@ std::string holders(const std::vector<ProcessSnapshot>& tree, const ProcessSnaps
 std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessSnapshot& p, pid_t main_pid) {
     std::string me = who(p, main_pid);
     if (p.thread) me += ", in its thread " + std::to_string(p.thread) + ",";
-    if (p.info.state == 'Z') return me + " has exited, but its parent never waited for it (a zombie).";
+    if (p.info.state == 'Z') {
+        // A traced zombie is seen only by its tracer until the tracer collects it: then its
+        // parent's wait() sleeps on beside it, and the parent is not to blame.
+        pid_t tracer = tracer_of(p.info.pid);
+        if (tracer > 0)
+            return me + " has exited, but pid " + std::to_string(tracer) +
+                   " traces it and has not collected its exit, so its parent cannot wait for it yet.";
+        return me + " has exited, but its parent never waited for it (a zombie).";
+    }
     if (p.info.state == 'T' || p.info.state == 't') return me + " is stopped.";
     if (p.syscall_nr == -1) return me + " is running, not blocked: a busy loop that never ends?";
     if (p.syscall_nr == -2) {
