@@ -250,8 +250,7 @@ Ending wait_for_the_end(pid_t main_pid, const RunOptions& opt, Clock::time_point
         snapshot = process_table::serialize(tree) + "end\n";
     if (ending == Ending::Spinning) {
         rep += "spinpid " + std::to_string(verdict.pid) + "\n";
-        put_text(rep, "spin",
-                 verdict.spin_call.empty() ? RunWatch::probe_spin(verdict.pid, verdict.tid).words : verdict.spin_call);
+        put_text(rep, "spin", RunWatch::probe_spin(verdict.pid, verdict.tid));
     }
     if (!snapshot.empty()) put_text(rep, "snapshot", snapshot);
     if (!process_table::available())

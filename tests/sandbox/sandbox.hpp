@@ -24,10 +24,10 @@
 //   - spinning: one thread wants a whole CPU (running or ready to run >= 90% of the
 //     time) for kSpinSeconds while its process moves no byte. The warden then watches a
 //     few of its system calls (ptrace, where allowed) to name the call it repeats and
-//     what that call returns. It already looks after kSpinSuspectSeconds, and lets the
-//     thread go untouched unless the same call gives the same end-of-file answer again
-//     and again on a pipe or socket (poll() with only POLLHUP, read() returning 0):
-//     that can never change, so the run ends then.
+//     what that call returns. It traces nothing before that: a traced thread reports its
+//     exit and its signals to the tracer first, so a busy program merely slowed by a
+//     loaded machine, traced "to see", could lose a signal or keep its parent's wait()
+//     waiting, and a correct program would lose marks.
 // White-box tests (run_function): the body runs in the forked child, so the threads it
 // starts (a test's client thread, say) are processes of the run like any other. When
 // such a thread waits for the others (join, a lock or condition without a timeout)

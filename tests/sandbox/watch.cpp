@@ -287,16 +287,6 @@ WatchVerdict RunWatch::step() {
                 v.tid = tid;
                 return v;
             }
-            if (spins_for(window, kSpinSuspectSeconds) && probed_.insert(tid).second) {
-                SpinProbe probe = probe_spin(p.info.pid, tid);
-                if (probe.never_changes) {
-                    v.kind = WatchVerdict::Spin;
-                    v.pid = p.info.pid;
-                    v.tid = tid;
-                    v.spin_call = probe.words;
-                    return v;
-                }
-            }
         }
     }
     for (auto it = cpu_.begin(); it != cpu_.end();) it = alive.count(it->first) ? std::next(it) : cpu_.erase(it);
@@ -326,8 +316,6 @@ struct SeenCall {
     long long ret = 0;
     std::string detail;  // for poll: "POLLHUP on fd 5" (what came back, not asked for)
     bool hup_without_in = false;
-    bool only_hangups = false;  // poll: every fd that came back has only POLLHUP/POLLERR/POLLNVAL
-    std::vector<int> fds;       // poll: the fds that came back; read: its fd
 };
 
 std::string revents_words(short revents) {
@@ -349,11 +337,8 @@ void describe_poll(pid_t tid, unsigned long long array, unsigned long long n, Se
     if (n == 0 || n > 1024) return;
     std::vector<pollfd> fds(static_cast<std::size_t>(n));
     if (!read_memory(tid, array, fds.data(), fds.size() * sizeof(pollfd))) return;
-    c.only_hangups = true;
     for (const auto& p : fds) {
         if (!p.revents) continue;
-        c.fds.push_back(p.fd);
-        c.only_hangups = c.only_hangups && !(p.revents & (POLLIN | POLLOUT | POLLPRI));
         if (!c.detail.empty()) c.detail += ", ";
         c.detail += revents_words(p.revents) + " on fd " + std::to_string(p.fd);
         if ((p.revents & POLLHUP) && !(p.revents & POLLIN) && (p.events & POLLIN)) c.hup_without_in = true;
@@ -391,33 +376,11 @@ std::string in_words(const std::vector<SeenCall>& seen, bool still_running) {
     return name + " returns " + std::to_string(example->ret) + " at once, again and again";
 }
 
-// True when what was seen can never change: the same call, the same answer, again and
-// again, and that answer is a pipe's or socket's end of file (poll with only POLLHUP,
-// POLLERR or POLLNVAL; read() returning 0). A FIFO's end of file may end (a new writer
-// may open it), so it does not count; nor does any other repeated call (a busy wait
-// for a child, say, ends when the child does).
-bool never_changes(pid_t pid, const std::vector<SeenCall>& seen) {
-    if (seen.size() < 8) return false;
-    for (const auto& c : seen)
-        if (c.nr != seen[0].nr || c.ret != seen[0].ret || c.detail != seen[0].detail) return false;
-    const SeenCall& c = seen[0];
-    Call kind = process_table::call_of(c.nr);
-    bool end_of_file = (kind == Call::Poll && c.ret > 0 && c.only_hangups) || (kind == Call::Read && c.ret == 0);
-    if (!end_of_file || c.fds.empty()) return false;
-    ProcessSnapshot p = process_table::one(pid);
-    for (int fd : c.fds) {
-        const OpenChannel* ch = p.channel_at(fd);
-        if (!ch || ch->is_fifo()) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
-SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
-    SpinProbe probe;
+std::string RunWatch::probe_spin(pid_t pid, pid_t tid) {
 #if defined(__linux__) && defined(PTRACE_GET_SYSCALL_INFO)
-    if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0) return probe;
+    if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0) return "";
     // A thread that exits while we trace it reports its exit to us first, and its parent
     // hears of it only once we have collected it: until then the parent's wait() sleeps on
     // (a client that has ended looks alive to the process that waits for it, and the run
@@ -466,7 +429,6 @@ SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
                 c.nr = nr;
                 c.ret = info.exit.rval;
                 if (process_table::call_of(nr) == Call::Poll && c.ret > 0) describe_poll(tid, args[0], args[1], c);
-                if (process_table::call_of(nr) == Call::Read) c.fds.push_back(static_cast<int>(args[0]));
                 seen.push_back(c);
                 nr = -1;
             }
@@ -482,12 +444,11 @@ SpinProbe RunWatch::probe_spin(pid_t pid, pid_t tid) {
         if (is_stopped && ptrace(PTRACE_DETACH, tid, nullptr, nullptr) == 0) break;
         is_stopped = false;
     }
-    probe.words = in_words(seen, still_running);
-    probe.never_changes = never_changes(pid, seen);
+    return in_words(seen, still_running);
 #else
     (void)pid, (void)tid;
+    return "";
 #endif
-    return probe;
 }
 
 }  // namespace pw

@@ -22,25 +22,15 @@ namespace pw {
 constexpr double kDeadlockConfirmSeconds = 0.25;
 // How long one thread must want a whole CPU while its process moves no byte.
 constexpr double kSpinSeconds = 2.0;
-// After this long of the same, the warden already watches the thread's calls: when they
-// show an end of file answered again and again (a poll loop that ignores POLLHUP, a
-// read loop that ignores 0), nothing can ever change, and the run ends then.
-constexpr double kSpinSuspectSeconds = 0.5;
 // "A whole CPU": the share of the time the thread ran or was ready to run.
 constexpr double kSpinCpuShare = 0.9;
 // How often the warden takes a sample of the run.
 constexpr int kWatchEveryMs = 50;
 
-struct SpinProbe {
-    std::string words;           // the call it repeats and what it returns ("" when unseen)
-    bool never_changes = false;  // the same end-of-file answer, again and again
-};
-
 struct WatchVerdict {
     enum Kind { Nothing, Deadlock, Spin } kind = Nothing;
     pid_t pid = 0;          // Spin: the process that spins
     pid_t tid = 0;          // Spin: its thread that spins
-    std::string spin_call;  // Spin: the call it repeats and what it returns, in words
 };
 
 class RunWatch {
@@ -49,9 +39,10 @@ class RunWatch {
     // Takes one sample and says whether the run is deadlocked or spinning.
     WatchVerdict step();
     // Watches a spinning thread's system calls for a moment (ptrace, where allowed),
-    // then lets it go: which call it repeats, what that call returns, and whether that
-    // can ever change.
-    static SpinProbe probe_spin(pid_t pid, pid_t tid);
+    // then lets it go: which call it repeats and what that call returns, in words ("" when
+    // unseen). Only for a run already ended as spinning: a traced thread's exit and
+    // signals go to the tracer first, so a run that is still being graded is never traced.
+    static std::string probe_spin(pid_t pid, pid_t tid);
 
   private:
     struct CpuSample {
@@ -73,7 +64,6 @@ class RunWatch {
     bool spins_for(const std::deque<CpuSample>& window, double seconds) const;
 
     std::map<pid_t, std::deque<CpuSample>> cpu_;  // by thread id
-    std::set<pid_t> probed_;                      // threads already watched at kSpinSuspectSeconds
     bool still_ = false;
     Stillness stillness_;
 };
