@@ -60,6 +60,14 @@ void read_schedstat(pid_t pid, pid_t tid, unsigned long long& on_cpu, unsigned l
     in >> on_cpu >> queued >> runs;
 }
 
+// How often the thread has gone to sleep of its own accord (blocked in a call, waited):
+// a thread that spins never does, however busy or starved of CPU it is.
+unsigned long long voluntary_switches(pid_t pid, pid_t tid) {
+    std::string s = process_table::read_file(task_dir(pid, tid) + "/status");
+    auto at = s.find("\nvoluntary_ctxt_switches:");
+    return at == std::string::npos ? 0 : std::strtoull(s.c_str() + at + 25, nullptr, 10);
+}
+
 // Bytes the process has read and written, through any descriptor (0 when unreadable).
 unsigned long long io_bytes(pid_t pid) {
     std::istringstream in(process_table::read_file("/proc/" + std::to_string(pid) + "/io"));
@@ -248,13 +256,17 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
 }
 
 // Whether, over the last `seconds` of the window, the thread ran or waited to run at
-// least kSpinCpuShare of the time while its process moved no byte.
+// least kSpinCpuShare of the time, never slept, and its process moved no byte. Waiting
+// to run counts, so that a spin is seen on a loaded machine too; never sleeping is what
+// tells a spin from a busy program starved of CPU (a client sending with send(), which
+// /proc/PID/io does not count, sleeps whenever its socket is full).
 bool RunWatch::spins_for(const std::deque<CpuSample>& window, double seconds) const {
     const CpuSample& last = window.back();
     for (auto it = window.rbegin(); it != window.rend(); ++it) {
         double span = last.t - it->t;
         if (span < seconds) continue;
-        return it->io == last.io && static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9;
+        return it->io == last.io && it->sleeps == last.sleeps &&
+               static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9;
     }
     return false;
 }
@@ -278,6 +290,7 @@ WatchVerdict RunWatch::step() {
             read_schedstat(p.info.pid, tid, on_cpu, queued, runs);
             s.demand_ns = on_cpu + queued;
             s.io = io;
+            s.sleeps = voluntary_switches(p.info.pid, tid);
             auto& window = cpu_[tid];
             window.push_back(s);
             while (window.size() >= 2 && now - window[1].t >= kSpinSeconds) window.pop_front();

@@ -49,6 +49,7 @@ class RunWatch {
         double t = 0;
         unsigned long long demand_ns = 0;  // on a CPU + waiting for one
         unsigned long long io = 0;         // its process's bytes read + written
+        unsigned long long sleeps = 0;     // the thread's voluntary context switches
     };
     // What did not move while everyone slept: each thread's call and how often it ran,
     // each process's bytes.
