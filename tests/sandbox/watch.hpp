@@ -29,8 +29,8 @@ constexpr int kWatchEveryMs = 50;
 
 struct WatchVerdict {
     enum Kind { Nothing, Deadlock, Spin } kind = Nothing;
-    pid_t pid = 0;          // Spin: the process that spins
-    pid_t tid = 0;          // Spin: its thread that spins
+    pid_t pid = 0;  // Spin: the process that spins
+    pid_t tid = 0;  // Spin: its thread that spins
 };
 
 class RunWatch {
