@@ -256,17 +256,19 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
 }
 
 // Whether, over the last `seconds` of the window, the thread ran or waited to run at
-// least kSpinCpuShare of the time, never slept, and its process moved no byte. Waiting
-// to run counts, so that a spin is seen on a loaded machine too; never sleeping is what
-// tells a spin from a busy program starved of CPU (a client sending with send(), which
-// /proc/PID/io does not count, sleeps whenever its socket is full).
+// least kSpinCpuShare of the time (and really ran kSpinRanShare of it), never slept, and
+// its process moved no byte. Waiting to run counts, so that a spin is seen on a loaded
+// machine too; having run and never slept is what tells a spin from a program starved of
+// CPU (a client sending with send(), which /proc/PID/io does not count, sleeps whenever
+// its socket is full; a process just forked may wait in the run queue for a while).
 bool RunWatch::spins_for(const std::deque<CpuSample>& window, double seconds) const {
     const CpuSample& last = window.back();
     for (auto it = window.rbegin(); it != window.rend(); ++it) {
         double span = last.t - it->t;
         if (span < seconds) continue;
         return it->io == last.io && it->sleeps == last.sleeps &&
-               static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9;
+               static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9 &&
+               static_cast<double>(last.ran_ns - it->ran_ns) >= kSpinRanShare * span * 1e9;
     }
     return false;
 }
@@ -289,6 +291,7 @@ WatchVerdict RunWatch::step() {
             unsigned long long on_cpu, queued, runs;
             read_schedstat(p.info.pid, tid, on_cpu, queued, runs);
             s.demand_ns = on_cpu + queued;
+            s.ran_ns = on_cpu;
             s.io = io;
             s.sleeps = voluntary_switches(p.info.pid, tid);
             auto& window = cpu_[tid];

@@ -24,6 +24,10 @@ constexpr double kDeadlockConfirmSeconds = 0.25;
 constexpr double kSpinSeconds = 2.0;
 // "A whole CPU": the share of the time the thread ran or was ready to run.
 constexpr double kSpinCpuShare = 0.9;
+// And of that, the share it must really have run: a thread that only waited in the run
+// queue (a process just forked on a loaded machine) has done nothing yet, spin or not.
+// A spinning thread gets its fair share of a loaded machine, and that is more than this.
+constexpr double kSpinRanShare = 0.1;
 // How often the warden takes a sample of the run.
 constexpr int kWatchEveryMs = 50;
 
@@ -48,6 +52,7 @@ class RunWatch {
     struct CpuSample {
         double t = 0;
         unsigned long long demand_ns = 0;  // on a CPU + waiting for one
+        unsigned long long ran_ns = 0;     // on a CPU
         unsigned long long io = 0;         // its process's bytes read + written
         unsigned long long sleeps = 0;     // the thread's voluntary context switches
     };
