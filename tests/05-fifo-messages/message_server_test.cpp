@@ -569,14 +569,18 @@ TEST(MessageServer, RemovesTheFifosWhenStopped) {
 
 // ---- stop() in every state ------------------------------------------------------------------
 
-// The client thread calls stop() at once: usually while serve() already waits in
-// poll(), sometimes (it is up to the scheduler, and SHAKE makes it likely) before
-// serve() has begun. Either way serve() must return. Five times over, in fresh processes.
+// With no client, serve() sleeps in poll(); the client thread calls stop() then, and
+// serve() must return: only a stop() that wakes poll() gets it out. The test waits to
+// see serve() asleep first. (Called at once, stop() came before serve() slept on a loaded
+// machine, and a stop() that only sets a flag passed. stop() before serve() begins is
+// MessageServerRaces.StopBeforeServeStillStops.) Five times over, in fresh processes.
 TEST(MessageServer, StartsAndStopsWithNoClient) {
     Scenario s;
     s.expected = "start() returns at once with no client, and serve() returns after stop()";
     s.topic = "step-2-open-without-waiting";
-    s.client = [](MessageServer&, Findings&) {};
+    s.client = [](MessageServer&, Findings&) {
+        while (!evidence->serve_began || !sleeping(evidence->serve_thread)) usleep(1000);  // however long
+    };
     s.cycles = 5;
     EXPECT_TRUE(Plays(s));
 }
