@@ -31,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from decimal import Decimal
 import xml.etree.ElementTree as ET
@@ -116,23 +117,47 @@ def kill_leftovers():
             break
 
 
+_cpu = threading.local()  # per thread: the CPU time of the processes run() has waited for
+
+
+def cpu_seconds():
+    """CPU seconds (user + system) that the processes run() ran in this thread used so far,
+    with every descendant they waited for: what a check costs the cores, not its wall time."""
+    return getattr(_cpu, "seconds", 0.0)
+
+
 def run(cmd, timeout, env=None, cwd=None, on_timeout=None):
     """Runs cmd in its own process group; kills the group on timeout. -> (rc, output).
     on_timeout: called too, for processes the grader may not signal (another uid's)."""
     proc = subprocess.Popen(cmd, cwd=cwd or KIT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + timeout
+    output = []
+    reader = threading.Thread(target=lambda: output.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    # wait4(), not Popen.wait(): it also says what the process and its reaped descendants used.
+    timed_out, pid = reader.is_alive(), 0
+    while not timed_out:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        timed_out = time.monotonic() > deadline
+        time.sleep(0.002)  # its output has ended: it is exiting
+    if timed_out:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             pass
         if on_timeout:
             on_timeout()
-        out, _ = proc.communicate()
-        return None, out.decode(errors="replace")
-    return proc.returncode, out.decode(errors="replace")
+        reader.join()
+        pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    _cpu.seconds = cpu_seconds() + usage.ru_utime + usage.ru_stime
+    out = output[0].decode(errors="replace")
+    return (None if timed_out else proc.returncode), out
 
 
 # ---- isolation: learner code runs as a uid of its own ----------------------------------

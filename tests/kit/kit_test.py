@@ -307,6 +307,7 @@ class Check:
         self.phase, self.label, self.inputs, self.run = phase, label, inputs, run
         self.after, self.done, self.lock, self.sleepy = list(after), done, lock, sleepy
         self.ok, self.text, self.seconds, self.skipped = False, "", 0.0, False
+        self.cpu = 0.0  # CPU seconds its processes used (grade.cpu_seconds())
         self.started = self.ended = 0.0
 
     @property
@@ -318,6 +319,7 @@ def run_check(check, again):
     for event in check.after:
         event.wait()
     check.started = time.monotonic()
+    cpu_before = grade.cpu_seconds()
     try:
         # What a check proves also depends on who runs it and with which compiler.
         key = digest(check.inputs) + f" uid0={os.geteuid() == 0} cxx={os.environ.get('CXX', '')}"
@@ -337,10 +339,12 @@ def run_check(check, again):
     finally:
         check.ended = time.monotonic()
         check.seconds = check.ended - check.started
+        check.cpu = grade.cpu_seconds() - cpu_before
         if check.done:
             check.done.set()
         word = "skip  " if check.skipped else ("ok    " if check.ok else "FAILED")
-        print(f"  [{word} {check.seconds:6.1f}s from {check.started - STARTED:5.0f}s] {check.phase}: "
+        print(f"  [{word} {check.seconds:6.1f}s cpu {check.cpu:6.1f}s from {check.started - STARTED:5.0f}s] "
+              f"{check.phase}: "
               f"{check.text.splitlines()[0] if check.text else ''}", flush=True)
 
 
@@ -595,15 +599,17 @@ def plan(lessons, whole):
 
 
 def phase_table(checks, wall):
-    print(f"\n  {'phase':<34}{'wall s':>8}{'check s':>9}{'checks':>8}{'run':>5}{'skipped':>9}{'failed':>8}")
+    print(f"\n  {'phase':<34}{'wall s':>8}{'check s':>9}{'cpu s':>8}{'checks':>8}{'run':>5}{'skipped':>9}"
+          f"{'failed':>8}")
     for phase in sorted({c.phase for c in checks}):
         mine = [c for c in checks if c.phase == phase]
         span = max(c.ended for c in mine) - min(c.started for c in mine)
-        print(f"  {phase:<34}{span:>8.1f}{sum(c.seconds for c in mine):>9.1f}{len(mine):>8}"
+        print(f"  {phase:<34}{span:>8.1f}{sum(c.seconds for c in mine):>9.1f}{sum(c.cpu for c in mine):>8.1f}"
+              f"{len(mine):>8}"
               f"{sum(not c.skipped for c in mine):>5}{sum(c.skipped for c in mine):>9}{sum(not c.ok for c in mine):>8}")
     at_a_time = f"total ({PARALLEL}+{SLEEPY_PARALLEL} at a time)"
     print(f"  {at_a_time:<34}{wall:>8.1f}{sum(c.seconds for c in checks):>9.1f}"
-          f"{len(checks):>8}")
+          f"{sum(c.cpu for c in checks):>8.1f}{len(checks):>8}")
 
 
 def main():
