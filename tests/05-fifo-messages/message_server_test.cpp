@@ -67,7 +67,7 @@ struct Evidence {
     int waiting_for = 0;             // the reply (1, 2, ...) a client waits for; 0: none
     std::size_t sent_size = 0;       // the message that reply answers (its first bytes)
     char sent[200] = "";
-    std::size_t sent_nul = std::string::npos;  // where its first NUL byte is, in all of it, not only those bytes
+    long sent_nul = -1;            // its first NUL byte, in all of it (-1: none)
     std::size_t arrived_size = 0;  // the bytes from-server gave since that message went out
     char arrived[200] = "";
     bool half_line_waiting = false;  // a silent client has written half a line
@@ -120,7 +120,8 @@ void await_reply(int k, const std::string& message, const std::string& already =
     std::lock_guard<std::mutex> lock(evidence_mutex);
     evidence->waiting_for = k;
     copy_into(evidence->sent, sizeof evidence->sent, evidence->sent_size, message);
-    evidence->sent_nul = message.find('\0');
+    std::size_t nul = message.find('\0');
+    evidence->sent_nul = nul == std::string::npos ? -1 : static_cast<long>(nul);
     copy_into(evidence->arrived, sizeof evidence->arrived, evidence->arrived_size, already);
 }
 
@@ -336,8 +337,8 @@ std::string reply_evidence(const Evidence& e) {
     std::string sent(e.sent, std::min(e.sent_size, sizeof e.sent));
     std::string arrived(e.arrived, std::min(e.arrived_size, sizeof e.arrived));
     // The message's first NUL byte may lie past the bytes kept of it: compare what was kept.
-    std::size_t nul = e.sent_nul;
-    if (nul != std::string::npos && e.arrived_size == nul && arrived == sent.substr(0, arrived.size()))
+    std::size_t nul = static_cast<std::size_t>(e.sent_nul);
+    if (e.sent_nul >= 0 && e.arrived_size == nul && arrived == sent.substr(0, arrived.size()))
         return "message " + std::to_string(e.waiting_for) + " was " + pw::quote(sent, 40) +
                ", with a NUL byte at offset " + std::to_string(nul) + "; from-server gave exactly the " +
                std::to_string(nul) +
