@@ -93,8 +93,15 @@ struct Payload {
 
 [[noreturn]] void become_learner(const Pipes& p, const Payload& what, const RunOptions& opt) {
     setpgid(0, 0);  // own process group: the warden can signal the whole group
-    // Undo anything the test binary changed that exec would keep.
+    // Undo anything the test binary changed or inherited that exec would keep: a handler
+    // (for a function run without exec), a signal mask, and every ignored signal. An
+    // ignored signal stays ignored across exec: a grader started under nohup would run
+    // every program with SIGHUP ignored, and `kill -s HUP` would not end a command.
     signal(SIGPIPE, SIG_DFL);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        struct sigaction old;
+        if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) signal(sig, SIG_DFL);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -165,6 +165,22 @@ TEST(SandboxProof, ProgramSeesOnlyStandardDescriptors) {
     EXPECT_EQ(r.out, "0\n1\n2\n3\n") << "fd 3 is ls's own directory handle; anything more leaked";
 }
 
+TEST(SandboxProof, ProgramGetsNoSignalTheTestIgnores) {
+    // As under nohup (SIGHUP) or a shell's `trap '' USR1`: exec keeps an ignored signal
+    // ignored, so a command killed by it in a lesson's test would live on.
+    struct sigaction ignore {
+    }, hup{}, usr1{};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &ignore, &hup);
+    sigaction(SIGUSR1, &ignore, &usr1);
+    pw::RunResult r = pw::run({"/bin/sh", "-c", "kill -s HUP $$; echo survived"}, quick(5));
+    pw::RunResult r2 = pw::run({"/bin/sh", "-c", "kill -s USR1 $$; echo survived"}, quick(5));
+    sigaction(SIGHUP, &hup, nullptr);
+    sigaction(SIGUSR1, &usr1, nullptr);
+    EXPECT_EQ(r.term_signal, SIGHUP) << describe(r);
+    EXPECT_EQ(r2.term_signal, SIGUSR1) << describe(r2);
+}
+
 TEST(SandboxProof, StdinIsFedAndClosed) {
     pw::RunOptions o = quick(5);
     o.stdin_data = std::string(1 << 20, 'x');
