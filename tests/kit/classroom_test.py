@@ -51,10 +51,9 @@ def copy_lesson(src, dest):
     """Copies like a learner's save does: fresh modification times, so make rebuilds."""
     shutil.copytree(src, dest, dirs_exist_ok=True, copy_function=shutil.copyfile)
 
-ENV = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 # Every copy of the kit below compiles an identical file once (where ccache is installed):
 # Gradescope's run_autograder starts from an empty build/ for each submission.
-ENV["PATH"] = reuse.compile_cache(KIT / "build" / "checks-cache") or ENV.get("PATH", os.defpath)
+ENV = reuse.checks_env()
 
 
 def sh(cmd, cwd=KIT, env=None, timeout=3600):  # ends only a hang

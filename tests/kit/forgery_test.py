@@ -39,10 +39,9 @@ import reuse  # noqa: E402
 
 MARK = "PIPEWORKS-FORGED"
 LESSONS = ["01-pipe-echo", "02-random-byte"]  # the forger's lesson, and the lesson it attacks
-ENV = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 # Gradescope's run_autograder starts from an empty build/ for each of its six gradings: where
 # ccache is installed, an identical file is compiled once (the forger's lesson 01 differs).
-ENV["PATH"] = reuse.compile_cache(KIT / "build" / "checks-cache") or ENV.get("PATH", os.defpath)
+ENV = reuse.checks_env()
 
 # A GoogleTest report of one passed test: what the fake test binary writes.
 FAKE_BINARY = """#!/bin/sh

@@ -23,6 +23,7 @@ Only the Python 3 standard library is used.
 """
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 import grade  # noqa: E402  (grading: build one lesson, run it, points, reports)
 from grade import BUILD, KIT  # noqa: E402
+import reuse  # noqa: E402  (what the hand-out and platform checks share)
 
 STAMPS = BUILD / "kit" / "stamps"
 MISTAKES = BUILD / "mistakes"   # one scratch tree per mistake
@@ -62,7 +64,7 @@ SECONDS = {"classroom_test.py HandOutOfTwoLessons": 150, "classroom_test.py Hand
            "forgery_test.py": 60, "3 06-pipe-vs-loopback": 60, "3 05-fifo-messages": 45, "3 04-filter-child": 40,
            "classroom_test.py HandOutOfEveryLesson": 85, "lessons_check.py": 60,
            "classroom_test.py Points Workflow Classroom": 30,
-           "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "3 ": 30, "3b": 3, "4 ": 3, "4b": 6, "5 ": 10}
+           "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "2d": 30, "3 ": 30, "3b": 3, "4 ": 3, "4b": 6, "5 ": 10}
 
 
 def expected_seconds(check):
@@ -500,6 +502,36 @@ def all_of(runs):
     return True, "; ".join(texts)
 
 
+def warm_compile_cache(lessons):
+    """Compiles a hand-out of `lessons` once through the checks' compile cache, as
+    Gradescope's run_autograder does: grade.py in a copy with no build/. The hand-out and
+    platform checks start together, and each would compile the same files at once, every
+    one a miss (reuse.py). Where ccache is missing there is no cache to warm."""
+    def go():
+        if not shutil.which("ccache"):
+            return True, "no ccache: each check compiles its own copies"
+        env, scratch = reuse.checks_env(), reuse.CHECKS_CACHE / "warm"
+        numbers = ",".join(slug[:2] for slug in lessons)
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            rc, log = grade.run(["make", "-s", "handout", f"DEST={scratch / 'handout'}", f"LESSONS={numbers}",
+                                 f"ZIP={scratch / 'autograder.zip'}"], timeout=HANG, env=env)
+            if rc != 0:
+                return False, f"make handout LESSONS={numbers} failed:\n{log[-4000:]}"
+            # The stubs' grade exits 1 (they fail tests, as stubs do); anything else is a crash.
+            rc, log = grade.run([sys.executable, "tests/grader/grade.py", "grade", "--src", "exercises"],
+                                timeout=HANG, env=env, cwd=scratch / "handout")
+            results = scratch / "handout" / "build" / "grade" / "exercises" / "results.json"
+            uncompiled = [t["name"] for t in json.loads(results.read_text())["tests"]
+                          if t["output"].startswith("compile error")] if results.is_file() else ["no results.json"]
+            if rc not in (0, 1) or uncompiled:
+                return False, f"grading a hand-out's stubs failed ({rc}; {', '.join(uncompiled)}):\n{log[-4000:]}"
+            return True, f"lessons {numbers} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return go
+
+
 def in_lesson(slug, outcome):
     ok, text = outcome
     return ok, f"{slug}/{text}"
@@ -538,6 +570,10 @@ def plan(lessons, whole):
         references = threading.Event()
         checks.append(Check("2c reference programs", "make reference", WHOLE_KIT, make_check(["reference"]),
                             after=built.values(), done=references))
+        # Lessons 01-02 in copies of the kit: compiled once first (make handout, so after the references).
+        warmed = threading.Event()
+        checks.append(Check("2d compile cache", "a hand-out of lessons 01-02 compiled once for the checks that copy it",
+                            WHOLE_KIT, warm_compile_cache(lessons[:2]), after=[references], done=warmed))
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
@@ -563,9 +599,10 @@ def plan(lessons, whole):
             # programs the tools' check runs), and the lessons' `make -s LESSON=NN` commands
             # relink what such a grade removed: one at a time, or one would run a half-linked binary.
             shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "lessons_check.py"
+            copies_01_02 = script == "forgery_test.py" or args in (["HandOutOfTwoLessons"], ["HandOutBuiltFromNothing"])
             checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
                                 script_check(label, [kit_script(script), *args], HANG),
-                                after=[*built.values(), references],
+                                after=[*built.values(), references, *([warmed] if copies_01_02 else [])],
                                 lock=reference_bins if shares_solutions else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))

@@ -15,6 +15,8 @@ compile each only once, neither of which changes what is built or run:
                        g++ and c++ compile through ccache into a cache of this run's own,
                        so that Gradescope's run_autograder (which starts from an empty
                        build/) and every other copy compile an identical file once.
+  checks_env()         the environment those checks run their commands in: that PATH,
+                       and no make variable of a make around them.
 Only the Python 3 standard library is used.
 """
 import os
@@ -110,3 +112,16 @@ def compile_cache(folder):
             f"exec '{ccache}' '{os.path.realpath(real)}' \"$@\"\n")
         (folder / "bin" / name).chmod(0o755)
     return f"{folder / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+
+
+CHECKS_CACHE = KIT / "build" / "checks-cache"
+
+
+def checks_env():
+    """The environment of the hand-out and platform checks: no make variable of a make
+    around them changes what their makes do, and where ccache is installed they compile
+    through the checks' cache (compile_cache)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env["PATH"] = compile_cache(CHECKS_CACHE) or env.get("PATH", os.defpath)
+    return env
+
