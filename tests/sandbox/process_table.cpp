@@ -34,6 +34,12 @@ std::string read_file(const std::string& path) {
     return out;
 }
 
+unsigned long long status_field(const std::string& dir, const std::string& key) {
+    std::string s = "\n" + read_file(dir + "/status");
+    auto at = s.find("\n" + key + ":");
+    return at == std::string::npos ? 0 : std::strtoull(s.c_str() + at + key.size() + 2, nullptr, 10);
+}
+
 namespace {
 
 // /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and parens.
@@ -46,13 +52,6 @@ bool read_stat(pid_t pid, ProcessInfo& info) {
     info.state = s[close + 2];
     info.ppid = static_cast<pid_t>(std::atol(s.c_str() + close + 4));
     return true;
-}
-
-// The TracerPid line of /proc/PID/status: 0 when nobody traces it.
-pid_t tracer_of(pid_t pid) {
-    std::string s = read_file("/proc/" + std::to_string(pid) + "/status");
-    auto at = s.find("\nTracerPid:");
-    return at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(s.c_str() + at + 11));
 }
 
 // "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
@@ -208,7 +207,7 @@ std::string explain_one(const std::vector<ProcessSnapshot>& tree, const ProcessS
     if (p.info.state == 'Z') {
         // A traced zombie is seen only by its tracer until the tracer collects it: then its
         // parent's wait() sleeps on beside it, and the parent is not to blame.
-        pid_t tracer = tracer_of(p.info.pid);
+        auto tracer = status_field("/proc/" + std::to_string(p.info.pid), "TracerPid");
         if (tracer > 0)
             return me + " has exited, but pid " + std::to_string(tracer) +
                    " traces it and has not collected its exit, so its parent cannot wait for it yet.";

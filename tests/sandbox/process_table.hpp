@@ -21,6 +21,9 @@ bool available();  // true where /proc describes processes (Linux)
 // A small file of /proc, whole ("" when it cannot be read): plain read(2), as the warden
 // reads these files every few milliseconds.
 std::string read_file(const std::string& path);
+// The number on the "key:" line of a /proc status file (dir + "/status", dir a process's
+// or a thread's folder): 0 when the line or the file is missing.
+unsigned long long status_field(const std::string& dir, const std::string& key);
 
 // One process, with details.
 ProcessSnapshot one(pid_t pid);

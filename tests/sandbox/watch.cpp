@@ -60,14 +60,6 @@ void read_schedstat(pid_t pid, pid_t tid, unsigned long long& on_cpu, unsigned l
     in >> on_cpu >> queued >> runs;
 }
 
-// How often the thread has gone to sleep of its own accord (blocked in a call, waited):
-// a thread that spins never does, however busy or starved of CPU it is.
-unsigned long long voluntary_switches(pid_t pid, pid_t tid) {
-    std::string s = process_table::read_file(task_dir(pid, tid) + "/status");
-    auto at = s.find("\nvoluntary_ctxt_switches:");
-    return at == std::string::npos ? 0 : std::strtoull(s.c_str() + at + 25, nullptr, 10);
-}
-
 // Bytes the process has read and written, through any descriptor (0 when unreadable).
 unsigned long long io_bytes(pid_t pid) {
     std::istringstream in(process_table::read_file("/proc/" + std::to_string(pid) + "/io"));
@@ -293,7 +285,9 @@ WatchVerdict RunWatch::step() {
             s.demand_ns = on_cpu + queued;
             s.ran_ns = on_cpu;
             s.io = io;
-            s.sleeps = voluntary_switches(p.info.pid, tid);
+            // How often the thread went to sleep of its own accord (blocked in a call, waited):
+            // a thread that spins never does, however busy or starved of CPU it is.
+            s.sleeps = process_table::status_field(task_dir(p.info.pid, tid), "voluntary_ctxt_switches");
             auto& window = cpu_[tid];
             window.push_back(s);
             while (window.size() >= 2 && now - window[1].t >= kSpinSeconds) window.pop_front();
