@@ -23,7 +23,6 @@ Only the Python 3 standard library is used.
 """
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -503,30 +502,25 @@ def all_of(runs):
 
 
 def warm_compile_cache(lessons):
-    """Compiles a hand-out of `lessons` once through the checks' compile cache, as
-    Gradescope's run_autograder does: grade.py in a copy with no build/. The hand-out and
-    platform checks start together, and each would compile the same files at once, every
-    one a miss (reuse.py). Where ccache is missing there is no cache to warm."""
+    """Compiles a hand-out of `lessons` once through the checks' compile cache: each
+    lesson's Step 0 (`make LESSON=NN`: its tests, its stubs and the learner tools), which
+    compiles what grade.py compiles in Gradescope's copy with no build/, and more. The
+    hand-out and platform checks start together, and each would compile the same files at
+    once, every one a miss (reuse.py). Where ccache is missing there is no cache to warm."""
     def go():
         if not shutil.which("ccache"):
             return True, "no ccache: each check compiles its own copies"
         env, scratch = reuse.checks_env(), reuse.CHECKS_CACHE / "warm"
-        numbers = ",".join(slug[:2] for slug in lessons)
+        numbers = [slug[:2] for slug in lessons]
         shutil.rmtree(scratch, ignore_errors=True)
         try:
-            rc, log = grade.run(["make", "-s", "handout", f"DEST={scratch / 'handout'}", f"LESSONS={numbers}",
-                                 f"ZIP={scratch / 'autograder.zip'}"], timeout=HANG, env=env)
-            if rc != 0:
-                return False, f"make handout LESSONS={numbers} failed:\n{log[-4000:]}"
-            # The stubs' grade exits 1 (they fail tests, as stubs do); anything else is a crash.
-            rc, log = grade.run([sys.executable, "tests/grader/grade.py", "grade", "--src", "exercises"],
-                                timeout=HANG, env=env, cwd=scratch / "handout")
-            results = scratch / "handout" / "build" / "grade" / "exercises" / "results.json"
-            uncompiled = [t["name"] for t in json.loads(results.read_text())["tests"]
-                          if t["output"].startswith("compile error")] if results.is_file() else ["no results.json"]
-            if rc not in (0, 1) or uncompiled:
-                return False, f"grading a hand-out's stubs failed ({rc}; {', '.join(uncompiled)}):\n{log[-4000:]}"
-            return True, f"lessons {numbers} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
+            for cmd, cwd in [(["make", "-s", "handout", f"DEST={scratch / 'handout'}", f"LESSONS={','.join(numbers)}",
+                               f"ZIP={scratch / 'autograder.zip'}"], KIT)] + [
+                    (["make", "-s", "-j2", f"LESSON={n}"], scratch / "handout") for n in numbers]:
+                rc, log = grade.run(cmd, timeout=HANG, env=env, cwd=cwd)
+                if rc != 0:
+                    return False, f"{' '.join(cmd[:2] + cmd[3:4])} failed:\n{log[-4000:]}"
+            return True, f"lessons {', '.join(numbers)} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return go

@@ -105,9 +105,12 @@ def compile_cache(folder):
             continue
         # The environment is set here, not inherited: a platform step strips it to PATH and
         # HOME. The kit compiles with relative paths; without the working directory in the
-        # hash, every copy of the kit shares what one compiled.
+        # hash, every copy of the kit shares what one compiled. ccache hashes the locale
+        # (the compiler's messages depend on it), and the lessons' commands run with
+        # LC_ALL=C where a platform step has no locale at all: one locale for every copy.
         (folder / "bin" / name).write_text(
             "#!/bin/sh\n"
+            "LANG=C LC_ALL=C LC_CTYPE=C LC_MESSAGES=C "
             f"CCACHE_DIR='{folder / 'cache'}' CCACHE_TEMPDIR='{folder / 'cache' / 'tmp'}' CCACHE_NOHASHDIR=1 "
             f"exec '{ccache}' '{os.path.realpath(real)}' \"$@\"\n")
         (folder / "bin" / name).chmod(0o755)
