@@ -497,6 +497,12 @@ bool sleeping(long thread) {
     return !paren || paren[1] == '\0' || paren[2] == 'S';
 }
 
+// Returns once serve() has begun and its thread sleeps (in poll(), with nothing to do),
+// however long that takes: the run's deadline ends a serve() that never sleeps.
+void await_serve_asleep() {
+    while (!evidence->serve_began || !sleeping(evidence->serve_thread)) usleep(1000);
+}
+
 // The server's own messages: send() notes 1 to n, "note K TAG", one at a time, each read
 // by the waiting reader before the next is sent (the evidence says which one it awaits).
 // Each is sent while serve() sleeps: only a send() that wakes serve() gets it out then.
@@ -507,7 +513,7 @@ void notes_reach(MessageServer& server, Client& reader, Findings& f, int n, cons
     for (int k = 1; k <= n; ++k) {
         std::string note = "note " + std::to_string(k) + " " + tag;
         await_reply(k, note);
-        while (!evidence->serve_began || !sleeping(evidence->serve_thread)) usleep(1000);  // however long
+        await_serve_asleep();
         server.send(note);
         if (!reader.receive(line)) return f.fail("from-server ended (EOF) before note " + std::to_string(k));
         if (line != note)
@@ -582,9 +588,7 @@ TEST(MessageServer, StartsAndStopsWithNoClient) {
     Scenario s;
     s.expected = "start() returns at once with no client, and serve() returns after stop()";
     s.topic = "step-2-open-without-waiting";
-    s.client = [](MessageServer&, Findings&) {
-        while (!evidence->serve_began || !sleeping(evidence->serve_thread)) usleep(1000);  // however long
-    };
+    s.client = [](MessageServer&, Findings&) { await_serve_asleep(); };
     s.cycles = 5;
     EXPECT_TRUE(Plays(s));
 }
@@ -1038,7 +1042,7 @@ TEST(MessageServer, ServesHundredsOfShortLivedClientsThenSleeps) {
         }
         evidence->waiting_for = 0;
         evidence->awaiting_sleep = true;
-        while (!sleeping(evidence->serve_thread)) usleep(1000);  // until serve() sleeps, however long
+        await_serve_asleep();
     };
     EXPECT_TRUE(Plays(s));
 }

@@ -137,7 +137,7 @@ def run(cmd, timeout, env=None, cwd=None, on_timeout=None):
     reader.start()
     reader.join(timeout)
     # wait4(), not Popen.wait(): it also says what the process and its reaped descendants used.
-    timed_out, pid = reader.is_alive(), 0
+    timed_out = reader.is_alive()
     while not timed_out:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -152,7 +152,7 @@ def run(cmd, timeout, env=None, cwd=None, on_timeout=None):
         if on_timeout:
             on_timeout()
         reader.join()
-        pid, status, usage = os.wait4(proc.pid, 0)
+        _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
     _cpu.seconds = cpu_seconds() + usage.ru_utime + usage.ru_stime

@@ -519,7 +519,7 @@ def warm_compile_cache(lessons):
                     (["make", "-s", "-j2", f"LESSON={n}"], scratch / "handout") for n in numbers]:
                 rc, log = grade.run(cmd, timeout=HANG, env=env, cwd=cwd)
                 if rc != 0:
-                    return False, f"{' '.join(cmd[:2] + cmd[3:4])} failed:\n{log[-4000:]}"
+                    return False, f"{' '.join(map(str, cmd))} (in {cwd}) failed:\n{log[-4000:]}"
             return True, f"lessons {', '.join(numbers)} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -93,10 +93,10 @@ struct Payload {
 
 [[noreturn]] void become_learner(const Pipes& p, const Payload& what, const RunOptions& opt) {
     setpgid(0, 0);  // own process group: the warden can signal the whole group
-    // Undo anything the test binary changed or inherited that exec would keep: a handler
-    // (for a function run without exec), a signal mask, and every ignored signal. An
-    // ignored signal stays ignored across exec: a grader started under nohup would run
-    // every program with SIGHUP ignored, and `kill -s HUP` would not end a command.
+    // Undo what the test binary changed or inherited that the program would keep: the
+    // signal mask, every ignored signal, and SIGPIPE's disposition (a function run without
+    // exec keeps handlers too). exec keeps an ignored signal ignored: a grader started under
+    // nohup would run every program with SIGHUP ignored, and `kill -s HUP` would end nothing.
     signal(SIGPIPE, SIG_DFL);
     for (int sig = 1; sig < NSIG; ++sig) {
         struct sigaction old;

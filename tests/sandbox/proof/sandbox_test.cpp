@@ -168,8 +168,7 @@ TEST(SandboxProof, ProgramSeesOnlyStandardDescriptors) {
 TEST(SandboxProof, ProgramGetsNoSignalTheTestIgnores) {
     // As under nohup (SIGHUP) or a shell's `trap '' USR1`: exec keeps an ignored signal
     // ignored, so a command killed by it in a lesson's test would live on.
-    struct sigaction ignore {
-    }, hup{}, usr1{};
+    struct sigaction ignore = {}, hup = {}, usr1 = {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGHUP, &ignore, &hup);
     sigaction(SIGUSR1, &ignore, &usr1);
