@@ -43,15 +43,17 @@ TEST(FilterBytesRaces, ReportsAFailedExecOfASlowChild) {
     ASSERT_NE(page, MAP_FAILED) << "mmap: " << std::strerror(errno);
     Returned* got = new (page) Returned();
     RunResult r = pw::run_function([&]() -> int {
-        got->held = pw::hold_first_child([&]() -> int {
-            filter::FilterOutput o = filter::filter_bytes(input, {name});  // yours
-            got->exec_errno = o.status.exec_errno;
-            got->exit_code = o.status.exit_code;
-            got->signal = o.status.signal;
-            std::snprintf(got->error, sizeof got->error, "%s", o.status.error.c_str());
-            got->returned = true;
-            return 0;
-        });
+        pw::hold_first_child(
+            [&]() -> int {
+                filter::FilterOutput o = filter::filter_bytes(input, {name});  // yours
+                got->exec_errno = o.status.exec_errno;
+                got->exit_code = o.status.exit_code;
+                got->signal = o.status.signal;
+                std::snprintf(got->error, sizeof got->error, "%s", o.status.error.c_str());
+                got->returned = true;
+                return 0;
+            },
+            got->held);
         return 0;
     });
     Returned g = *got;

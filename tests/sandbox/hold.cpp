@@ -130,19 +130,19 @@ std::string RaceCause::text() const {
            instead_ + " `make grade SHAKE=6` shows the same race now and then.";
 }
 
-HeldRun hold_first_child(const std::function<int()>& program) {
-    HeldRun h;
+void hold_first_child(const std::function<int()>& program, HeldRun& h) {
+    h = HeldRun();
 #ifndef __linux__
     say(h.why_not, "holding a child needs Linux (ptrace and /proc)");
     h.status = program() << 8;
-    return h;
+    return;
 #else
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);  // a child its parent leaves behind comes to us
     std::fflush(nullptr);                       // nothing buffered is copied into the child
     pid_t pid = fork();
     if (pid == -1) {
         say(h.why_not, std::string("fork: ") + std::strerror(errno));
-        return h;
+        return;
     }
     if (pid == 0) {
         ptrace(PTRACE_TRACEME, 0, 0, 0);  // when not allowed, the stop below is an ordinary one
@@ -154,25 +154,25 @@ HeldRun hold_first_child(const std::function<int()>& program) {
     if (waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st)) {
         say(h.why_not, "the program did not start");
         h.status = st;
-        return h;
+        return;
     }
     if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL) == -1) {
         say(h.why_not, std::string(kPtraceRefused) + " (" + std::strerror(errno) + ")");
         kill(pid, SIGCONT);  // run it untraced, so that the test still sees what it does
         waitpid(pid, &h.status, 0);
-        return h;
+        return;
     }
     ptrace(PTRACE_CONT, pid, 0, 0);
     for (;;) {  // until the first fork()
         if (waitpid(pid, &st, __WALL) == -1) {
             if (errno == EINTR) continue;
             say(h.why_not, std::string("waitpid: ") + std::strerror(errno));
-            return h;
+            return;
         }
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
             h.status = st;
             say(h.why_not, "the program never forked");
-            return h;
+            return;
         }
         if (st >> 16 == PTRACE_EVENT_FORK) {
             unsigned long child = 0;
@@ -206,7 +206,6 @@ HeldRun hold_first_child(const std::function<int()>& program) {
         }
     while (waitpid(-1, nullptr, WNOHANG) > 0) {  // any other orphan that has ended
     }
-    return h;
 #endif
 }
 
@@ -223,14 +222,15 @@ RunResult run_holding_first_child(const std::vector<std::string>& argv, HeldRun&
     HeldRun* shared = new (page) HeldRun();
     RunResult r = run_function(
         [&]() -> int {
-            *shared = hold_first_child([&]() -> int {
+            auto program = [&]() -> int {
                 std::vector<char*> args;
                 for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
                 args.push_back(nullptr);
                 execv(args[0], args.data());
                 std::fprintf(stderr, "execv %s: %s\n", args[0], std::strerror(errno));
                 return 127;
-            });
+            };
+            hold_first_child(program, *shared);  // into the shared page as it goes
             int st = shared->status;
             return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
         },

@@ -54,8 +54,11 @@ struct HeldRun {
 
 // Runs program() in a child process (its return value is the exit status) and holds
 // its first fork()ed child as described above. Returns when the program has ended
-// and, if it left the held child behind, when that child has ended too.
-HeldRun hold_first_child(const std::function<int()>& program);
+// and, if it left the held child behind, when that child has ended too. `h` is filled
+// in as the hold goes, not at the end: put it in memory shared with the test (as
+// run_holding_first_child does), and a run the sandbox ends (a deadlock after the
+// child was let go, say) still tells whether the child was held and how it was let go.
+void hold_first_child(const std::function<int()>& program, HeldRun& h);
 
 // pw::run_function around hold_first_child: runs the program argv[0] (a path) with its
 // first child held, in the sandbox. r's exit status is the program's (128+N when signal
