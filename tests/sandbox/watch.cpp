@@ -247,20 +247,24 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
     return true;
 }
 
-// Whether, over the last `seconds` of the window, the thread ran or waited to run at
-// least kSpinCpuShare of the time (and really ran kSpinRanShare of it), never slept, and
-// its process moved no byte. Waiting to run counts, so that a spin is seen on a loaded
-// machine too; having run and never slept is what tells a spin from a program starved of
-// CPU (a client sending with send(), which /proc/PID/io does not count, sleeps whenever
-// its socket is full; a process just forked may wait in the run queue for a while).
+// Whether, over the last `seconds` of the window or longer, the thread ran or waited to run
+// at least kSpinCpuShare of the time, really ran kSpinRanShare of it and kSpinRanSeconds in
+// all, never slept, and its process moved no byte. Waiting to run counts, so that a spin
+// is seen on a loaded machine too; having run and never slept is what tells a spin from a
+// program starved of CPU (a client sending with send(), which /proc/PID/io does not count,
+// sleeps whenever its socket is full; a process just forked may wait in the run queue for a
+// while); the CPU time used tells it from a program that computes for a moment on a
+// machine so busy that the moment lasts seconds.
 bool RunWatch::spins_for(const std::deque<CpuSample>& window, double seconds) const {
     const CpuSample& last = window.back();
     for (auto it = window.rbegin(); it != window.rend(); ++it) {
+        // Bytes and sleeps only ever grow: once they differ, they differ further back too.
+        if (it->io != last.io || it->sleeps != last.sleeps) return false;
         double span = last.t - it->t;
         if (span < seconds) continue;
-        return it->io == last.io && it->sleeps == last.sleeps &&
-               static_cast<double>(last.demand_ns - it->demand_ns) >= kSpinCpuShare * span * 1e9 &&
-               static_cast<double>(last.ran_ns - it->ran_ns) >= kSpinRanShare * span * 1e9;
+        double demand = static_cast<double>(last.demand_ns - it->demand_ns) / 1e9;
+        double ran = static_cast<double>(last.ran_ns - it->ran_ns) / 1e9;
+        if (demand >= kSpinCpuShare * span && ran >= kSpinRanShare * span && ran >= kSpinRanSeconds) return true;
     }
     return false;
 }
@@ -271,7 +275,7 @@ WatchVerdict RunWatch::step() {
     double now = now_seconds();
 
     // Spinning: a thread that ran or waited for a CPU kSpinCpuShare of the last
-    // kSpinSeconds, while its process moved no byte.
+    // kSpinSeconds or more, and used kSpinRanSeconds of CPU, while its process moved no byte.
     std::set<pid_t> alive;
     for (const auto& p : process_table::descendants(warden_, false)) {
         if (p.info.state == 'Z') continue;
@@ -290,7 +294,7 @@ WatchVerdict RunWatch::step() {
             s.sleeps = process_table::status_field(task_dir(p.info.pid, tid), "voluntary_ctxt_switches");
             auto& window = cpu_[tid];
             window.push_back(s);
-            while (window.size() >= 2 && now - window[1].t >= kSpinSeconds) window.pop_front();
+            while (window.size() >= 2 && now - window[1].t >= kSpinWindowSeconds) window.pop_front();
             if (spins_for(window, kSpinSeconds)) {
                 v.kind = WatchVerdict::Spin;
                 v.pid = p.info.pid;

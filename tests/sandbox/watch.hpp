@@ -28,6 +28,15 @@ constexpr double kSpinCpuShare = 0.9;
 // queue (a process just forked on a loaded machine) has done nothing yet, spin or not.
 // A spinning thread gets its fair share of a loaded machine, and that is more than this.
 constexpr double kSpinRanShare = 0.1;
+// And the CPU time it must have used, whatever the wall clock says: on a machine loaded ten
+// times over, a correct program that computes for a moment between two reads (growing a
+// buffer, say) wants a CPU for seconds of wall clock while it gets a tenth of one. What it
+// computes in 0.5 s of CPU is not a loop that never ends; a spin uses that much in a
+// second on a quiet machine, and in a few seconds on a busy one.
+constexpr double kSpinRanSeconds = 0.5;
+// How far back the watch remembers a thread: long enough to see kSpinRanSeconds used at
+// kSpinRanShare.
+constexpr double kSpinWindowSeconds = kSpinRanSeconds / kSpinRanShare + 1.0;
 // How often the warden takes a sample of the run.
 constexpr int kWatchEveryMs = 50;
 

@@ -2,7 +2,11 @@
 // sandbox: each must be reported as failed, with a clear reason, within its timeout,
 // and must leave no process behind. `make test` runs this before grading anything.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -322,6 +326,47 @@ INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
                          [](const ::testing::TestParamInfo<EndsByItself>& info) {
                              return camel_case(info.param.program);
                          });
+
+#ifdef __linux__
+// A program that computes for a moment on a machine so busy that the moment lasts seconds
+// is slowed down, not spinning. The busy machine is made here, the same on any machine:
+// five processes of the test's own (outside the run) spin on one CPU, and the program is
+// pinned to that CPU beside them, so it gets about a sixth of it. Each busy process starts
+// its own session, so that a kernel that shares the CPU between sessions first
+// (autogroup) shares it the same way. The program needs 0.45 s of CPU, about 2.7 s of
+// wall clock here: longer than kSpinSeconds, less CPU than kSpinRanSeconds.
+TEST(SandboxWatch, ProgramThatComputesWhileStarvedIsNotASpin) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0) << std::strerror(errno);
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
+    ASSERT_LT(cpu, CPU_SETSIZE);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    std::vector<pid_t> busy;
+    for (int i = 0; i < 5; ++i) {
+        pid_t pid = fork();
+        ASSERT_NE(pid, -1) << std::strerror(errno);
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the test
+            setsid();
+            if (sched_setaffinity(0, sizeof one, &one) == -1) _exit(1);
+            for (;;) {
+            }
+        }
+        busy.push_back(pid);
+    }
+    pw::RunResult r = pw::run({bad("computes_while_starved"), std::to_string(cpu)}, quick(60));
+    for (pid_t pid : busy) kill(pid, SIGKILL);
+    for (pid_t pid : busy) waitpid(pid, nullptr, 0);
+    EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
+}
+#endif
 
 // A run that waits for one byte from the test binary: it closes its copy of the write end,
 // so only the test (which keeps its own) can still send the byte. Exit status 0 once read.
