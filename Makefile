@@ -87,14 +87,14 @@ selftest-build: $(PROOF_PROGRAMS) $(PROOF_TEST)
 
 $(SHARED)/proof/bin/%: $(PROOF)/%.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@ -pthread
+	$(CXX) $(KIT_FLAGS) $(LINK_FLAGS) $< -o $@ -pthread
 
 $(SHARED)/proof/%.o: $(PROOF)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_FLAGS) -c $< -o $@
 
 $(PROOF_TEST): $(SHARED)/proof/sandbox_test.o $(SUPPORT_LIB)
-	$(CXX) $^ $(GTEST_LIBS) -o $@
+	$(CXX) $(LINK_FLAGS) $^ $(GTEST_LIBS) -o $@
 
 -include $(wildcard $(SHARED)/proof/*.d $(SHARED)/proof/bin/*.d)
 
@@ -109,20 +109,24 @@ define learner_tool
 $(1)_BUILT := $$(TOOLS_BIN)/$(1) $$(SHARED)/$(1)/$(1)_test \
     $$(patsubst tests/tools/$(1)/helpers/%.cpp,$$(SHARED)/$(1)/bin/%,$$(wildcard tests/tools/$(1)/helpers/*.cpp))
 
-$$(TOOLS_BIN)/$(1): tests/tools/$(1)/$(1).cpp $$(SUPPORT_LIB)
+$$(SHARED)/$(1)/$(1).o: tests/tools/$(1)/$(1).cpp
 	@mkdir -p $$(@D)
-	$$(CXX) $$(TEST_FLAGS) $$< $$(SUPPORT_LIB) -o $$@ -pthread
+	$$(CXX) $$(TEST_FLAGS) -c $$< -o $$@
+
+$$(TOOLS_BIN)/$(1): $$(SHARED)/$(1)/$(1).o $$(SUPPORT_LIB)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(LINK_FLAGS) $$^ -o $$@ -pthread
 
 $$(SHARED)/$(1)/$(1)_test.o: tests/tools/$(1)/$(1)_test.cpp
 	@mkdir -p $$(@D)
 	$$(CXX) $$(TEST_FLAGS) -c $$< -o $$@
 
 $$(SHARED)/$(1)/$(1)_test: $$(SHARED)/$(1)/$(1)_test.o $$(SUPPORT_LIB)
-	$$(CXX) $$^ $$(GTEST_LIBS) -o $$@
+	$$(CXX) $$(LINK_FLAGS) $$^ $$(GTEST_LIBS) -o $$@
 
 $$(SHARED)/$(1)/bin/%: tests/tools/$(1)/helpers/%.cpp
 	@mkdir -p $$(@D)
-	$$(CXX) $$(KIT_FLAGS) $$< -o $$@
+	$$(CXX) $$(KIT_FLAGS) $$(LINK_FLAGS) $$< -o $$@
 
 -include $$(wildcard $$(SHARED)/$(1)/*.d $$(SHARED)/$(1)/bin/*.d)
 endef
@@ -135,7 +139,7 @@ pipetrace: $(pipetrace_BUILT) ## build/tools/pipetrace -- PROGRAM [ARGS]: a time
 # make grade SHAKE=N preloads this into the tests and the programs they run.
 $(SHAKE_LIB): tests/tools/shake/shake.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) -fPIC -shared $< -o $@ -ldl
+	$(CXX) $(KIT_FLAGS) $(LINK_FLAGS) -fPIC -shared $< -o $@ -ldl
 
 -include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/shake/*.d)
 

@@ -66,13 +66,17 @@ $(SHARED)/tests/$(LESSON)/%.o: tests/$(LESSON)/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(TEST_FLAGS) -I$(GIVEN) -DPW_LESSON='"$(LESSON)"' -c $< -o $@
 
+# The grader's own helper programs for this lesson (not the learner's), compiled apart from
+# the link so that a compile cache (make test's) can keep the compile.
+$(SHARED)/tools/$(LESSON)/obj/%.o: tests/$(LESSON)/tools/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(KIT_FLAGS) -pthread -c $< -o $@
+
+$(SHARED)/tools/$(LESSON)/%: $(SHARED)/tools/$(LESSON)/obj/%.o
+	$(CXX) $(LINK_FLAGS) $< -o $@ -pthread
+
 # Keep objects: they are prerequisites found through a pattern, which make would
 # otherwise delete as intermediate files.
-# The grader's own helper programs for this lesson (not the learner's).
-$(SHARED)/tools/$(LESSON)/%: tests/$(LESSON)/tools/%.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(KIT_FLAGS) $< -o $@ -pthread
-
 .SECONDARY:
 # A half-written file (an interrupted link) must not look up to date next time.
 .DELETE_ON_ERROR:
@@ -85,10 +89,10 @@ endif
 .SECONDEXPANSION:
 $(L)/bin/%: $$(call obj,$$($$*_SOURCES))
 	@mkdir -p $(@D)
-	$(CXX) $(BASE_FLAGS) $^ -o $@ -pthread $(PROGRAM_LDFLAGS)
+	$(CXX) $(BASE_FLAGS) $(LINK_FLAGS) $^ -o $@ -pthread $(PROGRAM_LDFLAGS)
 
 $(TEST_BINARY): $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB) $(GTEST_LIBS) -o $@
+	$(CXX) $(LINK_FLAGS) $(TEST_OBJECTS) $(call obj,$(TEST_LINKS)) $(SUPPORT_LIB) $(GTEST_LIBS) -o $@
 
--include $(wildcard $(L)/obj/*.d $(L)/obj/given/*.d $(SHARED)/tests/$(LESSON)/*.d $(SHARED)/tools/$(LESSON)/*.d)
+-include $(wildcard $(L)/obj/*.d $(L)/obj/given/*.d $(SHARED)/tests/$(LESSON)/*.d $(SHARED)/tools/$(LESSON)/obj/*.d)
