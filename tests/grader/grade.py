@@ -663,16 +663,19 @@ def score_report(slug, expected, xml_path, rc, log, gtest_filter=None):
     return out
 
 
-def build_lesson(slug, src, out, timeout=1800):
+def build_lesson(slug, src, out, timeout=1800, make_vars=()):
     """make -f lesson.mk: one lesson's shared objects, programs and test binary from one tree.
+    make_vars: more NAME=VALUE for make (the kit's own test: build flags, see common.mk).
     -> (rc, log); rc None when it timed out."""
     return run(["make", "--no-print-directory", "-s", "-f", str(LESSON_MK), f"LESSON={slug}", f"SRC={src}",
-                f"OUT={out}", f"PRIVATE_TESTS={private_tests()}", "shared", "programs", "tests"], timeout=timeout)
+                f"OUT={out}", f"PRIVATE_TESTS={private_tests()}", *make_vars, "shared", "programs", "tests"],
+               timeout=timeout)
 
 
-def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shake=0):
+def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shake=0, make_vars=()):
     """Builds and tests one lesson of one tree. Returns a dict describing the result.
-    alone: no other job runs beside this one, so leftovers may be swept right away."""
+    alone: no other job runs beside this one, so leftovers may be swept right away.
+    make_vars: passed to build_lesson."""
     result = {"lesson": slug, "max": max_points, "points": 0.0, "tests": [], "compile_error": None,
               "isolation": dict(isolation())}
     lesson_out = Path(out) / slug
@@ -683,7 +686,7 @@ def grade_lesson(slug, src, out, max_points, gtest_filter=None, alone=True, shak
     for old in (KIT / lesson_out / "test").glob(f"{slug}_test*"):
         old.unlink()
     started = time.time()
-    rc, log = build_lesson(slug, src, out)
+    rc, log = build_lesson(slug, src, out, make_vars=make_vars)
     if rc != 0:
         result["compile_error"] = first_errors(log)
         return result

@@ -171,6 +171,11 @@ def caught_filter(slug, caught):
     return caught
 
 
+# make's variables for a scratch tree (common.mk): no debug information. Nobody debugs a
+# mistake or a variant, and GCC makes the same code without -g.
+SCRATCH_BUILD = ("DEBUG_INFO=",)
+
+
 def check_mistake(slug, path):
     """One mistake over a scratch copy of the solution: the named test must fail, its message
     must contain the named words, and with `# Read: #anchor` its read: link that section."""
@@ -184,7 +189,7 @@ def check_mistake(slug, path):
     # machine is (a loaded runner makes the race happen unshaken), so that is not asserted.
     shake = int(fields.get("Shake", "0"))
     r = grade.grade_lesson(slug, str(src), str(out), 1.0, gtest_filter=caught_filter(slug, caught), alone=False,
-                           shake=shake)
+                           shake=shake, make_vars=SCRATCH_BUILD)
     if r["compile_error"]:
         return False, f"{path.name}: does not compile:\n{r['compile_error']}"
     tests = [t for t in r["tests"] if t["name"] == caught or grade.behaviour(t["name"]) == caught]
@@ -216,7 +221,7 @@ def check_variant(slug, path):
         src, out = scratch_tree(slug, path, VARIANTS, fields)
     except PatchDoesNotApply as e:
         return False, f"{path.name}: {e}: update it (diff -u against solutions/{slug})"
-    r = grade.grade_lesson(slug, str(src), str(out), 1.0, alone=False)
+    r = grade.grade_lesson(slug, str(src), str(out), 1.0, alone=False, make_vars=SCRATCH_BUILD)
     if r["compile_error"]:
         return False, f"{path.name}: does not compile:\n{r['compile_error']}"
     failed = [t for t in r["tests"] if not t["passed"]]
