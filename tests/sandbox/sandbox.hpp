@@ -23,9 +23,9 @@
 //     signal, or stopped is never part of a deadlock: such a run keeps its timeout.
 //   - spinning: one thread wants a whole CPU (running or ready to run >= 90% of the
 //     time) for kSpinSeconds or longer, and has used kSpinRanSeconds of CPU meanwhile,
-//     while it never slept and its process moved no byte. The warden then watches a
-//     few of its system calls (ptrace, where allowed) to name the call it repeats and
-//     what that call returns. It traces nothing before that: a traced thread reports its
+//     while it never slept, touched no new page, and its process moved no byte. The
+//     warden then watches a few of its system calls (ptrace, where allowed) to name the
+//     call it repeats and what that call returns. It traces nothing before that: a traced thread reports its
 //     exit and its signals to the tracer first, so a busy program merely slowed by a
 //     loaded machine, traced "to see", could lose a signal or keep its parent's wait()
 //     waiting, and a correct program would lose marks.

@@ -64,6 +64,7 @@ class RunWatch {
         unsigned long long ran_ns = 0;     // on a CPU
         unsigned long long io = 0;         // its process's bytes read + written
         unsigned long long sleeps = 0;     // the thread's voluntary context switches
+        unsigned long long faults = 0;     // the thread's page faults (memory it touched first)
     };
     // What did not move while everyone slept: each thread's call and how often it ran,
     // each process's bytes.

@@ -328,14 +328,17 @@ INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
                          });
 
 #ifdef __linux__
-// A program that computes for a moment on a machine so busy that the moment lasts seconds
-// is slowed down, not spinning. The busy machine is made here, the same on any machine:
-// five processes of the test's own (outside the run) spin on one CPU, and the program is
-// pinned to that CPU beside them, so it gets about a sixth of it. Each busy process starts
-// its own session, so that a kernel that shares the CPU between sessions first
-// (autogroup) shares it the same way. The program needs 0.45 s of CPU, about 2.7 s of
-// wall clock here: longer than kSpinSeconds, less CPU than kSpinRanSeconds.
-TEST(SandboxWatch, ProgramThatComputesWhileStarvedIsNotASpin) {
+// A program that works for a moment on a machine so busy that the moment lasts seconds is
+// slowed down, not spinning. The busy machine is made here, the same on any machine: five
+// processes of the test's own (outside the run) spin on one CPU, and the program is pinned
+// to that CPU beside them, so it gets about a sixth of it. Each busy process starts its own
+// session, so that a kernel that shares the CPU between sessions first (autogroup) shares
+// it the same way. "compute" needs 0.45 s of CPU (about 2.7 s of wall clock here: longer
+// than kSpinSeconds, less CPU than kSpinRanSeconds); "touch" needs 0.8 s of CPU, more than
+// kSpinRanSeconds, but touches fresh memory all the while.
+class SandboxWatchStarved : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SandboxWatchStarved, ProgramThatWorksWhileStarvedIsNotASpin) {
     if (!pw::process_table::available()) GTEST_SKIP() << "the watch needs Linux /proc";
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
@@ -359,13 +362,16 @@ TEST(SandboxWatch, ProgramThatComputesWhileStarvedIsNotASpin) {
         }
         busy.push_back(pid);
     }
-    pw::RunResult r = pw::run({bad("computes_while_starved"), std::to_string(cpu)}, quick(60));
+    pw::RunResult r = pw::run({bad("computes_while_starved"), std::to_string(cpu), GetParam()}, quick(60));
     for (pid_t pid : busy) kill(pid, SIGKILL);
     for (pid_t pid : busy) waitpid(pid, nullptr, 0);
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
     EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
 }
+
+INSTANTIATE_TEST_SUITE_P(ComputesOrTouchesMemory, SandboxWatchStarved, ::testing::Values("compute", "touch"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 #endif
 
 // A run that waits for one byte from the test binary: it closes its copy of the write end,
