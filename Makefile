@@ -115,7 +115,7 @@ $$(SHARED)/$(1)/$(1).o: tests/tools/$(1)/$(1).cpp
 
 $$(TOOLS_BIN)/$(1): $$(SHARED)/$(1)/$(1).o $$(SUPPORT_LIB)
 	@mkdir -p $$(@D)
-	$$(CXX) $$(LINK_FLAGS) $$^ -o $$@ -pthread
+	$$(CXX) $$(LINK_FLAGS) $$(SHARED)/$(1)/$(1).o $$(SUPPORT_LIB) -o $$@ -pthread
 
 $$(SHARED)/$(1)/$(1)_test.o: tests/tools/$(1)/$(1)_test.cpp
 	@mkdir -p $$(@D)
@@ -141,7 +141,7 @@ $(SHAKE_LIB): tests/tools/shake/shake.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(KIT_FLAGS) $(LINK_FLAGS) -fPIC -shared $< -o $@ -ldl
 
--include $(wildcard $(TOOLS_BIN)/*.d $(SHARED)/shake/*.d)
+-include $(wildcard $(SHARED)/shake/*.d)
 
 # ---- grading and testing --------------------------------------------------------
 grade: ## grade your work in exercises/ (LESSON=01 for one lesson, SRC=DIR for another tree, SHAKE=N to shake out races, TRACE=1 to say how a hang came about)

@@ -137,11 +137,11 @@ class BuildReuseIsExact(unittest.TestCase):
         same = self.seeded_into()
         self.assertIn(test_object, same)
         self.assertIn(library, same)
-        self.assertIn("build/tools/pipemap", same)
+        self.assertIn("build/shared/pipemap/pipemap.o", same)
         changed = self.seeded_into("tests/sandbox/sandbox.hpp")
-        for kept_out in (test_object, "build/shared/sandbox/sandbox.o", library, "build/tools/pipemap"):
+        for kept_out in (test_object, "build/shared/sandbox/sandbox.o", library, "build/shared/pipemap/pipemap.o"):
             self.assertNotIn(kept_out, changed)
-        self.assertIn("build/shared/tools/03-pipeline/fd_probe", changed)  # built from its own file only
+        self.assertIn("build/shared/tools/03-pipeline/obj/fd_probe.o", changed)  # built from its own file only
 
 
 class ShownGradesAreTheStubs(unittest.TestCase):

@@ -26,13 +26,13 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
 # What is seeded: the kit's shared objects (test objects, support library, lesson tools)
-# and the learner tools a lesson's `make LESSON=NN` builds, all compiled with -Werror, so
-# that compiling them again could print nothing. Never build/exercises/ or
-# build/solutions/: a tree's own files, compiled without -Werror, whose warnings a
-# learner's first make shows.
-SEEDED = ("build/shared/sandbox", "build/shared/tests", "build/shared/tools", "build/tools")
+# and the objects of the learner tools a lesson's `make LESSON=NN` builds, all compiled with
+# -Werror, so that compiling them again could print nothing; dest links them (the tools'
+# programs have no .d file to compare). Never build/exercises/ or build/solutions/: a
+# tree's own files, compiled without -Werror, whose warnings a learner's first make shows.
+SEEDED = ("build/shared/sandbox", "build/shared/tests", "build/shared/tools", "build/shared/pipemap",
+          "build/shared/pipetrace")
 LIBRARY = Path("build/shared/sandbox/libpipeworks_sandbox.a")
-LINKS_LIBRARY = ("build/tools/",)  # linked with the support library, which no .d file lists
 
 
 def dependencies(dep_file):
@@ -78,8 +78,7 @@ def seed_build(dest):
     library = (KIT / LIBRARY).is_file() and support and all(
         f"build/shared/sandbox/{s}.o" in seeded and (KIT / f"build/shared/sandbox/{s}.o").stat().st_mtime
         <= (KIT / LIBRARY).stat().st_mtime for s in support)
-    files = [f for pair in chosen for f in pair
-             if library or not pair[0].as_posix().startswith(LINKS_LIBRARY)]
+    files = [f for pair in chosen for f in pair]
     if library:
         files.append(LIBRARY)
     now = time.time()
