@@ -8,6 +8,7 @@ files in exercises/*/given/; never the rest of exercises/, which belongs to the 
 Exit 0 when every file matches, 1 otherwise (each file named), 2 without clang-format.
 """
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -40,12 +41,18 @@ def main():
         subprocess.run([tool, "-i", *map(str, files)], cwd=root, check=True)
         print(f"format: {len(files)} files formatted")
         return 0
-    bad = []
-    for f in files:
-        r = subprocess.run([tool, "--dry-run", "-Werror", str(f)], cwd=root, capture_output=True, text=True)
-        if r.returncode != 0:
-            first = next((l for l in r.stderr.splitlines() if "error" in l), r.stderr.strip()[:200])
-            bad.append(f"{f.relative_to(root)}: {first}")
+    # One clang-format for every file: it names each file that differs in its errors
+    # ("path:line:col: error: ..."), and one process per file cost 0.13 s each.
+    names = [str(f.relative_to(root)) for f in files]
+    r = subprocess.run([tool, "--dry-run", "-Werror", *names], cwd=root, capture_output=True, text=True)
+    first = {}
+    for line in r.stderr.splitlines():
+        m = re.match(r"(.+?):\d+:\d+: error: ", line)
+        if m and m.group(1) in names:
+            first.setdefault(m.group(1), line)
+    bad = list(first.values())
+    if r.returncode != 0 and not bad:
+        bad.append(f"clang-format failed ({r.returncode}): {r.stderr.strip()[:300]}")
     return finish("format", bad, f"{len(files)} files checked, {len(bad)} differ from .clang-format (fix: make format)")
 
 
