@@ -4,7 +4,7 @@
 // Starved to a sixth of that CPU it wants the CPU for seconds of wall clock: a program
 // slowed down by a busy machine, not a spin. The sandbox must let it end.
 //   compute  computes for 0.45 s of CPU, less than a spin must use
-//   touch    touches memory it has not touched before for 0.8 s of CPU, as a program
+//   touch    touches memory it has not touched before for 0.6 s of CPU, as a program
 //            does that copies its input into a buffer twice as big
 #include <sched.h>
 #include <sys/mman.h>
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         char* bytes = static_cast<char*>(block);
-        while (cpu_seconds() < 0.8) {
+        while (cpu_seconds() < 0.6) {
             for (std::size_t i = 0; i < size; i += 4096) bytes[i] = static_cast<char>(++x);
             madvise(block, size, MADV_DONTNEED);
         }

@@ -334,7 +334,7 @@ INSTANTIATE_TEST_SUITE_P(NotADeadlockNorASpin, SandboxWatchLetsItEnd,
 // to that CPU beside them, so it gets about a sixth of it. Each busy process starts its own
 // session, so that a kernel that shares the CPU between sessions first (autogroup) shares
 // it the same way. "compute" needs 0.45 s of CPU (about 2.7 s of wall clock here: longer
-// than kSpinSeconds, less CPU than kSpinRanSeconds); "touch" needs 0.8 s of CPU, more than
+// than kSpinSeconds, less CPU than kSpinRanSeconds); "touch" needs 0.6 s of CPU, more than
 // kSpinRanSeconds, but touches fresh memory all the while.
 class SandboxWatchStarved : public ::testing::TestWithParam<const char*> {};
 
