@@ -46,7 +46,14 @@ $(SHARED_BUILDS): shared.%: $(SUPPORT_LIB)
 $(EXERCISE_BUILDS): build.exercises.%: shared.%
 	+@$(LESSON_MAKE) LESSON=$* SRC=exercises programs tests
 
-$(SOLUTION_BUILDS): build.solutions.%: shared.%
+# The solutions' objects, which their programs, their tests and the reference programs link:
+# one sub-make compiles them before the others start, so two never write one file at once.
+SOLUTION_OBJECTS := $(if $(wildcard solutions),$(addprefix objects.solutions.,$(LESSONS)))
+.PHONY: $(SOLUTION_OBJECTS)
+$(SOLUTION_OBJECTS): objects.solutions.%:
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions objects
+
+$(SOLUTION_BUILDS): build.solutions.%: shared.% objects.solutions.%
 	+@$(LESSON_MAKE) LESSON=$* SRC=solutions programs tests
 
 # ---- the reference programs each lesson's Step 0 runs: build/reference/NN-topic/bin/ ----
@@ -61,8 +68,8 @@ reference: $(REFERENCE_BUILDS) ## the reference programs of every lesson, in bui
 # machine whatever its C++ library version.
 REFERENCE_LDFLAGS ?= $(if $(filter Linux,$(shell uname -s)),-static -s)
 ifneq ($(wildcard solutions),)
-$(REFERENCE_BUILDS): reference.%:
-	+@$(LESSON_MAKE) LESSON=$* SRC=solutions OUT=$(REFERENCE_OUT) PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
+$(REFERENCE_BUILDS): reference.%: objects.solutions.%
+	+@$(LESSON_MAKE) LESSON=$* SRC=solutions PROGRAM_DIR=$(REFERENCE_OUT)/$*/bin PROGRAM_LDFLAGS="$(REFERENCE_LDFLAGS)" programs
 else
 $(REFERENCE_BUILDS): reference.%:
 	@mkdir -p $(REFERENCE_OUT)/$*/bin && cp -p reference/$*/* $(REFERENCE_OUT)/$*/bin/

@@ -3,7 +3,8 @@
 #
 # Usage: make -f tests/grader/lesson.mk LESSON=01-pipe-echo SRC=exercises [OUT=build/exercises] GOAL
 #   shared    the lesson's test objects (compiled once, whatever the tree)
-#   programs  $(OUT)/LESSON/bin/<program> for every program of the lesson
+#   objects   the objects of the lesson's programs
+#   programs  $(OUT)/LESSON/bin/<program> for every program of the lesson (or PROGRAM_DIR/)
 #   tests     $(OUT)/LESSON/test/LESSON_test, linked with the tree's files where the
 #             lesson's tests are white-box
 #
@@ -43,11 +44,15 @@ endif
 # With private tests the binary gets its own name, so that one built with them is never
 # mistaken for one built without (make compares times, not the list of inputs).
 TEST_BINARY := $(L)/test/$(LESSON)_test$(if $(PRIVATE_TESTS),_private)
-BINARIES := $(addprefix $(L)/bin/,$(PROGRAMS))
+# Where the programs go. make reference links the solutions' objects (in build/solutions)
+# into build/reference/LESSON/bin instead, so they are compiled once for both.
+PROGRAM_DIR := $(L)/bin
+BINARIES := $(addprefix $(PROGRAM_DIR)/,$(PROGRAMS))
 TOOL_BINARIES := $(addprefix $(SHARED)/tools/$(LESSON)/,$(TOOLS))
 
-.PHONY: shared programs tests
+.PHONY: shared objects programs tests
 shared: $(TEST_OBJECTS) $(SUPPORT_LIB) $(TOOL_BINARIES)
+objects: $(call obj,$(sort $(foreach p,$(PROGRAMS),$($(p)_SOURCES))))
 programs: $(BINARIES)
 tests: $(TEST_BINARY)
 
@@ -87,7 +92,7 @@ $(SHARED)/private/$(LESSON)/%.o: $(PRIVATE_TESTS)/$(LESSON)/%.cpp
 endif
 
 .SECONDEXPANSION:
-$(L)/bin/%: $$(call obj,$$($$*_SOURCES))
+$(PROGRAM_DIR)/%: $$(call obj,$$($$*_SOURCES))
 	@mkdir -p $(@D)
 	$(CXX) $(BASE_FLAGS) $(LINK_FLAGS) $^ -o $@ -pthread $(PROGRAM_LDFLAGS)
 
