@@ -355,7 +355,10 @@ void parse_report(const std::string& rep, RunResult& r) {
 
 // Part of interrupt_blocked_writes: stop and continue, once each, every process of
 // the tree that sits in write(). Returns true when there was at least one and none is
-// left un-interrupted, i.e. when stdout may be released.
+// left un-interrupted, i.e. when stdout may be released. A process that is still running
+// may yet block in write() (a parent filling the pipe to its child, preempted on a busy
+// machine while the child already waits on the stalled stdout): until every process not
+// yet interrupted sleeps, it is too early to say.
 bool interrupt_writers(pid_t warden, std::set<pid_t>& done, std::vector<ProcessInfo>& seen) {
 #ifdef __linux__
     bool pending = false;
@@ -363,8 +366,12 @@ bool interrupt_writers(pid_t warden, std::set<pid_t>& done, std::vector<ProcessI
         bool known = false;
         for (const auto& s : seen) known = known || s.pid == p.info.pid;
         if (!known) seen.push_back(p.info);
+        if (done.count(p.info.pid) || p.info.state == 'Z') continue;
         bool in_write = p.syscall_nr == SYS_write || p.syscall_nr == SYS_writev;
-        if (!in_write || done.count(p.info.pid)) continue;
+        if (!in_write) {
+            if (p.info.state == 'R') pending = true;
+            continue;
+        }
         pending = true;
         kill(p.info.pid, SIGSTOP);
         for (int i = 0; i < 1000; ++i) {  // wait until it is really stopped
@@ -433,7 +440,10 @@ RunResult run_payload(const Payload& what, const RunOptions& opt) {
     const double hard_limit = opt.timeout_seconds + 30;  // the warden itself is stuck
 
     while (out_fd >= 0 || err_fd >= 0 || rep_fd >= 0) {
-        if (stall && (interrupt_writers(warden, interrupted, r.seen_while_stalled) || seconds_since(t0) > 2))
+        // The stall ends once the writers are interrupted, when the run is over (its report
+        // comes), or, for a program that never waits in write(), at half its timeout.
+        if (stall && (interrupt_writers(warden, interrupted, r.seen_while_stalled) ||
+                      seconds_since(t0) > opt.timeout_seconds / 2))
             stall = false;
         std::vector<pollfd> fds;
         if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
@@ -462,6 +472,7 @@ RunResult run_payload(const Payload& what, const RunOptions& opt) {
             char buf[65536];
             ssize_t got = read(f.fd, buf, sizeof buf);
             if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (f.fd == rep_fd) stall = false;  // the run is over: nothing is left to interrupt
             if (got <= 0) {
                 close(f.fd);
                 if (f.fd == out_fd) out_fd = -1;

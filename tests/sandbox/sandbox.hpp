@@ -62,10 +62,11 @@ struct RunOptions {
     int max_open_files = -1;             // RLIMIT_NOFILE for the program (-1: inherit)
     std::vector<std::string> extra_env;  // "NAME=value" added to the environment
     std::string working_dir;             // empty: the test's working directory
-    // Stall the program's stdout (a 4 KiB pipe nobody reads) until every process
-    // blocked in write() has been stopped and continued once (SIGSTOP/SIGCONT):
-    // Linux then returns a short count from a pipe write() that had already moved
-    // some bytes. This proves that a program loops on partial writes. Linux only.
+    // Stall the program's stdout (a 4 KiB pipe nobody reads) until every process has
+    // come to sleep and each one blocked in write() has been stopped and continued once
+    // (SIGSTOP/SIGCONT): Linux then returns a short count from a pipe write() that had
+    // already moved some bytes. This proves that a program loops on partial writes. The
+    // stall also ends with the run, or at half the timeout. Linux only.
     bool interrupt_blocked_writes = false;
     // Take a snapshot of the process tree (processes, pipes, who holds which end) this
     // many seconds after the start, if the program still runs then (pipemap uses it).

@@ -184,6 +184,18 @@ TEST(SandboxProof, ProgramGetsNoSignalTheTestIgnores) {
     EXPECT_EQ(r2.term_signal, SIGUSR1) << describe(r2);
 }
 
+// interrupt_blocked_writes must interrupt every writer, also one that is still busy when
+// another already waits on the stalled stdout (on a loaded machine: a parent preempted
+// while it fills the pipe to its child). Here the parent computes for 0.3 s first.
+TEST(SandboxProof, StalledStdoutWaitsForEveryWriter) {
+    if (!pw::process_table::available()) GTEST_SKIP() << "interrupting blocked writes needs Linux /proc";
+    pw::RunOptions o = quick(30);
+    o.interrupt_blocked_writes = true;
+    pw::RunResult r = pw::run({bad("writes_late_into_a_full_pipe")}, o);
+    EXPECT_TRUE(r.ok()) << describe(r);
+    EXPECT_EQ(r.err.rfind("partial write: ", 0), 0u) << describe(r);  // 65536 of 262144 here
+}
+
 TEST(SandboxProof, StdinIsFedAndClosed) {
     pw::RunOptions o = quick(5);
     o.stdin_data = std::string(1 << 20, 'x');
