@@ -1339,7 +1339,13 @@ TEST(MessageServer, ServesThroughSignalsWithAHandler) {
     s.client = [](MessageServer& server, Findings& f) {
         Client c;
         if (!c.attach(server, f)) return;
-        usleep(100000);  // let serve() sit in poll() for a while: the signals land there
+        // Five signals more, each sent while serve() sleeps in poll(), so that they land
+        // there however the ticker's happen to fall (on a loaded machine it may hardly run).
+        for (int i = 0; i < 5; ++i) {
+            await_serve_asleep();
+            syscall(SYS_tgkill, static_cast<long>(getpid()), evidence->serve_thread, SIGALRM);
+            usleep(1000);
+        }
         std::string reply;
         for (int i = 0; i < 50; ++i) {
             std::string m = "tick" + std::to_string(i);
