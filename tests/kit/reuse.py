@@ -21,6 +21,7 @@ Only the Python 3 standard library is used.
 """
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,10 +97,14 @@ def compile_cache(folder):
     if not ccache:
         return None
     folder = Path(folder)
-    (folder / "bin").mkdir(parents=True, exist_ok=True)
+    bindir = folder / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
     (folder / "cache").mkdir(exist_ok=True)
+    # The real compiler, never this folder's own wrapper (a check may run with it on PATH).
+    search = os.pathsep.join(d for d in os.environ.get("PATH", os.defpath).split(os.pathsep)
+                             if d and os.path.realpath(d) != os.path.realpath(bindir))
     for name in ("g++", "c++"):
-        real = shutil.which(name)
+        real = shutil.which(name, path=search)
         if not real:
             continue
         # The environment is set here, not inherited: a platform step strips it to PATH and
@@ -107,12 +112,20 @@ def compile_cache(folder):
         # hash, every copy of the kit shares what one compiled. ccache hashes the locale
         # (the compiler's messages depend on it), and the lessons' commands run with
         # LC_ALL=C where a platform step has no locale at all: one locale for every copy.
-        (folder / "bin" / name).write_text(
-            "#!/bin/sh\n"
-            "LANG=C LC_ALL=C LC_CTYPE=C LC_MESSAGES=C "
-            f"CCACHE_DIR='{folder / 'cache'}' CCACHE_TEMPDIR='{folder / 'cache' / 'tmp'}' CCACHE_NOHASHDIR=1 "
-            f"exec '{ccache}' '{os.path.realpath(real)}' \"$@\"\n")
-        (folder / "bin" / name).chmod(0o755)
+        text = ("#!/bin/sh\n"
+                "LANG=C LC_ALL=C LC_CTYPE=C LC_MESSAGES=C "
+                f"CCACHE_DIR='{folder / 'cache'}' CCACHE_TEMPDIR='{folder / 'cache' / 'tmp'}' CCACHE_NOHASHDIR=1 "
+                f"exec '{ccache}' '{os.path.realpath(real)}' \"$@\"\n")
+        wrapper = bindir / name
+        if wrapper.is_file() and wrapper.read_text() == text:
+            continue
+        # Written beside it and renamed over it: checks call this at the same time, and one
+        # that writes the file while another runs it makes exec() fail ("Text file busy").
+        fd, tmp = tempfile.mkstemp(dir=bindir, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, wrapper)
     return f"{folder / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
 
 
