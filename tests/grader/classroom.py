@@ -351,6 +351,16 @@ def transform(path, data, lessons):
     return data
 
 
+def write_student_copy(dest, lessons):
+    """Writes the student copy's files of `lessons` (student_files(), transformed) into dest:
+    a hand-out's files before its reference programs and git history. -> the files written."""
+    files = student_files(lessons)
+    for p in files:
+        (dest / p).parent.mkdir(parents=True, exist_ok=True)
+        (dest / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
+        shutil.copymode(KIT / p, dest / p)
+    return files
+
 # ---- hand-out ----------------------------------------------------------------------------
 
 def checksum_targets(root):
@@ -390,11 +400,7 @@ def cmd_handout(args):
     if dest.exists() and any(dest.iterdir()):
         sys.exit(f"classroom.py: {args.dest} exists and is not empty; name a new folder")
     lessons = chosen_lessons(args.lessons)
-    files = student_files(lessons)
-    for p in files:
-        (dest / p).parent.mkdir(parents=True, exist_ok=True)
-        (dest / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
-        shutil.copymode(KIT / p, dest / p)
+    files = write_student_copy(dest, lessons)
     # Step 0 of each lesson runs the reference programs: shipped prebuilt, as CS:APP's shell
     # lab ships tshref; `make reference` in the hand-out installs them where the lessons look.
     shipped = 0
@@ -667,10 +673,7 @@ def lesson_scores(results_json, lessons):
 def build_class_template(template, lessons):
     """One pristine copy of the kit (the student copy of these lessons, plus private tests),
     with the lessons' test objects built once; every student is graded in a fresh copy of it."""
-    for p in student_files(lessons):
-        (template / p).parent.mkdir(parents=True, exist_ok=True)
-        (template / p).write_bytes(transform(p, (KIT / p).read_bytes(), lessons))
-        shutil.copymode(KIT / p, template / p)
+    write_student_copy(template, lessons)
     if (KIT / "private-tests").is_dir():
         shutil.copytree(KIT / "private-tests", template / "private-tests")
     for slug in lessons:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 import grade  # noqa: E402  (grading: build one lesson, run it, points, reports)
 from grade import BUILD, KIT  # noqa: E402
 import reuse  # noqa: E402  (what the hand-out and platform checks share)
+import classroom  # noqa: E402  (the student copy a hand-out holds)
 
 STAMPS = BUILD / "kit" / "stamps"
 MISTAKES = BUILD / "mistakes"   # one scratch tree per mistake
@@ -507,25 +508,28 @@ def all_of(runs):
 
 
 def warm_compile_cache(lessons):
-    """Compiles a hand-out of `lessons` once through the checks' compile cache: each
-    lesson's Step 0 (`make LESSON=NN`: its tests, its stubs and the learner tools), which
-    compiles what grade.py compiles in Gradescope's copy with no build/, and more. The
+    """Compiles what each lesson's Step 0 (`make LESSON=NN`) compiles in a student copy of
+    `lessons`, once, through the checks' compile cache: its tests, its stubs and the learner
+    tools, which is also what grade.py compiles in Gradescope's copy with no build/. The
     hand-out and platform checks start together, and each would compile the same files at
-    once, every one a miss (reuse.py). Where ccache is missing there is no cache to warm."""
+    once, every one a miss (reuse.py). The copy's files are the hand-out's, written without
+    its reference programs (that make waits for the solutions' objects), so this starts at
+    once. Where ccache is missing there is no cache to warm."""
     def go():
         if not shutil.which("ccache"):
             return True, "no ccache: each check compiles its own copies"
         env, scratch = reuse.checks_env(), reuse.CHECKS_CACHE / "warm"
-        numbers = [slug[:2] for slug in lessons]
         shutil.rmtree(scratch, ignore_errors=True)
         try:
-            for cmd, cwd in [(["make", "-s", "handout", f"DEST={scratch / 'handout'}", f"LESSONS={','.join(numbers)}",
-                               f"ZIP={scratch / 'autograder.zip'}"], KIT)] + [
-                    (["make", "-s", "-j2", f"LESSON={n}"], scratch / "handout") for n in numbers]:
-                rc, log = grade.run(cmd, timeout=HANG, env=env, cwd=cwd)
-                if rc != 0:
-                    return False, f"{' '.join(map(str, cmd))} (in {cwd}) failed:\n{log[-4000:]}"
-            return True, f"lessons {', '.join(numbers)} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
+            classroom.write_student_copy(scratch, lessons)
+            # `make LESSON=NN`'s goals (the Makefile's `all`) but the reference programs, which it copies.
+            goals = [g for slug in lessons for g in (f"shared.{slug}", f"build.exercises.{slug}")]
+            cmd = ["make", "-s", "-j2", *goals, *map(str, grade.LEARNER_TOOLS)]
+            rc, log = grade.run(cmd, timeout=HANG, env=env, cwd=scratch)
+            if rc != 0:
+                return False, f"{' '.join(cmd)} (in a student copy) failed:\n{log[-4000:]}"
+            numbers = ", ".join(slug[:2] for slug in lessons)
+            return True, f"lessons {numbers} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return go
@@ -569,10 +573,11 @@ def plan(lessons, whole):
         references = threading.Event()
         checks.append(Check("2c reference programs", "make reference", WHOLE_KIT, make_check(["reference"]),
                             after=built.values(), done=references))
-        # Lessons 01-02 in copies of the kit: compiled once first (make handout, so after the references).
+        # Lessons 01-02 in copies of the kit: compiled once first, from the start (a student copy
+        # of its own, apart from the kit's build/).
         warmed = threading.Event()
         checks.append(Check("2d compile cache", "a hand-out of lessons 01-02 compiled once for the checks that copy it",
-                            WHOLE_KIT, warm_compile_cache(lessons[:2]), after=[references], done=warmed))
+                            WHOLE_KIT, warm_compile_cache(lessons[:2]), done=warmed))
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
