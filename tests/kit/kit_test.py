@@ -150,11 +150,12 @@ def scratch_tree(slug, path, folder, fields):
     return scratch / "solutions", scratch / "out"
 
 
-def seed_objects(slug, src, out):
-    """Copies the solution's objects (times kept) into the scratch build, with their
-    dependency files pointing at the scratch tree: make then compiles only the files the
-    patch changed (newer than their objects) and what includes them, and links."""
-    built = KIT / BUILD / "solutions" / slug / "obj"
+def seed_objects(slug, src, out, tree="solutions"):
+    """Copies the objects the kit's own build made of tree/<slug> (times kept) into the
+    scratch build, with their dependency files pointing at src: make then compiles only the
+    files that are newer than their objects there (a mistake's patched file and what
+    includes it), and links."""
+    built = KIT / BUILD / tree / slug / "obj"
     if not built.is_dir():
         return
     dest = KIT / out / slug / "obj"
@@ -162,8 +163,8 @@ def seed_objects(slug, src, out):
     shutil.copytree(built, dest)
     for dep in dest.rglob("*.d"):
         text = dep.read_text()
-        text = re.sub(rf"(?<![\w/.-]){BUILD}/solutions/{re.escape(slug)}/", f"{out}/{slug}/", text)
-        text = re.sub(rf"(?<![\w/.-])solutions/{re.escape(slug)}/", f"{src}/{slug}/", text)
+        text = re.sub(rf"(?<![\w/.-]){BUILD}/{tree}/{re.escape(slug)}/", f"{out}/{slug}/", text)
+        text = re.sub(rf"(?<![\w/.-]){tree}/{re.escape(slug)}/", f"{src}/{slug}/", text)
         stat = dep.stat()
         dep.write_text(text)
         os.utime(dep, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -251,7 +252,13 @@ def pristine_exercises(lessons):
             path = KIT / PRISTINE / file.relative_to(KIT / "exercises")
             path.parent.mkdir(parents=True, exist_ok=True)
             # Not committed yet (a kit author's new stub): the working copy is the stub.
-            path.write_bytes(committed.stdout if committed.returncode == 0 else file.read_bytes())
+            text = committed.stdout if committed.returncode == 0 else file.read_bytes()
+            path.write_bytes(text)
+            if text == file.read_bytes():
+                # The working copy's time too: the kit's own build of exercises/ (seeded by the
+                # stubs' grade) is then up to date with it, and only an edited stub is compiled.
+                stat = file.stat()
+                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     return str(PRISTINE)
 
 
@@ -496,11 +503,12 @@ def lesson_shows_grade(slug, r, root=KIT):
 
 def grade_check(slug, src, out, shake, full, seed=False, lists=False):
     """Grades one lesson of a tree: full marks wanted (full=True), or below them (a stub).
-    seed: start from the objects of the solution's plain grade (the same sources).
+    seed: start from the objects the kit's own build made of that tree ("solutions",
+    "exercises"): of the same sources, so only a changed file is compiled.
     lists: also check that the tests the grader expects are the ones the binary lists."""
     def go():
         if seed:
-            seed_objects(slug, src, out)
+            seed_objects(slug, src, out, seed)
         r = grade.grade_lesson(slug, src, out, grade.lesson_points(slug), alone=False, shake=shake)
         passed = sum(t["passed"] for t in r["tests"])
         line = f"{slug}: {passed}/{len(r['tests'])} tests, {r['points']:g} of {r['max']:g}"
@@ -661,7 +669,7 @@ def plan(lessons, whole):
                                         "sandbox proof as uid 65534", HANG)))
     for slug in lessons:
         checks.append(Check("3 solutions shaken (SHAKE=2)", slug, lesson_inputs(slug),
-                            grade_check(slug, "solutions", str(SHAKEN), 2, True, seed=True), after=[built[slug]],
+                            grade_check(slug, "solutions", str(SHAKEN), 2, True, seed="solutions"), after=[built[slug]],
                             sleepy=True))
     for slug in lessons:
         for path in sorted((KIT / "tests" / slug / "mistakes").glob("*.patch")):
@@ -676,7 +684,8 @@ def plan(lessons, whole):
     stubs = pristine_exercises(lessons)
     for slug in lessons:
         checks.append(Check("3b stubs below full marks", slug, lesson_inputs(slug, stubs) + [f"lessons/{slug}.md"],
-                            grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False), after=[built[slug]]))
+                            grade_check(slug, stubs, str(PRISTINE_GRADE), 0, False, seed="exercises"),
+                            after=[built[slug]]))
     # What the others build on first, then the longest first: a long check started last
     # would run alone at the end while the other slots stand idle.
     return sorted(checks, key=lambda c: (not c.phase.startswith("2"), -expected_seconds(c)))
