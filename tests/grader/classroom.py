@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import grade  # noqa: E402  (the grader: lessons, points, grading one lesson)
+import seed  # noqa: E402  (the kit's own objects, reused where a copy has the same files)
 
 KIT = grade.KIT
 CHECKSUMS = Path("tests") / "handout.sha256"
@@ -430,11 +431,25 @@ def cmd_handout(args):
 GRADESCOPE_ZIP = grade.BUILD / "gradescope" / "autograder.zip"
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image.
+# Gradescope runs this once when it builds the autograder image; every submission is then
+# graded in a fresh container made from that image.
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends {packages}
+cd "${{AUTOGRADER_ROOT:-/autograder}}/source"
+# The packages the kit uses, those missing only (where apt-get is).
+missing=()
+for p in {packages}; do
+  dpkg-query -W -f='${{Status}}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${{#missing[@]}})) && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${{missing[@]}}"
+fi
+# The lessons' tests, the support library and the private tests, built into the image once:
+# a submission then compiles only its own files and links (run_autograder keeps them).
+private=()
+if [ -d private-tests ]; then private=(PRIVATE_TESTS="$PWD/private-tests"); fi
+make -s -j"$(nproc)" {goals} "${{private[@]}}"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -453,7 +468,9 @@ if [ ! -d "$ROOT/submission/exercises" ]; then
     > "$ROOT/results/results.json"
   exit 0
 fi
-rm -rf build
+# The image's build of the kit's own files (setup.sh) stays; anything a grading wrote before
+# (a run by hand in this folder) goes.
+rm -rf build/exercises build/grade
 for stub in exercises/*/; do
   slug=$(basename "$stub")
   if [ -d "$ROOT/submission/exercises/$slug" ]; then
@@ -475,7 +492,8 @@ cp build/grade/exercises/results.json "$ROOT/results/results.json"
 
 def build_gradescope(lessons, out):
     """The autograder zip for `lessons`: the student copy's files (same transform as the
-    hand-out), the instructor's private tests of those lessons, setup.sh, run_autograder."""
+    hand-out), the instructor's private tests of those lessons, setup.sh (the packages, and
+    the lessons' tests built into the image), run_autograder (one submission)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     packages = PACKAGES_LINE.search((KIT / ".ci" / "run").read_text()).group(1)
     files = student_files(lessons)
@@ -494,7 +512,8 @@ def build_gradescope(lessons, out):
             info.external_attr = (0o755 if executable else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
-        add("setup.sh", SETUP_SH.format(packages=packages), executable=True)
+        goals = " ".join(f"shared.{slug}" for slug in lessons)
+        add("setup.sh", SETUP_SH.format(packages=packages, goals=goals), executable=True)
         add("run_autograder", RUN_AUTOGRADER, executable=True)
         for p in files:
             # Gradescope unzips everything into /autograder/source.
@@ -676,6 +695,8 @@ def build_class_template(template, lessons):
     write_student_copy(template, lessons)
     if (KIT / "private-tests").is_dir():
         shutil.copytree(KIT / "private-tests", template / "private-tests")
+    # The kit's own objects of the same files, where its build has them: make finds them up to date.
+    seed.seed_build(template)
     for slug in lessons:
         subprocess.run(["make", "--no-print-directory", "-s", "-f", "tests/grader/lesson.mk", f"LESSON={slug}",
                         "SRC=exercises", "shared"], cwd=template, env=quiet_env(), capture_output=True)

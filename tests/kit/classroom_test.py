@@ -534,10 +534,9 @@ def lesson_points_of(path):
 
 
 def run_gradescope(zip_path, submission, root):
-    """Gradescope's layout: the zip unpacked in source/, run_autograder copied beside it,
-    the student's repository in submission/."""
-    with zipfile.ZipFile(zip_path) as z:
-        z.extractall(root / "source")
+    """Gradescope's layout: its image of the zip in source/ (setup.sh run there),
+    run_autograder copied beside it, the student's repository in submission/."""
+    reuse.gradescope_image(zip_path, root)
     shutil.copyfile(root / "source/run_autograder", root / "run_autograder")
     shutil.copytree(submission, root / "submission", ignore=shutil.ignore_patterns("build"))
     rc, out = sh(f"bash {root / 'run_autograder'}", cwd=root, env=dict(ENV, AUTOGRADER_ROOT=str(root)), timeout=1800)

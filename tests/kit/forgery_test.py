@@ -8,7 +8,8 @@ Usage: python3 tests/kit/forgery_test.py     (make test runs it)
 Each forger is a correct pipe_echo (lesson 01) that, while it is graded, also tries to
 change what the grader reports: it writes a fake test binary over lesson 02's, rewrites a
 test source, rewrites tests/grader/points.conf, rewrites the reports, writes into the grader's
-$HOME and into another lesson's build folder. Every step command in STEPS grades, in a
+$HOME, into another lesson's build folder and over a shared test object (which Gradescope's
+image has built before any submission runs). Every step command in STEPS grades, in a
 scratch copy of the kit, one submission that tries every forger's writes (each on its own,
 each failing on its own); it must get exactly the points an honest
 submission with the same real work gets (the reference pipe_echo, the other lessons' stubs),
@@ -28,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
@@ -39,8 +39,8 @@ import reuse  # noqa: E402
 
 MARK = "PIPEWORKS-FORGED"
 LESSONS = ["01-pipe-echo", "02-random-byte"]  # the forger's lesson, and the lesson it attacks
-# Gradescope's run_autograder starts from an empty build/ for each of its six gradings: where
-# ccache is installed, an identical file is compiled once (the forger's lesson 01 differs).
+# Each grading compiles the submission's files in a copy of its own: where ccache is
+# installed, an identical file is compiled once (the forger's lesson 01 differs).
 ENV = reuse.checks_env()
 
 # A GoogleTest report of one passed test: what the fake test binary writes.
@@ -67,8 +67,10 @@ FORGERS = {
         ("{results}/results.json", '{"score": 1000, "max_score": 1000, "output": "PIPEWORKS-FORGED", "tests": []}\n'),
         ("{results}/junit.xml", "<!-- PIPEWORKS-FORGED --><testsuites/>\n"),
         ("{kit}/build/grade/exercises/results.json", '{"score": 1000, "output": "PIPEWORKS-FORGED"}\n')],
-    "files in $HOME and in another lesson's build folder": [
+    "files in $HOME, in another lesson's build folder and among the shared objects": [
         ("{home}/.bashrc", "echo PIPEWORKS-FORGED\n"),
+        # (Gradescope's image has built these before any submission runs: setup.sh)
+        ("{kit}/build/shared/tests/02-random-byte/random_bytes_test.o", "PIPEWORKS-FORGED\n"),
         ("{kit}/build/exercises/02-random-byte/obj/random_byte.o", "PIPEWORKS-FORGED\n"),
         ("{kit}/build/exercises/02-random-byte/forged.txt", "PIPEWORKS-FORGED\n"),
         ("{kit}/build/shared/tools/02-random-byte/trace_pipes", "#!/bin/sh\n# PIPEWORKS-FORGED\n")],
@@ -210,8 +212,7 @@ def make_grade_step(work, source, home):
 def gradescope_step(work, source, home):
     """Gradescope's run_autograder on a submission, laid out as classroom_test.py does."""
     root = work / "autograder"
-    with zipfile.ZipFile(work.parent / "autograder.zip") as z:
-        z.extractall(root / "source")
+    reuse.gradescope_image(work.parent / "autograder.zip", root)
     for lesson in grade.all_lessons():  # a two-lesson kit, as for make grade
         if lesson not in LESSONS:
             (root / "source/lessons" / f"{lesson}.md").unlink()

@@ -6,88 +6,33 @@ A hand-out, a student's clone and a platform's copy of the kit compile the same 
 sources, support library and tools with the same flags as the kit itself. Two ways to
 compile each only once, neither of which changes what is built or run:
 
-  seed_build(dest)     copies into dest/build/ the kit's objects and tools whose every
-                       source (as the compiler listed them in the object's .d file) is
+  seed_build(dest)     (tests/grader/seed.py, which make class uses too) copies into
+                       dest/build/ the kit's objects and tools whose every source is
                        byte-identical in dest and older than the object in the kit: what
                        make would build there from the same files. The learner's files are
                        never seeded, so a submission is always compiled.
   compile_cache(dir)   where ccache is installed: a folder to put first on PATH in which
                        g++ and c++ compile through ccache into a cache of this run's own,
-                       so that Gradescope's run_autograder (which starts from an empty
-                       build/) and every other copy compile an identical file once.
+                       so that the students' clones and the platforms' copies compile a
+                       submission's identical file once.
   checks_env()         the environment those checks run their commands in: that PATH,
                        and no make variable of a make around them.
+  gradescope_image(zip, root)  Gradescope's image of an autograder zip in root/source:
+                       unpacked, seeded, and its setup.sh run (which builds the lessons'
+                       tests into it; seeded, it finds them up to date).
 Only the Python 3 standard library is used.
 """
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
-import time
+import zipfile
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2]
-# What is seeded: the kit's shared objects (test objects, support library, lesson tools)
-# and the objects of the learner tools a lesson's `make LESSON=NN` builds, all compiled with
-# -Werror, so that compiling them again could print nothing; dest links them (the tools'
-# programs have no .d file to compare). Never build/exercises/ or build/solutions/: a
-# tree's own files, compiled without -Werror, whose warnings a learner's first make shows.
-SEEDED = ("build/shared/sandbox", "build/shared/tests", "build/shared/tools", "build/shared/pipemap",
-          "build/shared/pipetrace")
-LIBRARY = Path("build/shared/sandbox/libpipeworks_sandbox.a")
-
-
-def dependencies(dep_file):
-    """The files a .d file (gcc -MMD -MP) says its target was built from."""
-    text = dep_file.read_text().replace("\\\n", " ")
-    first = text.split("\n", 1)[0]
-    _, _, deps = first.partition(": ")
-    return deps.split()
-
-
-def up_to_date_and_same(product, deps, dest):
-    """product (kit-relative) is newer than each dependency in the kit, and each dependency
-    has the same bytes in dest."""
-    built = (KIT / product).stat().st_mtime
-    for dep in deps:
-        mine, theirs = KIT / dep, dest / dep
-        if Path(dep).is_absolute() or not mine.is_file() or not theirs.is_file():
-            return False
-        if mine.stat().st_mtime > built or mine.read_bytes() != theirs.read_bytes():
-            return False
-    return True
-
-
-def seed_build(dest):
-    """Seeds dest/build/ from the kit's build/ (see the module's doc). Every seeded file gets
-    one time, now, so that make finds each up to date with its sources in dest (written
-    before) and the library no older than its objects. -> the number of files seeded."""
-    dest = Path(dest)
-    chosen = []  # (product, its .d file)
-    for top in SEEDED:
-        if not (KIT / top).is_dir():
-            continue
-        for dep_file in sorted((KIT / top).rglob("*.d")):
-            product = dep_file.with_suffix(".o") if dep_file.with_suffix(".o").is_file() else dep_file.with_suffix("")
-            if not product.is_file():
-                continue
-            rel = product.relative_to(KIT)
-            if up_to_date_and_same(rel, dependencies(dep_file), dest):
-                chosen.append((rel, dep_file.relative_to(KIT)))
-    # The library only when every object of it is seeded and dest has no other source for it.
-    support = sorted(p.stem for p in (dest / "tests/sandbox").glob("*.cpp"))
-    seeded = {p.as_posix() for p, _ in chosen}
-    library = (KIT / LIBRARY).is_file() and support and all(
-        f"build/shared/sandbox/{s}.o" in seeded and (KIT / f"build/shared/sandbox/{s}.o").stat().st_mtime
-        <= (KIT / LIBRARY).stat().st_mtime for s in support)
-    files = [f for pair in chosen for f in pair]
-    if library:
-        files.append(LIBRARY)
-    now = time.time()
-    for rel in files:
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(KIT / rel, dest / rel)  # with its mode: a tool stays executable
-        os.utime(dest / rel, (now, now))
-    return len(files)
+sys.path.insert(0, str(KIT / "tests" / "grader"))
+from seed import seed_build  # noqa: E402,F401  (the hand-outs' and clones' build: see seed.py)
 
 
 def compile_cache(folder):
@@ -139,4 +84,21 @@ def checks_env():
     env = {k: v for k, v in os.environ.items() if k not in ("SRC", "LESSON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env["PATH"] = compile_cache(CHECKS_CACHE) or env.get("PATH", os.defpath)
     return env
+
+
+def gradescope_image(zip_path, root):
+    """What Gradescope builds once per autograder zip, in root: the zip unpacked in
+    root/source and its setup.sh run there, as root's image (it installs only missing
+    packages, then builds the lessons' tests). The kit's own objects of identical files
+    are seeded first (seed_build), so that make finds them up to date and only the
+    instructor's private tests are compiled. -> root/source"""
+    source = Path(root) / "source"
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(source)
+    seed_build(source)
+    r = subprocess.run(["bash", str(source / "setup.sh")], cwd=source, env=dict(checks_env(), AUTOGRADER_ROOT=str(root)),
+                       capture_output=True, text=True, timeout=3600)  # ends only a hang
+    if r.returncode != 0:
+        raise AssertionError(f"setup.sh failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+    return source
 
