@@ -44,7 +44,6 @@ BUILD = Path("build")
 SHARED = BUILD / "shared"                          # what every tree links: support library, test objects
 SHAKE_LIB = SHARED / "shake" / "libpipeworks_shake.so"  # make grade SHAKE=N preloads it
 TRACER = BUILD / "tools" / "pipetrace"             # make grade TRACE=1 wraps hanging runs with it
-LEARNER_TOOLS = [BUILD / "tools" / tool for tool in ("pipemap", "pipetrace")]  # what Step 0 builds
 LESSON_MK = Path("tests/grader/lesson.mk")         # builds one lesson from one tree
 SANDBOX_PROOF = SHARED / "proof" / "sandbox_test"  # the sandbox's own proof
 TOOL_TESTS = {tool: SHARED / tool / f"{tool}_test" for tool in ("pipemap", "pipetrace")}

@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 import grade  # noqa: E402  (grading: build one lesson, run it, points, reports)
 from grade import BUILD, KIT  # noqa: E402
 import reuse  # noqa: E402  (what the hand-out and platform checks share)
-import classroom  # noqa: E402  (the student copy a hand-out holds)
 
 STAMPS = BUILD / "kit" / "stamps"
 MISTAKES = BUILD / "mistakes"   # one scratch tree per mistake
@@ -68,7 +67,7 @@ SECONDS = {"classroom_test.py HandOutOfTwoLessons": 150, "classroom_test.py Hand
            "forgery_test.py": 60, "3 06-pipe-vs-loopback": 60, "3 05-fifo-messages": 45, "3 04-filter-child": 40,
            "classroom_test.py HandOutOfEveryLesson": 85, "lessons_check.py": 60,
            "classroom_test.py Points Workflow Classroom": 30,
-           "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "2d": 30, "3 ": 30, "3b": 10, "4 ": 3, "4b": 6, "5 ": 10}
+           "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "3 ": 30, "3b": 10, "4 ": 3, "4b": 6, "5 ": 10}
 
 
 def expected_seconds(check):
@@ -558,34 +557,6 @@ def all_of(runs):
     return True, "; ".join(texts)
 
 
-def warm_compile_cache(lessons):
-    """Compiles what each lesson's Step 0 (`make LESSON=NN`) compiles in a student copy of
-    `lessons`, once, through the checks' compile cache: its tests, its stubs and the learner
-    tools, which is also what grade.py compiles in Gradescope's copy with no build/. The
-    hand-out and platform checks start together, and each would compile the same files at
-    once, every one a miss (reuse.py). The copy's files are the hand-out's, written without
-    its reference programs (that make waits for the solutions' objects), so this starts at
-    once. Where ccache is missing there is no cache to warm."""
-    def go():
-        if not shutil.which("ccache"):
-            return True, "no ccache: each check compiles its own copies"
-        env, scratch = reuse.checks_env(), reuse.CHECKS_CACHE / "warm"
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            classroom.write_student_copy(scratch, lessons)
-            # `make LESSON=NN`'s goals (the Makefile's `all`) but the reference programs, which it copies.
-            goals = [g for slug in lessons for g in (f"shared.{slug}", f"build.exercises.{slug}")]
-            cmd = ["make", "-s", "-j2", *goals, *map(str, grade.LEARNER_TOOLS)]
-            rc, log = grade.run(cmd, timeout=HANG, env=env, cwd=scratch)
-            if rc != 0:
-                return False, f"{' '.join(cmd)} (in a student copy) failed:\n{log[-4000:]}"
-            numbers = ", ".join(slug[:2] for slug in lessons)
-            return True, f"lessons {numbers} compiled once into {reuse.CHECKS_CACHE.relative_to(KIT)}"
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return go
-
-
 def in_lesson(slug, outcome):
     ok, text = outcome
     return ok, f"{slug}/{text}"
@@ -624,11 +595,6 @@ def plan(lessons, whole):
         references = threading.Event()
         checks.append(Check("2c reference programs", "make reference", WHOLE_KIT, make_check(["reference"]),
                             after=built.values(), done=references))
-        # Lessons 01-02 in copies of the kit: compiled once first, from the start (a student copy
-        # of its own, apart from the kit's build/).
-        warmed = threading.Event()
-        checks.append(Check("2d compile cache", "a hand-out of lessons 01-02 compiled once for the checks that copy it",
-                            WHOLE_KIT, warm_compile_cache(lessons[:2]), done=warmed))
         for label, script, args, inputs in (
                 ("forgery: a submission cannot touch its grade, the kit or the grader's home",
                  "forgery_test.py", [], WHOLE_KIT),
@@ -636,7 +602,7 @@ def plan(lessons, whole):
                 # its own folders (the two-lesson hand-out also build/gradescope and build/class).
                 ("classroom: a hand-out of two lessons graded by make grade, GitHub Classroom, Gradescope and "
                  "make class alike", "classroom_test.py", ["HandOutOfTwoLessons"], WHOLE_KIT),
-                ("classroom: every shown command of lessons 01-02 works in a hand-out built from nothing",
+                ("classroom: every shown command of lesson 01 works in a hand-out built from nothing",
                  "classroom_test.py", ["HandOutBuiltFromNothing"], WHOLE_KIT),
                 ("classroom: every shown command of every lesson works in a full hand-out", "classroom_test.py",
                  ["HandOutOfEveryLesson"], WHOLE_KIT),
@@ -654,10 +620,9 @@ def plan(lessons, whole):
             # programs the tools' check runs), and the lessons' `make -s LESSON=NN` commands
             # relink what such a grade removed: one at a time, or one would run a half-linked binary.
             shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "lessons_check.py"
-            copies_01_02 = script == "forgery_test.py" or args in (["HandOutOfTwoLessons"], ["HandOutBuiltFromNothing"])
             checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
                                 script_check(label, [kit_script(script), *args], HANG),
-                                after=[*built.values(), references, *([warmed] if copies_01_02 else [])],
+                                after=[*built.values(), references],
                                 lock=reference_bins if shares_solutions else None))
     checks.append(Check("1 sandbox proof", "bad programs in the sandbox", support_paths() + grader_inputs(),
                         gtest_check([str(grade.SANDBOX_PROOF), "--gtest_brief=1"], "sandbox proof", HANG)))
