@@ -65,7 +65,7 @@ HANG = 3600
 # by phase. Only the order checks start in depends on it (the longest first), never a result.
 SECONDS = {"classroom_test.py HandOutOfTwoLessons": 150, "classroom_test.py HandOutBuiltFromNothing": 110,
            "forgery_test.py": 60, "3 06-pipe-vs-loopback": 60, "3 05-fifo-messages": 45, "3 04-filter-child": 40,
-           "classroom_test.py HandOutOfEveryLesson": 85, "lessons_check.py": 60,
+           "classroom_test.py HandOutOfEveryLesson": 85,
            "classroom_test.py Points Workflow Classroom": 30,
            "1 ": 18, "2 ": 10, "2b": 14, "2c": 1, "3 ": 30, "3b": 10, "4 ": 3, "4b": 6, "5 ": 10}
 
@@ -608,7 +608,10 @@ def plan(lessons, whole):
                  ["HandOutOfEveryLesson"], WHOLE_KIT),
                 ("classroom: points, the workflow, private tests, progress, hint, watch", "classroom_test.py",
                  ["Points", "Workflow", "Classroom"], WHOLE_KIT),
-                ("lessons (shown output, anchors, front matter, index)", "lessons_check.py", [], WHOLE_KIT),
+                # Every lesson's shown commands run in HandOutOfEveryLesson's full hand-out (the same
+                # lesson files, the same commands): here the parts that read the kit's own files.
+                ("lessons (anchors, front matter, index)", "lessons_check.py", ["--only", "anchors,front,index"],
+                 WHOLE_KIT),
                 ("the checkers themselves can fail", "checks_test.py", [], WHOLE_KIT),
                 ("diagrams: each SVG up to date with its source, each source in its lesson", "diagrams.py",
                  ["check"], diagrams),
@@ -617,9 +620,8 @@ def plan(lessons, whole):
                 ("points: one behaviour, one share, in every report", "points_test.py", [], points)):
             # After the solutions' builds: some copy build/shared, which must not be half-written then.
             # The Classroom part grades solutions/ in the kit (relinking build/solutions/*, whose
-            # programs the tools' check runs), and the lessons' `make -s LESSON=NN` commands
-            # relink what such a grade removed: one at a time, or one would run a half-linked binary.
-            shares_solutions = args == ["Points", "Workflow", "Classroom"] or script == "lessons_check.py"
+            # programs the tools' check runs): one at a time, or one would run a half-linked binary.
+            shares_solutions = args == ["Points", "Workflow", "Classroom"]
             checks.append(Check("5 maintenance checks", " ".join([script, *args]), inputs,
                                 script_check(label, [kit_script(script), *args], HANG),
                                 after=[*built.values(), references],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """lessons_check.py - keeps the lessons true to the kit.
 
-Usage: lessons_check.py [--root DIR] [--only console|anchors|front|index] [--lesson NN]
+Usage: lessons_check.py [--root DIR] [--only PART,...] [--lesson NN]
 
 Checks, for every lessons/NN-topic.md:
   console  each ```console block is run and its output compared (see below);
@@ -35,6 +35,7 @@ from pathlib import Path
 
 from checklib import finish
 
+PARTS = ("console", "anchors", "front", "index")
 PLACEHOLDERS = {"<pid>": r"\d+", "<n>": r"-?\d+(?:\.\d+)?", "<hex>": r"[0-9a-fA-F]+", "<any>": r".*"}
 # A block's deadline only ends a hang: under load (two busy loops on two cores) a hand-out's
 # first `make -s LESSON=NN`, which builds the lesson from nothing, took over 120 s.
@@ -283,22 +284,26 @@ def check_index(root, lesson):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
-    parser.add_argument("--only", choices=("console", "anchors", "front", "index"))
+    parser.add_argument("--only", type=lambda v: v.split(","), default=list(PARTS),
+                        help="the parts to check, comma-separated: " + ",".join(PARTS) + " (default all)")
     parser.add_argument("--lesson")
     args = parser.parse_args()
+    unknown = set(args.only) - set(PARTS)
+    if unknown:
+        parser.error(f"--only: no part {', '.join(sorted(unknown))}; the parts are {', '.join(PARTS)}")
     root = Path(args.root).resolve()
     lessons = sorted((root / "lessons").glob("[0-9][0-9]-*.md"))
     if args.lesson:
         lessons = [l for l in lessons if l.name.startswith(args.lesson.zfill(2))]
     problems = []
     for lesson in lessons:
-        if args.only in (None, "front"):
+        if "front" in args.only:
             problems += check_front(root, lesson)
-        if args.only in (None, "index"):
+        if "index" in args.only:
             problems += check_index(root, lesson)
-        if args.only in (None, "console"):
+        if "console" in args.only:
             problems += check_console(root, lesson)
-    if args.only in (None, "anchors"):
+    if "anchors" in args.only:
         problems += check_anchors(root, [l.stem for l in lessons])
     return finish("lessons", problems, f"{len(lessons)} checked, {len(problems)} problems")
 
