@@ -172,10 +172,50 @@ def run(cmd, timeout, env=None, cwd=None, on_timeout=None):
 # isolation off, and the grade says it is for practice.
 
 RUN_UID_BASE = 62000  # 62000..63999: one uid per grader process, so two graders never sweep each other
+RUN_UIDS = 2000
+_run_uid = {}  # "uid", and "lock": the open file whose lock keeps it this process's own
+_run_uid_guard = threading.Lock()
 
 
 def run_uid():
-    return int(os.environ.get("PIPEWORKS_RUN_UID") or RUN_UID_BASE + os.getpid() % 2000)
+    """The uid learner code runs as: $PIPEWORKS_RUN_UID, or one of RUN_UID_BASE's range that
+    no other grader on this machine holds. A grader sweeps (kills) every process of its uid,
+    so two graders at once (make test's checks beside each other, make class beside a
+    student's make grade) must never share one: the uid's lock file (in the temp folder's
+    pipeworks-run-uids/) is locked (flock) for as long as this process lives, and a grader that finds it locked
+    takes the next. A pid alone did not do: two pids 2000 apart got the same uid, and one
+    grader's sweep killed the other's test binaries."""
+    if os.environ.get("PIPEWORKS_RUN_UID"):
+        return int(os.environ["PIPEWORKS_RUN_UID"])
+    with _run_uid_guard:
+        if "uid" not in _run_uid:
+            import fcntl  # POSIX; only a grader with isolation on (Linux) gets here
+            # One folder for every grader's lock files (kept: a file removed while another
+            # grader opens it would give two graders two locks of one uid), sticky like /tmp.
+            folder = Path(tempfile.gettempdir()) / "pipeworks-run-uids"
+            try:
+                folder.mkdir()
+                folder.chmod(0o1777)
+            except FileExistsError:
+                pass
+            start = os.getpid() % RUN_UIDS
+            for i in range(RUN_UIDS):
+                uid = RUN_UID_BASE + (start + i) % RUN_UIDS
+                try:
+                    fd = os.open(folder / f"{uid}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                except OSError:
+                    continue  # another user's grader made it: not ours to take
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    continue
+                _run_uid.update(uid=uid, lock=fd)
+                break
+            else:
+                raise SystemExit(f"grade.py: every run uid {RUN_UID_BASE}..{RUN_UID_BASE + RUN_UIDS - 1} "
+                                 "is held by another grader on this machine")
+        return _run_uid["uid"]
 
 
 def others_can(path, bits):

@@ -630,6 +630,20 @@ class Classroom(unittest.TestCase):
         self.assertEqual(next(t for t in results["tests"] if "PrivatePipeEcho" in t["name"])["visibility"],
                          "after_published")
 
+    def test_two_graders_at_once_never_share_a_run_uid(self):
+        # A grader sweeps (kills) every process of its run uid when a grading ends. Two at once
+        # (make class beside a student's make grade, make test's checks side by side) must hold
+        # different uids, even when their pids are equal modulo the uid range, as this second
+        # one pretends: a shared uid once killed make test's shaken runs mid-test.
+        mine = grade.run_uid()
+        code = (f"import os, sys; sys.path.insert(0, sys.argv[1]); import grade; "
+                f"os.getpid = lambda: {os.getpid()}; print(grade.run_uid())")
+        env = {k: v for k, v in ENV.items() if k != "PIPEWORKS_RUN_UID"}
+        r = subprocess.run([sys.executable, "-c", code, str(KIT / "tests" / "grader")], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotEqual(int(r.stdout), mine, "a second grader got this grader's run uid")
+
     def test_a_tree_outside_the_kit_is_graded_like_one_inside(self):
         # An instructor grades a student's folder where it lies: make grade SRC=<any folder>.
         work = self.tmp / "student-work"
