@@ -46,14 +46,14 @@ PRISTINE_GRADE = BUILD / "pristine-grade"
 SHAKEN = BUILD / "kit" / "shaken"  # the solutions, built once more for the shaken runs
 # Checks at a time. One per core always runs. Most of a check's time is spent waiting on
 # learner programs that sleep, block or are watched for a hang, so more start, up to three per
-# core, while half a core or more sits idle (IdleCores); never more than that on a busy
+# core, while a third of a core or more sits idle (IdleCores); never more than that on a busy
 # machine: measured, six compiles at once on two cores each used 1.5 times the CPU of one
 # alone, two at once 1.2 times. (With a whole core as the bar, the catalogue's checks ran two
-# at a time on 1.5 cores.) Every check gets its time from its own deadline, never from the
-# machine being quiet.
+# at a time on 1.5 cores; with half a core, still on 1.55.) Every check gets its time from
+# its own deadline, never from the machine being quiet.
 CORES = os.cpu_count() or 1
 PARALLEL = 3 * CORES
-START_WHEN_IDLE = 0.5  # cores idle over the last look
+START_WHEN_IDLE = 0.3  # cores idle over the last look
 # And beside them, shaken runs: SHAKE holds processes back (100-300 ms at half the forks) and
 # pauses calls, so a shaken run sleeps most of its time; measured, six of them used about a
 # sixth of a core over their 340 s of slots.
