@@ -362,6 +362,7 @@ def write_student_copy(dest, lessons):
         shutil.copymode(KIT / p, dest / p)
     return files
 
+
 # ---- hand-out ----------------------------------------------------------------------------
 
 def checksum_targets(root):

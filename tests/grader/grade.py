@@ -181,10 +181,10 @@ def run_uid():
     """The uid learner code runs as: $PIPEWORKS_RUN_UID, or one of RUN_UID_BASE's range that
     no other grader on this machine holds. A grader sweeps (kills) every process of its uid,
     so two graders at once (make test's checks beside each other, make class beside a
-    student's make grade) must never share one: the uid's lock file (in the temp folder's
-    pipeworks-run-uids/) is locked (flock) for as long as this process lives, and a grader that finds it locked
-    takes the next. A pid alone did not do: two pids 2000 apart got the same uid, and one
-    grader's sweep killed the other's test binaries."""
+    student's make grade) must never share one: this process locks (flock) the uid's lock
+    file, in the temp folder's pipeworks-run-uids/, for as long as it lives, and a grader
+    that finds it locked takes the next. A pid alone did not do: two pids 2000 apart got
+    the same uid, and one grader's sweep killed the other's test binaries."""
     if os.environ.get("PIPEWORKS_RUN_UID"):
         return int(os.environ["PIPEWORKS_RUN_UID"])
     with _run_uid_guard:

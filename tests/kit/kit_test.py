@@ -691,8 +691,8 @@ def main():
     for slug in lessons:
         grade.lesson_points(slug)  # every lesson has its points before anything is built
     start = time.monotonic()
-    print(f"make test: {'lesson ' + lessons[0] if args.lesson else 'the whole kit'}, {CORES} to {PARALLEL} checks at a time "
-          f"(more while cores sit idle; and {SLEEPY_PARALLEL} shaken); "
+    print(f"make test: {'lesson ' + lessons[0] if args.lesson else 'the whole kit'}, "
+          f"{CORES} to {PARALLEL} checks at a time (more while cores sit idle; and {SLEEPY_PARALLEL} shaken); "
           f"{grade.isolation()['note']}", flush=True)
     checks = plan(lessons, whole=not args.lesson)
     if args.only:

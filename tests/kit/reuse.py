@@ -3,8 +3,8 @@
 Usage: imported by classroom_test.py and forgery_test.py (not run on its own).
 
 A hand-out, a student's clone and a platform's copy of the kit compile the same test
-sources, support library and tools with the same flags as the kit itself. Two ways to
-compile each only once, neither of which changes what is built or run:
+sources, support library and tools with the same flags as the kit itself. What lets each
+be compiled only once, none of which changes what is built or run:
 
   seed_build(dest)     (tests/grader/seed.py, which make class uses too) copies into
                        dest/build/ the kit's objects and tools whose every source is
@@ -88,16 +88,17 @@ def checks_env():
 
 def gradescope_image(zip_path, root):
     """What Gradescope builds once per autograder zip, in root: the zip unpacked in
-    root/source and its setup.sh run there, as root's image (it installs only missing
-    packages, then builds the lessons' tests). The kit's own objects of identical files
-    are seeded first (seed_build), so that make finds them up to date and only the
-    instructor's private tests are compiled. -> root/source"""
+    root/source and its setup.sh run there, as when Gradescope builds the image (it
+    installs only missing packages, then builds the lessons' tests). The kit's own objects
+    of identical files are seeded first (seed_build), so that make finds them up to date
+    and only the instructor's private tests are compiled. -> root/source"""
     source = Path(root) / "source"
     with zipfile.ZipFile(zip_path) as z:
         z.extractall(source)
     seed_build(source)
-    r = subprocess.run(["bash", str(source / "setup.sh")], cwd=source, env=dict(checks_env(), AUTOGRADER_ROOT=str(root)),
-                       capture_output=True, text=True, timeout=3600)  # ends only a hang
+    env = dict(checks_env(), AUTOGRADER_ROOT=str(root))
+    r = subprocess.run(["bash", str(source / "setup.sh")], cwd=source, env=env, capture_output=True, text=True,
+                       timeout=3600)  # ends only a hang
     if r.returncode != 0:
         raise AssertionError(f"setup.sh failed ({r.returncode}):\n{r.stdout}{r.stderr}")
     return source
