@@ -40,23 +40,19 @@ unsigned long long status_field(const std::string& dir, const std::string& key) 
     return at == std::string::npos ? 0 : std::strtoull(s.c_str() + at + key.size() + 2, nullptr, 10);
 }
 
-namespace {
-
-// /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and parens.
-bool read_stat(pid_t pid, ProcessInfo& info) {
-    std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto open = s.find('('), close = s.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 4 > s.size()) return false;
-    info.pid = pid;
-    info.command = s.substr(open + 1, close - open - 1);
-    info.state = s[close + 2];
-    info.ppid = static_cast<pid_t>(std::atol(s.c_str() + close + 4));
-    return true;
+std::vector<std::string> stat_fields(const std::string& dir) {
+    // "pid (comm) state ppid ...": comm may hold spaces and parens, so its last ')' ends it.
+    std::string s = read_file(dir + "/stat");
+    std::vector<std::string> fields;
+    auto close = s.rfind(')');
+    if (close == std::string::npos) return fields;
+    std::istringstream in(s.substr(close + 1));
+    for (std::string f; in >> f;) fields.push_back(f);
+    return fields;
 }
 
-// "/proc/PID[/task/TID]/syscall": "NR ARG0 ... ARG5 SP PC" when blocked, "running" when not.
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
-    std::string sc = read_file(dir + "/syscall");
+    std::string sc = read_file(dir + "/syscall");  // "NR ARG0 ... ARG5 SP PC", or "running"
     if (sc.rfind("running", 0) == 0) {
         nr = -1;
     } else if (!sc.empty()) {
@@ -68,6 +64,24 @@ void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) 
             args[i] = std::strtoull(arg.c_str(), nullptr, 16);
         }
     }
+}
+
+namespace {
+
+bool read_stat(pid_t pid, ProcessInfo& info) {
+    // Its own parse, not stat_fields(): it needs comm too, for every process of /proc.
+    std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto open = s.find('('), close = s.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) return false;
+    std::istringstream in(s.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (!(in >> state >> ppid)) return false;
+    info.pid = pid;
+    info.command = s.substr(open + 1, close - open - 1);
+    info.state = state[0];
+    info.ppid = static_cast<pid_t>(ppid);
+    return true;
 }
 
 // Whether a blocking call will return by itself: a poll, select or epoll with a

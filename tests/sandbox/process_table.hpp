@@ -24,6 +24,12 @@ std::string read_file(const std::string& path);
 // The number on the "key:" line of a /proc status file (dir + "/status", dir a process's
 // or a thread's folder): 0 when the line or the file is missing.
 unsigned long long status_field(const std::string& dir, const std::string& key);
+// The fields of a /proc stat file (dir + "/stat") after its "pid (comm)": [0] the state
+// letter, [1] the parent's pid, ... [7] minor and [9] major page faults; empty when gone.
+std::vector<std::string> stat_fields(const std::string& dir);
+// What a process or thread (dir) is blocked in, from dir + "/syscall": nr is the call's
+// number, -1 while it runs, left as it was when the file cannot be read.
+void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]);
 
 // One process, with details.
 ProcessSnapshot one(pid_t pid);

@@ -45,26 +45,16 @@ std::string task_dir(pid_t pid, pid_t tid) {
     return "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
 }
 
-// A thread's state letter from its stat ("tid (comm) S ..."); '?' when it is gone.
+// A thread's state letter ('R', 'S', ...); '?' when it is gone.
 char thread_state(pid_t pid, pid_t tid) {
-    std::string s = process_table::read_file(task_dir(pid, tid) + "/stat");
-    auto close = s.rfind(')');
-    return close != std::string::npos && close + 2 < s.size() ? s[close + 2] : '?';
+    auto f = process_table::stat_fields(task_dir(pid, tid));
+    return f.empty() ? '?' : f[0][0];
 }
 
 // Page faults of one thread (minor and major): it touched memory it had not touched before.
 unsigned long long page_faults(pid_t pid, pid_t tid) {
-    std::string s = process_table::read_file(task_dir(pid, tid) + "/stat");
-    auto close = s.rfind(')');
-    if (close == std::string::npos) return 0;
-    // After the name: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-    std::istringstream in(s.substr(close + 1));
-    std::string field;
-    unsigned long long minflt = 0, majflt = 0;
-    for (int i = 0; i < 7 && in >> field; ++i) {
-    }
-    in >> minflt >> field >> majflt;
-    return minflt + majflt;
+    auto f = process_table::stat_fields(task_dir(pid, tid));
+    return f.size() > 9 ? std::strtoull(f[7].c_str(), nullptr, 10) + std::strtoull(f[9].c_str(), nullptr, 10) : 0;
 }
 
 // schedstat: "ns on a CPU, ns waiting for one, times it ran".
@@ -86,21 +76,13 @@ unsigned long long io_bytes(pid_t pid) {
 }
 
 struct Syscall {
-    long nr = -2;
+    long nr = -2;  // -2: unknown (the thread is gone), -1: running
     unsigned long long args[6] = {0, 0, 0, 0, 0, 0};
 };
 
 Syscall thread_syscall(pid_t pid, pid_t tid) {
     Syscall sc;
-    std::string text = process_table::read_file(task_dir(pid, tid) + "/syscall");
-    if (text.rfind("running", 0) == 0) return sc.nr = -1, sc;
-    std::istringstream in(text);
-    if (!(in >> sc.nr)) sc.nr = -2;
-    for (auto& a : sc.args) {
-        std::string word;
-        in >> word;
-        a = std::strtoull(word.c_str(), nullptr, 16);
-    }
+    process_table::read_syscall(task_dir(pid, tid), sc.nr, sc.args);
     return sc;
 }
 
@@ -264,12 +246,12 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
 
 // Whether, over the last `seconds` of the window or longer, the thread ran or waited to run
 // at least kSpinCpuShare of the time, really ran kSpinRanShare of it and kSpinRanSeconds in
-// all, never slept, touched no new memory, and its process moved no byte. Waiting to run counts, so that a spin
-// is seen on a loaded machine too; having run and never slept is what tells a spin from a
-// program starved of CPU (a client sending with send(), which /proc/PID/io does not count,
-// sleeps whenever its socket is full; a process just forked may wait in the run queue for a
-// while); the CPU time used tells it from a program that computes for a moment on a
-// machine so busy that the moment lasts seconds.
+// all, never slept, touched no new memory, and its process moved no byte. Waiting to run
+// counts, so that a spin is seen on a loaded machine too; having run and never slept is
+// what tells a spin from a program starved of CPU (a client sending with send(), which
+// /proc/PID/io does not count, sleeps whenever its socket is full; a process just forked
+// may wait in the run queue for a while); the CPU time used tells it from a program that
+// computes for a moment on a machine so busy that the moment lasts seconds.
 bool RunWatch::spins_for(const std::deque<CpuSample>& window, double seconds) const {
     const CpuSample& last = window.back();
     for (auto it = window.rbegin(); it != window.rend(); ++it) {
@@ -290,7 +272,8 @@ WatchVerdict RunWatch::step() {
     double now = now_seconds();
 
     // Spinning: a thread that ran or waited for a CPU kSpinCpuShare of the last
-    // kSpinSeconds or more, and used kSpinRanSeconds of CPU, while its process moved no byte.
+    // kSpinSeconds or more and used kSpinRanSeconds of CPU, without sleeping or touching
+    // new memory, while its process moved no byte (spins_for).
     std::set<pid_t> alive;
     for (const auto& p : process_table::descendants(warden_, false)) {
         if (p.info.state == 'Z') continue;
