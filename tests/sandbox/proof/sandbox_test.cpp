@@ -361,7 +361,15 @@ TEST_P(SandboxWatchStarved, ProgramThatWorksWhileStarvedIsNotASpin) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    std::vector<pid_t> busy;
+    // Killed and reaped however the test ends, an ASSERT's early return included: a busy
+    // process left behind would slow every test after this one.
+    struct Busy {
+        std::vector<pid_t> pids;
+        ~Busy() {
+            for (pid_t pid : pids) kill(pid, SIGKILL);
+            for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+        }
+    } busy;
     for (int i = 0; i < 5; ++i) {
         pid_t pid = fork();
         ASSERT_NE(pid, -1) << std::strerror(errno);
@@ -372,11 +380,9 @@ TEST_P(SandboxWatchStarved, ProgramThatWorksWhileStarvedIsNotASpin) {
             for (;;) {
             }
         }
-        busy.push_back(pid);
+        busy.pids.push_back(pid);
     }
     pw::RunResult r = pw::run({bad("computes_while_starved"), std::to_string(cpu), GetParam()}, quick(60));
-    for (pid_t pid : busy) kill(pid, SIGKILL);
-    for (pid_t pid : busy) waitpid(pid, nullptr, 0);
     EXPECT_EQ(r.ending, pw::Ending::Exited) << describe(r);
     EXPECT_TRUE(r.ok()) << describe(r);
     EXPECT_EQ(r.out.rfind("done ", 0), 0u) << describe(r);
