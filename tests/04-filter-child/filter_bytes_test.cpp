@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <random>
@@ -43,6 +42,7 @@
 
 #include "filter.hpp"
 #include "lesson.hpp"
+#include "process_table.hpp"
 #include "test_support.hpp"
 
 // ---- memory shared with the sandboxed caller --------------------------------------------
@@ -886,16 +886,10 @@ TEST(FilterBytes, FailedExecLeavesTheCallersAtexitAndStdioAlone) {
 constexpr long kProof = 4000;   // wake-ups that prove a spin
 constexpr long kAtMost = 1000;  // what a waiting pump needs for a whole call here, with room to spare
 
-char thread_state(pid_t tid) {
-    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-    std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    std::size_t name_end = line.rfind(')');  // the command name may hold spaces and parentheses
-    return name_end != std::string::npos && name_end + 2 < line.size() ? line[name_end + 2] : '?';
-}
-
 // Returns once thread `tid` has been seen asleep ('S'), or has woken up kProof times.
 void wait_until_quiet_or_spinning(pid_t tid) {
-    while (counts->wakeups() < kProof && thread_state(tid) != 'S') usleep(200);
+    std::string dir = "/proc/self/task/" + std::to_string(tid);
+    while (counts->wakeups() < kProof && pw::process_table::state_letter(dir) != 'S') usleep(200);
 }
 
 // The three lowest descriptors from 3 to 9 that are free (sh names only one digit).

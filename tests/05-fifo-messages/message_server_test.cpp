@@ -40,6 +40,7 @@
 #include "fifo_dir.hpp"
 #include "lesson.hpp"
 #include "message_server.hpp"
+#include "process_table.hpp"
 
 namespace {
 
@@ -487,14 +488,8 @@ void round_trips(MessageServer& server, Findings& f, const std::vector<std::stri
 // Whether a thread of this process sleeps in the kernel right now (state S in /proc):
 // a server with nothing to do sleeps in poll(); one that spins never does.
 bool sleeping(long thread) {
-    std::string path = "/proc/self/task/" + std::to_string(thread) + "/stat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) return true;  // no /proc: nothing to tell
-    char line[512] = "";
-    char* got = std::fgets(line, sizeof line, f);
-    std::fclose(f);
-    const char* paren = got ? std::strrchr(line, ')') : nullptr;
-    return !paren || paren[1] == '\0' || paren[2] == 'S';
+    char state = pw::process_table::state_letter("/proc/self/task/" + std::to_string(thread));
+    return state == 'S' || state == 'X';  // 'X': no /proc to read, so nothing to tell
 }
 
 // Returns once serve() has begun and its thread sleeps (in poll(), with nothing to do),

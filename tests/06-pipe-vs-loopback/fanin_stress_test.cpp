@@ -30,13 +30,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
+#include "process_table.hpp"
 #include "write_all.hpp"
 
 namespace {
@@ -65,13 +65,10 @@ bool sleeps(pid_t pid) {
     bool all = true, any = false;
     while (dirent* e = readdir(d)) {
         if (e->d_name[0] == '.') continue;
-        std::ifstream stat(dir + "/" + e->d_name + "/stat");
-        std::string line;
-        std::getline(stat, line);
-        std::size_t close = line.rfind(')');
-        if (close == std::string::npos || close + 2 >= line.size()) continue;  // the thread has just ended
+        char state = pw::process_table::state_letter(dir + "/" + e->d_name);
+        if (state == 'X') continue;  // the thread has just ended
         any = true;
-        all = all && line[close + 2] == 'S';
+        all = all && state == 'S';
     }
     closedir(d);
     return any && all;

@@ -15,7 +15,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -23,6 +22,7 @@
 #include "fanin_server.hpp"
 #include "lesson.hpp"
 #include "lesson06_checks.hpp"
+#include "process_table.hpp"
 #include "write_all.hpp"
 
 namespace {
@@ -167,13 +167,11 @@ INSTANTIATE_TEST_SUITE_P(FanIn, FanInOver,
 #ifdef __linux__
 // True when pid sleeps in a call that waits for input (read, poll, select, ...).
 bool waits_for_input(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat"), sc("/proc/" + std::to_string(pid) + "/syscall");
-    std::string line;
-    std::getline(stat, line);
-    std::size_t close = line.rfind(')');
-    if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'S') return false;
+    std::string dir = "/proc/" + std::to_string(pid);
+    if (pw::process_table::state_letter(dir) != 'S') return false;
     long nr = -1;
-    if (!(sc >> nr)) return false;
+    unsigned long long args[6] = {0, 0, 0, 0, 0, 0};
+    pw::process_table::read_syscall(dir, nr, args);
     return nr == SYS_read || nr == SYS_readv || nr == SYS_ppoll || nr == SYS_pselect6
 #ifdef SYS_poll
            || nr == SYS_poll

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <new>
 #include <string>
 #include <vector>
@@ -39,16 +38,6 @@ void say(char (&to)[N], const std::string& what) {
 
 enum class Look { Hold, Release, Exited };
 
-// The state letter of /proc/PID/stat (R, S, D, T, Z, ...); 'X' when it is gone.
-char state_of(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    std::size_t close = line.rfind(')');
-    if (close == std::string::npos || close + 2 >= line.size()) return 'X';
-    return line[close + 2];
-}
-
 // True when parent has a child other than held that has not ended yet.
 bool others_running(pid_t parent, pid_t held) {
     for (const auto& p : process_table::descendants(parent, false))
@@ -59,20 +48,18 @@ bool others_running(pid_t parent, pid_t held) {
 // What the parent does now, and whether that lets the held child go (see hold.hpp).
 // `call` is set to the call it sleeps in.
 Look look(pid_t parent, pid_t held, std::string& call) {
-    char state = state_of(parent);
+    std::string dir = "/proc/" + std::to_string(parent);
+    char state = process_table::state_letter(dir);
     if (state == 'Z' || state == 'X') return Look::Exited;
     if (state != 'S') return Look::Hold;  // running, or between two calls
-    std::ifstream in("/proc/" + std::to_string(parent) + "/syscall");
-    std::string word;
-    if (!(in >> word)) {
+    long nr = -2;
+    unsigned long long arg[6] = {0, 0, 0, 0, 0, 0};
+    process_table::read_syscall(dir, nr, arg);
+    if (nr == -2) {
         call = "a call /proc does not show";
         return Look::Release;  // cannot tell: never keep a correct program waiting
     }
-    if (word == "running") return Look::Hold;  // it woke up meanwhile
-    long nr = std::strtol(word.c_str(), nullptr, 10);
-    unsigned long long arg[2] = {0, 0};
-    for (auto& a : arg)
-        if (in >> word) a = std::strtoull(word.c_str(), nullptr, 0);
+    if (nr == -1) return Look::Hold;  // it woke up meanwhile
     call = process_table::call_name(nr);
     if (nr == SYS_nanosleep || nr == SYS_clock_nanosleep) return Look::Hold;  // a pause promises nothing
     auto waits_for = [&](bool any, pid_t pid) {

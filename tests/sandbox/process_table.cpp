@@ -40,47 +40,50 @@ unsigned long long status_field(const std::string& dir, const std::string& key) 
     return at == std::string::npos ? 0 : std::strtoull(s.c_str() + at + key.size() + 2, nullptr, 10);
 }
 
-std::vector<std::string> stat_fields(const std::string& dir) {
+std::vector<std::string> stat_fields(const std::string& dir, std::string* comm) {
     // "pid (comm) state ppid ...": comm may hold spaces and parens, so its last ')' ends it.
     std::string s = read_file(dir + "/stat");
     std::vector<std::string> fields;
-    auto close = s.rfind(')');
-    if (close == std::string::npos) return fields;
+    auto open = s.find('('), close = s.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return fields;
+    if (comm) *comm = s.substr(open + 1, close - open - 1);
     std::istringstream in(s.substr(close + 1));
     for (std::string f; in >> f;) fields.push_back(f);
     return fields;
+}
+
+char state_letter(const std::string& dir) {
+    auto f = stat_fields(dir);
+    return f.empty() ? 'X' : f[0][0];
 }
 
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]) {
     std::string sc = read_file(dir + "/syscall");  // "NR ARG0 ... ARG5 SP PC", or "running"
     if (sc.rfind("running", 0) == 0) {
         nr = -1;
-    } else if (!sc.empty()) {
-        std::istringstream in(sc);
-        in >> nr;
-        for (int i = 0; i < 6; ++i) {
-            std::string arg;
-            in >> arg;
-            args[i] = std::strtoull(arg.c_str(), nullptr, 16);
-        }
+        return;
+    }
+    std::istringstream in(sc);
+    long number;
+    if (!(in >> number)) return;  // gone, or nothing to read: nr stays as it was
+    nr = number;
+    for (int i = 0; i < 6; ++i) {
+        std::string arg;
+        in >> arg;
+        args[i] = std::strtoull(arg.c_str(), nullptr, 16);
     }
 }
 
 namespace {
 
 bool read_stat(pid_t pid, ProcessInfo& info) {
-    // Its own parse, not stat_fields(): it needs comm too, for every process of /proc.
-    std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto open = s.find('('), close = s.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) return false;
-    std::istringstream in(s.substr(close + 1));
-    std::string state;
-    long ppid = 0;
-    if (!(in >> state >> ppid)) return false;
+    std::string command;
+    auto f = stat_fields("/proc/" + std::to_string(pid), &command);
+    if (f.size() < 2) return false;
     info.pid = pid;
-    info.command = s.substr(open + 1, close - open - 1);
-    info.state = state[0];
-    info.ppid = static_cast<pid_t>(ppid);
+    info.command = command;
+    info.state = f[0][0];
+    info.ppid = static_cast<pid_t>(std::atol(f[1].c_str()));
     return true;
 }
 

@@ -26,7 +26,11 @@ std::string read_file(const std::string& path);
 unsigned long long status_field(const std::string& dir, const std::string& key);
 // The fields of a /proc stat file (dir + "/stat") after its "pid (comm)": [0] the state
 // letter, [1] the parent's pid, ... [7] minor and [9] major page faults; empty when gone.
-std::vector<std::string> stat_fields(const std::string& dir);
+// comm, when given, gets the command name between the parens.
+std::vector<std::string> stat_fields(const std::string& dir, std::string* comm = nullptr);
+// A process's or thread's state letter (R, S, D, T, Z, ...) from dir + "/stat", dir as
+// "/proc/PID" or "/proc/PID/task/TID"; 'X' (dead) when it is gone.
+char state_letter(const std::string& dir);
 // What a process or thread (dir) is blocked in, from dir + "/syscall": nr is the call's
 // number, -1 while it runs, left as it was when the file cannot be read.
 void read_syscall(const std::string& dir, long& nr, unsigned long long args[6]);

@@ -45,10 +45,9 @@ std::string task_dir(pid_t pid, pid_t tid) {
     return "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
 }
 
-// A thread's state letter ('R', 'S', ...); '?' when it is gone.
+// A thread's state letter ('R', 'S', ...); 'X' when it is gone.
 char thread_state(pid_t pid, pid_t tid) {
-    auto f = process_table::stat_fields(task_dir(pid, tid));
-    return f.empty() ? '?' : f[0][0];
+    return process_table::state_letter(task_dir(pid, tid));
 }
 
 // Page faults of one thread (minor and major): it touched memory it had not touched before.
@@ -213,7 +212,7 @@ bool RunWatch::all_asleep_on_the_run(std::string& fingerprint) const {
         if (p.info.state == 'Z') continue;
         for (pid_t tid : threads_of(p.info.pid)) {
             char st = thread_state(p.info.pid, tid);
-            if (st != 'S' && st != 'Z' && st != 'X' && st != '?') return false;
+            if (st != 'S' && st != 'Z' && st != 'X') return false;
         }
     }
     if (!test_is_quiet()) return false;
